@@ -1,0 +1,61 @@
+"""All of cloudlet's configuration: CLOUDLET_* environment variables (and CLI flags).
+
+This is the one place they are read and documented; docs/CONFIGURATION.md lists them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+
+def _bool(v: str | None, default: bool) -> bool:
+    if v is None or v == "":
+        return default
+    return v.strip().lower() not in ("0", "false", "no", "off")
+
+
+@dataclasses.dataclass
+class Config:
+    host: str = "127.0.0.1"  # CLOUDLET_HOST: API listen address
+    port: int = 4566  # CLOUDLET_PORT: API listen port
+    data_dir: Path = Path.home() / ".cloudlet"  # CLOUDLET_DATA_DIR: state, CA, logs, pid file
+    account_id: str = "123456789012"  # CLOUDLET_ACCOUNT_ID: the root identity's account
+    access_key_id: str = "AKIAIOSFODNN7EXAMPLE"  # CLOUDLET_ACCESS_KEY_ID: root access key
+    secret_access_key: str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # CLOUDLET_SECRET_ACCESS_KEY
+    region: str = "us-east-1"  # CLOUDLET_REGION: default region for `cloudlet env`
+    enforce_iam: bool = True  # CLOUDLET_ENFORCE_IAM: 0 turns policy enforcement off
+    valkey_server: str = "valkey-server"  # CLOUDLET_VALKEY_SERVER: valkey-server binary
+    # CLOUDLET_CACHE_NET: first two octets of the loopback /16 cache endpoints get addresses in.
+    cache_net: str = "127.77"
+    log_level: str = "INFO"  # CLOUDLET_LOG_LEVEL
+    # CLOUDLET_RUNTIMES_DIR: where per-runtime virtualenvs (awslambdaric + boto3) live.
+    runtimes_dir: Path = Path.home() / ".cloudlet" / "runtimes"
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Config:
+        e = os.environ if env is None else env
+        c = cls()
+        c.host = e.get("CLOUDLET_HOST", c.host)
+        c.port = int(e.get("CLOUDLET_PORT", c.port))
+        c.data_dir = Path(e.get("CLOUDLET_DATA_DIR", str(c.data_dir))).expanduser()
+        c.account_id = e.get("CLOUDLET_ACCOUNT_ID", c.account_id)
+        c.access_key_id = e.get("CLOUDLET_ACCESS_KEY_ID", c.access_key_id)
+        c.secret_access_key = e.get("CLOUDLET_SECRET_ACCESS_KEY", c.secret_access_key)
+        c.region = e.get("CLOUDLET_REGION", c.region)
+        c.enforce_iam = _bool(e.get("CLOUDLET_ENFORCE_IAM"), True)
+        c.valkey_server = e.get("CLOUDLET_VALKEY_SERVER", c.valkey_server)
+        c.cache_net = e.get("CLOUDLET_CACHE_NET", c.cache_net)
+        c.log_level = e.get("CLOUDLET_LOG_LEVEL", c.log_level)
+        c.runtimes_dir = Path(
+            e.get("CLOUDLET_RUNTIMES_DIR", str(c.data_dir / "runtimes"))
+        ).expanduser()
+        for k, v in overrides.items():
+            if v is not None:
+                setattr(c, k, v)
+        return c

@@ -1,0 +1,1 @@
+"""Shared contracts: errors, request context, stores, provider base, the World."""
