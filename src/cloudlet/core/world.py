@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudlet.config import Config
-from cloudlet.core.context import Principal
+from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.dns import HostsRegistry
 from cloudlet.core.identity import Credential, CredentialRegistry
 
@@ -20,9 +20,12 @@ if TYPE_CHECKING:
 class Authorizer(Protocol):
     """Answers: may PRINCIPAL do ACTION on RESOURCES with these context keys?
 
-    Raises AWSError (AccessDenied in the service's wording) when not; returns
-    None when allowed. Implemented by cloudlet.policy.authorizer.
+    Both methods raise AWSError (AccessDenied in the service's wording) when not
+    and return None when allowed. Implemented by cloudlet.policy.authorizer.
     """
+
+    def authorize_request(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        """Every API request, before its provider runs (action service:Operation)."""
 
     def check(
         self,
