@@ -32,6 +32,15 @@ class Config:
     log_level: str = "INFO"  # CLOUDLET_LOG_LEVEL
     # CLOUDLET_RUNTIMES_DIR: where per-runtime virtualenvs (awslambdaric + boto3) live.
     runtimes_dir: Path = Path.home() / ".cloudlet" / "runtimes"
+    # CLOUDLET_CACHE_IAM_CONN_MAX_S: an IAM-authenticated cache connection is closed
+    # this long after its last (re-)authentication (AWS: 12 hours).
+    cache_iam_conn_max_s: float = 43200.0
+    # CLOUDLET_CACHE_AUTH_TIMEOUT_S: a cache connection not authenticated by then is closed.
+    cache_auth_timeout_s: float = 10.0
+    # CLOUDLET_LAMBDA_IDLE_S: a warm Lambda environment unused this long is stopped.
+    lambda_idle_s: float = 300.0
+    # CLOUDLET_LAMBDA_MAX_ENVIRONMENTS: cap on live Lambda environments (all functions).
+    lambda_max_environments: int = 32
 
     @property
     def endpoint_url(self) -> str:
@@ -55,6 +64,12 @@ class Config:
         c.runtimes_dir = Path(
             e.get("CLOUDLET_RUNTIMES_DIR", str(c.data_dir / "runtimes"))
         ).expanduser()
+        c.lambda_idle_s = float(e.get("CLOUDLET_LAMBDA_IDLE_S", c.lambda_idle_s))
+        c.lambda_max_environments = int(
+            e.get("CLOUDLET_LAMBDA_MAX_ENVIRONMENTS", c.lambda_max_environments)
+        )
+        c.cache_iam_conn_max_s = float(e.get("CLOUDLET_CACHE_IAM_CONN_MAX_S", c.cache_iam_conn_max_s))
+        c.cache_auth_timeout_s = float(e.get("CLOUDLET_CACHE_AUTH_TIMEOUT_S", c.cache_auth_timeout_s))
         for k, v in overrides.items():
             if v is not None:
                 setattr(c, k, v)

@@ -1,0 +1,302 @@
+"""RESP on the client side of the data plane: an incremental command scanner and encoders.
+
+The scanner frames client input exactly as valkey does (a buffer starting with
+'*' is a multibulk request, anything else an inline line), so the proxy and the
+valkey behind it can never disagree about where a command starts. It reads only
+what it must: each command's name. Commands whose name is in `capture` are
+returned whole (bounded); everything else is passed through as byte ranges,
+bulk payloads skipped by count, never copied into a buffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Union
+
+# Valkey's own limits for clients that have not authenticated yet.
+PREAUTH_MAX_ARGS = 10
+PREAUTH_MAX_BULK = 16384
+# Valkey's limit on an inline request line (PROTO_INLINE_MAX_SIZE).
+INLINE_MAX = 64 * 1024
+# A captured command (AUTH, HELLO, CLUSTER ...) after authentication.
+CAPTURE_MAX_ARGS = 1024
+CAPTURE_MAX_BULK = 64 * 1024
+# Longest multibulk/bulk header line accepted while waiting for its CRLF.
+HEADER_MAX = 64 * 1024
+# Valkey's multibulk/bulk length ceilings (INT_MAX args, proto-max-bulk-len 512 MiB).
+MAX_ARGS = 2**31 - 1
+MAX_BULK = 512 * 1024 * 1024
+
+
+class ProtocolError(Exception):
+    """Malformed input; the text is what valkey would answer after 'ERR '."""
+
+
+class Command:
+    """A captured command: its arguments, and whether it came as an inline line."""
+
+    __slots__ = ("args", "inline", "seq")
+
+    def __init__(self, args: list[bytes], inline: bool, seq: int = 0) -> None:
+        self.args = args
+        self.inline = inline
+        self.seq = seq  # position of this command in the connection's command stream
+
+    @property
+    def name(self) -> bytes:
+        return self.args[0].upper()
+
+
+# What feed() yields: raw bytes to pass through, or a captured Command.
+Item = Union[bytes, Command]
+
+
+def _int(line: bytes) -> int | None:
+    """A strict decimal (what valkey's string2ll accepts), else None."""
+    if not line:
+        return None
+    digits = line[1:] if line[:1] == b"-" else line
+    if not digits.isdigit() or (len(digits) > 1 and digits[:1] == b"0"):
+        return None
+    return int(line)
+
+
+def split_inline(line: bytes) -> list[bytes]:
+    """Split an inline request line as valkey's sdssplitargs does (quotes, escapes)."""
+    args: list[bytes] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in b" \n\r\t\v\f\0":
+            i += 1
+        if i >= n:
+            return args
+        cur = bytearray()
+        inq = insq = False
+        while True:
+            if inq:
+                if i >= n:
+                    raise ProtocolError("Protocol error: unbalanced quotes in request")
+                c = line[i]
+                if (
+                    c == 0x5C
+                    and i + 3 < n
+                    and line[i + 1] == 0x78
+                    and chr(line[i + 2]) in "0123456789abcdefABCDEF"
+                    and chr(line[i + 3]) in "0123456789abcdefABCDEF"
+                ):
+                    cur.append(int(line[i + 2 : i + 4], 16))
+                    i += 3
+                elif c == 0x5C and i + 1 < n:
+                    i += 1
+                    cur.append({0x6E: 10, 0x72: 13, 0x74: 9, 0x62: 8, 0x61: 7}.get(line[i], line[i]))
+                elif c == 0x22:
+                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f\0":
+                        raise ProtocolError("Protocol error: unbalanced quotes in request")
+                    inq = False
+                    i += 1
+                    break
+                else:
+                    cur.append(c)
+            elif insq:
+                if i >= n:
+                    raise ProtocolError("Protocol error: unbalanced quotes in request")
+                c = line[i]
+                if c == 0x5C and i + 1 < n and line[i + 1] == 0x27:
+                    i += 1
+                    cur.append(0x27)
+                elif c == 0x27:
+                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f\0":
+                        raise ProtocolError("Protocol error: unbalanced quotes in request")
+                    insq = False
+                    i += 1
+                    break
+                else:
+                    cur.append(c)
+            else:
+                if i >= n:
+                    break
+                c = line[i]
+                if c in b" \n\r\t\v\f\0":
+                    break
+                if c == 0x22:
+                    inq = True
+                elif c == 0x27:
+                    insq = True
+                else:
+                    cur.append(c)
+            i += 1
+        args.append(bytes(cur))
+
+
+class CommandScanner:
+    """Incremental framing of a client's byte stream into commands.
+
+    capture_all: return every command whole (before authentication), with
+    valkey's unauthenticated limits on argument count and bulk length.
+    Otherwise only commands named in `capture` are returned whole; the rest flow
+    through as bytes. Raises ProtocolError on input valkey would refuse.
+    """
+
+    def __init__(self, capture: Collection[bytes], capture_all: bool = False) -> None:
+        self.capture = capture
+        self.capture_all = capture_all
+        self._tail = b""  # unconsumed bytes: an incomplete header, or a whole incomplete captured command
+        self._body_left = 0  # bytes of a passed-through bulk (payload + CRLF) still to come
+        self._args_left = 0  # bulk arguments of the passed-through command still to come
+        self.commands_seen = 0  # number of complete commands framed so far (pass-through included)
+
+    def set_capture_all(self, on: bool) -> None:
+        self.capture_all = on
+
+    @property
+    def buffered(self) -> int:
+        return len(self._tail)
+
+    def feed(self, data: bytes) -> list[Item]:
+        buf = self._tail + data if self._tail else data
+        self._tail = b""
+        n = len(buf)
+        pos = 0
+        fwd = 0  # start of bytes to pass through not yet emitted
+        out: list[Item] = []
+        while pos < n:
+            if self._body_left:
+                take = min(self._body_left, n - pos)
+                pos += take
+                self._body_left -= take
+                if self._body_left:
+                    break
+                self._args_left -= 1
+                if not self._args_left:
+                    self.commands_seen += 1
+                continue
+            if self._args_left:
+                nl = buf.find(b"\r\n", pos)
+                if nl < 0:
+                    if n - pos > HEADER_MAX:
+                        raise ProtocolError("Protocol error: too big bulk count string")
+                    if pos > fwd:
+                        out.append(buf[fwd:pos])
+                    self._tail = buf[pos:]
+                    return out
+                if buf[pos] != 0x24:  # '$'
+                    raise ProtocolError(f"Protocol error: expected '$', got '{chr(buf[pos])}'")
+                ln = _int(buf[pos + 1 : nl])
+                if ln is None or ln < 0 or ln > MAX_BULK:
+                    raise ProtocolError("Protocol error: invalid bulk length")
+                self._body_left = ln + 2
+                pos = nl + 2
+                continue
+            # At the start of a command.
+            if buf[pos] == 0x2A:  # '*'
+                got = self._multibulk(buf, pos, n)
+                if got is None:  # incomplete: keep from the command's start
+                    if pos > fwd:
+                        out.append(buf[fwd:pos])
+                    self._tail = buf[pos:]
+                    return out
+                end, cmd, args_left, body_at = got
+                if cmd is not None:
+                    if pos > fwd:
+                        out.append(buf[fwd:pos])
+                    self.commands_seen += 1
+                    cmd.seq = self.commands_seen
+                    out.append(cmd)
+                    pos = fwd = end
+                elif args_left < 0:  # empty multibulk (*0 / *-1): valkey skips it
+                    pos = end
+                else:
+                    # Pass-through: the name is read; the rest streams by count.
+                    pos = body_at
+                    self._args_left = args_left
+                    if not args_left:
+                        self.commands_seen += 1
+            else:
+                nl = buf.find(b"\n", pos)
+                if nl < 0:
+                    if n - pos > INLINE_MAX:
+                        raise ProtocolError("Protocol error: too big inline request")
+                    if pos > fwd:
+                        out.append(buf[fwd:pos])
+                    self._tail = buf[pos:]
+                    return out
+                line = buf[pos:nl]
+                if line.endswith(b"\r"):
+                    line = line[:-1]
+                args = split_inline(line)
+                if pos > fwd:
+                    out.append(buf[fwd:pos])
+                if args:
+                    if self.capture_all and len(args) > PREAUTH_MAX_ARGS:
+                        raise ProtocolError("Protocol error: unauthenticated multibulk length")
+                    self.commands_seen += 1
+                    out.append(Command(args, inline=True, seq=self.commands_seen))
+                pos = fwd = nl + 1
+        if pos > fwd:
+            out.append(buf[fwd:pos] if fwd or pos != n else buf)
+        return out
+
+    def _multibulk(
+        self, buf: bytes, pos: int, n: int
+    ) -> tuple[int, Command | None, int, int] | None:
+        """Frame the command at pos.
+
+        Returns None when more input is needed, else (end, command, args_left,
+        body_at): a captured command and the offset after it; or, passing
+        through, the remaining argument count and the offset after the name.
+        args_left -1 marks an empty multibulk (end is after its header).
+        """
+        nl = buf.find(b"\r\n", pos)
+        if nl < 0:
+            if n - pos > HEADER_MAX:
+                raise ProtocolError("Protocol error: too big mbulk count string")
+            return None
+        argc = _int(buf[pos + 1 : nl])
+        if argc is None or argc > MAX_ARGS:
+            raise ProtocolError("Protocol error: invalid multibulk length")
+        if argc <= 0:
+            return nl + 2, None, -1, nl + 2
+        capture_all = self.capture_all
+        if capture_all and argc > PREAUTH_MAX_ARGS:
+            raise ProtocolError("Protocol error: unauthenticated multibulk length")
+        p = nl + 2
+        args: list[bytes] = []
+        max_bulk = PREAUTH_MAX_BULK if capture_all else CAPTURE_MAX_BULK
+        capturing = capture_all
+        i = 0
+        while i < argc:
+            if p >= n:
+                return None
+            if buf[p] != 0x24:
+                raise ProtocolError(f"Protocol error: expected '$', got '{chr(buf[p])}'")
+            nl = buf.find(b"\r\n", p)
+            if nl < 0:
+                if n - p > HEADER_MAX:
+                    raise ProtocolError("Protocol error: too big bulk count string")
+                return None
+            ln = _int(buf[p + 1 : nl])
+            if ln is None or ln < 0 or ln > MAX_BULK:
+                raise ProtocolError("Protocol error: invalid bulk length")
+            if capture_all and ln > PREAUTH_MAX_BULK:
+                raise ProtocolError("Protocol error: unauthenticated bulk length")
+            if i == 0 and not capturing:
+                # Only the name decides; a long name is never one we capture.
+                if ln > 32:
+                    return p, None, argc, p  # stream the name too, from its header
+                if nl + 2 + ln + 2 > n:
+                    return None
+                name = buf[nl + 2 : nl + 2 + ln].upper()
+                if name not in self.capture:
+                    return 0, None, argc - 1, nl + 2 + ln + 2
+                capturing = True
+                if argc > CAPTURE_MAX_ARGS:
+                    raise ProtocolError("Protocol error: command has too many arguments")
+            if ln > max_bulk:
+                raise ProtocolError("Protocol error: argument too long for this command")
+            end = nl + 2 + ln
+            if end + 2 > n:
+                return None
+            args.append(buf[nl + 2 : end])
+            p = end + 2
+            i += 1
+        return p, Command(args, inline=False), 0, p

@@ -1,0 +1,84 @@
+"""The `json` protocol (CloudWatch Logs): POST /, X-Amz-Target picks the operation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.model import OperationModel, ServiceModel, Shape
+
+from cloudlet.core.errors import AWSError
+from cloudlet.protocol import json_walk
+from cloudlet.protocol.base import Protocol
+from cloudlet.protocol.http import HttpRequest, HttpResponse
+
+_CORAL = "com.amazon.coral.service#"
+
+
+def load_json_body(body: bytes) -> Any:
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise AWSError(f"{_CORAL}SerializationException", "", status=400, sender_fault=True) from None
+
+
+def dump_json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def error_body(shape: Shape | None, err: AWSError) -> dict[str, Any]:
+    """The error's JSON members: message under the name its shape uses, then modeled fields."""
+    members = shape.members if shape is not None else {}
+    message_key = "Message" if "Message" in members and "message" not in members else "message"
+    body: dict[str, Any] = {}
+    for name, value in err.fields.items():
+        member = members.get(name)
+        if value is not None and (member is None or "location" not in member.serialization):
+            body[name] = json_walk.write_value(member, value) if member is not None else value
+    body[message_key] = err.message
+    return body
+
+
+class JsonProtocol(Protocol):
+    name = "json"
+
+    def __init__(self, service: str, model: ServiceModel) -> None:
+        super().__init__(service, model)
+        self.target_prefix: str = model.metadata.get("targetPrefix", "")
+        self.content_type = f"application/x-amz-json-{model.metadata.get('jsonVersion', '1.0')}"
+
+    def operation_for_request(self, req: HttpRequest) -> str | None:
+        target = req.headers.get("X-Amz-Target", "")
+        prefix, _, op_name = target.rpartition(".")
+        if prefix != self.target_prefix or op_name not in self._operations:
+            return None
+        return op_name
+
+    def unknown_operation(self, req: HttpRequest) -> AWSError:
+        return AWSError(f"{_CORAL}UnknownOperationException", "", status=400, sender_fault=True)
+
+    def parse_input(self, req: HttpRequest, op: OperationModel) -> dict[str, Any]:
+        body = load_json_body(req.body)
+        shape = op.input_shape
+        if shape is None:
+            return {}
+        return json_walk.read_structure(shape, body, [])
+
+    def serialize_response(self, op_name: str, result: dict[str, Any] | None, request_id: str) -> HttpResponse:
+        shape = self.model.operation_model(op_name).output_shape
+        body = json_walk.write_structure(shape, result or {}) if shape is not None else {}
+        headers = {"Content-Type": self.content_type, "x-amzn-RequestId": request_id}
+        return HttpResponse(200, headers, dump_json(body))
+
+    def serialize_error(self, err: AWSError, op_name: str | None, request_id: str) -> HttpResponse:
+        shape, status, _sender = self.error_parts(err)
+        body = {"__type": err.code, **error_body(shape, err)}
+        headers = {
+            "Content-Type": self.content_type,
+            "x-amzn-RequestId": request_id,
+            "x-amzn-ErrorType": err.code.rpartition("#")[2],
+            **err.headers,
+        }
+        return HttpResponse(status, headers, dump_json(body))

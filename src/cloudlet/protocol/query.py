@@ -1,0 +1,282 @@
+"""The `query` protocol (IAM, STS, ElastiCache) and its `ec2` variant.
+
+Requests are form parameters (POST body or GET query string) flattened as
+Name.member.N / Name.entry.N.key; responses are XML shaped by the model.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+from urllib.parse import parse_qsl
+
+from botocore.model import OperationModel, Shape
+
+from cloudlet.core.errors import AWSError
+from cloudlet.protocol import formtree, validate, xml_out
+from cloudlet.protocol.base import Protocol, WireTypeError
+from cloudlet.protocol.http import HttpRequest, HttpResponse
+from cloudlet.protocol.values import BadValue, b64decode, parse_bool, parse_float, parse_int, parse_timestamp
+
+_SCALAR_READERS = {
+    "string": str,
+    "character": str,
+    "integer": parse_int,
+    "long": parse_int,
+    "float": parse_float,
+    "double": parse_float,
+    "boolean": parse_bool,
+    "timestamp": parse_timestamp,
+    "blob": b64decode,
+}
+
+
+def form_pairs(req: HttpRequest) -> list[tuple[str, str]]:
+    """Query-string pairs then form-body pairs, as AWS reads both."""
+    pairs = list(req.query)
+    if req.body:
+        try:
+            body = req.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise AWSError("MalformedQueryString", "The request body is not valid UTF-8.", status=400) from None
+        pairs.extend(parse_qsl(body, keep_blank_values=True))
+    return pairs
+
+
+class QueryProtocol(Protocol):
+    name = "query"
+    #: ec2 names parameters by queryName / capitalized locationName and never nests lists
+    ec2 = False
+
+    def __init__(self, service: str, model: Any) -> None:
+        super().__init__(service, model)
+        self.namespace: str = model.metadata.get("xmlNamespace", "")
+        self.version: str = model.metadata.get("apiVersion", "")
+
+    # -- requests -----------------------------------------------------------
+
+    def operation_for_request(self, req: HttpRequest) -> str | None:
+        action = self._action(form_pairs(req))
+        return action if action in self._operations else None
+
+    @staticmethod
+    def _action(pairs: list[tuple[str, str]]) -> str | None:
+        for key, value in pairs:
+            if key == "Action":
+                return value
+        return None
+
+    def parse_request(self, req: HttpRequest, validate_input: bool = True) -> tuple[str, dict[str, Any]]:
+        pairs = form_pairs(req)
+        action = self._action(pairs)
+        if action is None or action not in self._operations:
+            raise self._unknown_action(action)
+        return self._parse_pairs(action, pairs, validate_input)
+
+    def _parse_pairs(self, action: str, pairs: list[tuple[str, str]], validate_input: bool) -> tuple[str, dict[str, Any]]:
+        op = self.model.operation_model(action)
+        shape = op.input_shape
+        try:
+            params = self._read_structure(shape, formtree.build(pairs), []) if shape is not None else {}
+        except WireTypeError as exc:
+            raise self.type_error(exc) from None
+        if validate_input:
+            failures = validate.check(shape, params)
+            if failures:
+                raise validate.to_error(self.style, failures, self.wire_name_for(op))
+        return action, params
+
+    def parse_input(self, req: HttpRequest, op: OperationModel) -> dict[str, Any]:
+        shape = op.input_shape
+        return self._read_structure(shape, formtree.build(form_pairs(req)), []) if shape is not None else {}
+
+    def unknown_operation(self, req: HttpRequest) -> AWSError:
+        return self._unknown_action(self._action(form_pairs(req)))
+
+    def _unknown_action(self, action: str | None) -> AWSError:
+        if action is None:
+            return AWSError("MissingAction", "Missing Action", status=400, sender_fault=True)
+        return AWSError(
+            "InvalidAction", f"Could not find operation {action} for version {self.version}", status=400, sender_fault=True
+        )
+
+    def param_name(self, member: Shape, name: str) -> str:
+        ser = member.serialization
+        if member.type_name == "list" and ser.get("flattened"):
+            inner = member.member.serialization.get("name")
+            if inner:
+                return inner
+        return ser.get("name", name)
+
+    def _read_structure(self, shape: Shape, node: formtree.Node, path: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        children = node.children
+        for name, member in shape.members.items():
+            key = self.param_name(member, name)
+            child = children.get(key)
+            if child is not None:
+                out[name] = self._read_value(member, child, path + [key])
+        return out
+
+    def _read_value(self, shape: Shape, node: formtree.Node, path: list[str]) -> Any:
+        kind = shape.type_name
+        if kind == "structure":
+            return self._read_structure(shape, node, path)
+        if kind == "list":
+            return self._read_list(shape, node, path)
+        if kind == "map":
+            return self._read_map(shape, node, path)
+        if node.value is None:
+            raise WireTypeError(path, "", kind)
+        try:
+            return _SCALAR_READERS.get(kind, str)(node.value)
+        except BadValue:
+            raise WireTypeError(path, node.value, kind) from None
+
+    def _read_list(self, shape: Shape, node: formtree.Node, path: list[str]) -> list[Any]:
+        if self.ec2 or shape.serialization.get("flattened"):
+            items = node
+        else:
+            items = node.children.get(shape.member.serialization.get("name", "member"))  # type: ignore[assignment]
+            if items is None:
+                # "Name=" is how the query protocol sends an empty list.
+                return []
+        return [self._read_value(shape.member, item, path + [str(i)]) for i, item in enumerate(items.indexed(), 1)]
+
+    def _read_map(self, shape: Shape, node: formtree.Node, path: list[str]) -> dict[Any, Any]:
+        entries = node if shape.serialization.get("flattened") else node.children.get("entry")
+        if entries is None:
+            return {}
+        key_name = shape.key.serialization.get("name", "key")
+        value_name = shape.value.serialization.get("name", "value")
+        out: dict[Any, Any] = {}
+        for i, entry in enumerate(entries.indexed(), 1):
+            key_node = entry.children.get(key_name)
+            if key_node is None:
+                continue
+            key = self._read_value(shape.key, key_node, path + [str(i), key_name])
+            value_node = entry.children.get(value_name)
+            out[key] = self._read_value(shape.value, value_node, path + [str(i), value_name]) if value_node else None
+        return out
+
+    def type_error(self, exc: WireTypeError) -> AWSError:
+        name = ".".join(exc.path)
+        if self.style.wording == "coral":
+            member = exc.path[-1][:1].lower() + exc.path[-1][1:]
+            message = (
+                f"1 validation error detected: Value '{exc.raw}' at '{member}' failed to satisfy constraint: "
+                f"Member must be a valid {exc.expected}"
+            )
+        else:
+            message = f"Value ({exc.raw}) for parameter {name} is invalid. Expected a valid {exc.expected}."
+        return AWSError(self.style.code, message, status=400, sender_fault=True)
+
+    def wire_name_for(self, op: OperationModel) -> Any:
+        return functools.partial(_wire_path, self, op.input_shape)
+
+    # -- responses ----------------------------------------------------------
+
+    def serialize_response(self, op_name: str, result: dict[str, Any] | None, request_id: str) -> HttpResponse:
+        op = self.model.operation_model(op_name)
+        shape = op.output_shape
+        out = [f'<{op_name}Response xmlns="{self.namespace}">']
+        if shape is not None:
+            wrapper = shape.serialization.get("resultWrapper", f"{op_name}Result")
+            out.append(f"<{wrapper}>")
+            xml_out.write_members(out, shape, result or {})
+            out.append(f"</{wrapper}>")
+        out.append(f"<ResponseMetadata><RequestId>{xml_out.text(request_id)}</RequestId></ResponseMetadata>")
+        out.append(f"</{op_name}Response>")
+        return HttpResponse(200, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, "".join(out).encode())
+
+    def serialize_error(self, err: AWSError, op_name: str | None, request_id: str) -> HttpResponse:
+        shape, status, sender = self.error_parts(err)
+        out = [f'<ErrorResponse xmlns="{self.namespace}"><Error>']
+        out.append(f"<Type>{'Sender' if sender else 'Receiver'}</Type>")
+        out.append(f"<Code>{xml_out.text(err.code)}</Code><Message>{xml_out.text(err.message)}</Message>")
+        _write_error_fields(out, shape, err.fields)
+        out.append(f"</Error><RequestId>{xml_out.text(request_id)}</RequestId></ErrorResponse>")
+        headers = {"Content-Type": "text/xml", "x-amzn-RequestId": request_id, **err.headers}
+        return HttpResponse(status, headers, "".join(out).encode())
+
+
+class Ec2Protocol(QueryProtocol):
+    name = "ec2"
+    ec2 = True
+    NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/"
+
+    def __init__(self, service: str, model: Any) -> None:
+        super().__init__(service, model)
+        # The model's namespace lacks the trailing slash EC2 itself sends.
+        self.namespace = self.namespace.rstrip("/") + "/"
+
+    def param_name(self, member: Shape, name: str) -> str:
+        ser = member.serialization
+        if "queryName" in ser:
+            return ser["queryName"]
+        if "name" in ser:
+            return ser["name"][:1].upper() + ser["name"][1:]
+        return name
+
+    def _unknown_action(self, action: str | None) -> AWSError:
+        if action is None:
+            return AWSError("MissingAction", "The request must contain the parameter Action", status=400, sender_fault=True)
+        return AWSError("InvalidAction", f"The action {action} is not valid for this web service.", status=400, sender_fault=True)
+
+    def serialize_response(self, op_name: str, result: dict[str, Any] | None, request_id: str) -> HttpResponse:
+        op = self.model.operation_model(op_name)
+        shape = op.output_shape
+        out = ['<?xml version="1.0" encoding="UTF-8"?>', f'<{op_name}Response xmlns="{self.namespace}">']
+        out.append(f"<requestId>{xml_out.text(request_id)}</requestId>")
+        if shape is not None:
+            xml_out.write_members(out, shape, result or {})
+        elif op_name.startswith(("Delete", "Disassociate", "Detach", "Revoke")):
+            out.append("<return>true</return>")
+        out.append(f"</{op_name}Response>")
+        headers = {"Content-Type": "text/xml;charset=UTF-8", "x-amzn-RequestId": request_id}
+        return HttpResponse(200, headers, "".join(out).encode())
+
+    def serialize_error(self, err: AWSError, op_name: str | None, request_id: str) -> HttpResponse:
+        shape, status, _sender = self.error_parts(err)
+        out = ['<?xml version="1.0" encoding="UTF-8"?>', "<Response><Errors><Error>"]
+        out.append(f"<Code>{xml_out.text(err.code)}</Code><Message>{xml_out.text(err.message)}</Message>")
+        _write_error_fields(out, shape, err.fields)
+        out.append(f"</Error></Errors><RequestID>{xml_out.text(request_id)}</RequestID></Response>")
+        headers = {"Content-Type": "text/xml;charset=UTF-8", "x-amzn-RequestId": request_id, **err.headers}
+        return HttpResponse(status, headers, "".join(out).encode())
+
+
+def _write_error_fields(out: list[str], shape: Shape | None, fields: dict[str, object]) -> None:
+    members = shape.members if shape is not None else {}
+    for name, value in fields.items():
+        if value is None or name in ("Code", "Message", "message", "Type"):
+            continue
+        member = members.get(name)
+        if member is not None:
+            xml_out.write_value(out, xml_out.member_tag(member, name), member, value)
+        else:
+            out.append(f"<{name}>{xml_out.text(str(value))}</{name}>")
+
+
+def _wire_path(proto: QueryProtocol, shape: Shape | None, path: list[str]) -> str:
+    """A validation path of model names as the dotted parameter name the client sent."""
+    parts: list[str] = []
+    current = shape
+    for segment in path:
+        if current is None:
+            parts.append(segment)
+        elif current.type_name == "structure" and segment in current.members:
+            member = current.members[segment]
+            parts.append(proto.param_name(member, segment))
+            current = member
+        elif current.type_name == "list":
+            if segment == "member":
+                current = current.member
+                continue
+            if not proto.ec2 and not current.serialization.get("flattened"):
+                parts.append(current.member.serialization.get("name", "member"))
+            parts.append(segment)
+        else:
+            parts.append(segment)
+            current = None
+    return ".".join(parts)

@@ -1,0 +1,169 @@
+"""Input validation against a botocore input shape, worded as AWS words it.
+
+Checks what AWS enforces server-side from the model: required members, enums,
+length (strings, blobs, lists, maps), numeric ranges and `pattern` regexes
+(Java-style full match; patterns Python's `re` cannot compile are skipped).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from typing import Any
+
+from botocore.model import Shape
+
+from cloudlet.core.errors import AWSError
+from cloudlet.protocol.styles import ValidationStyle
+
+# Coral reports at most this many failures in one message.
+_MAX_REPORTED = 10
+
+
+@dataclasses.dataclass
+class Failure:
+    path: list[str]  # member names (and list indexes) from the input root
+    value: object
+    constraint: str  # "Member must ..." text
+    missing: bool = False
+    sensitive: bool = False
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern, re.DOTALL)
+    except (re.error, OverflowError):
+        return None
+
+
+def _render_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_render_value(v) for v in value) + "]"
+    if isinstance(value, (bytes, bytearray)):
+        return "java.nio.HeapByteBuffer"
+    return str(value)
+
+
+def check(shape: Shape | None, params: dict[str, Any]) -> list[Failure]:
+    failures: list[Failure] = []
+    if shape is not None:
+        _check_structure(shape, params, [], failures)
+    return failures
+
+
+def _check_structure(shape: Shape, value: dict[str, Any], path: list[str], out: list[Failure]) -> None:
+    members = shape.members
+    for name in shape.required_members:
+        if value.get(name) is None:
+            out.append(Failure(path + [name], None, "Member must not be null", missing=True))
+    for name, member_value in value.items():
+        member = members.get(name)
+        if member is not None and member_value is not None:
+            _check_value(member, member_value, path + [name], out)
+
+
+def _check_value(shape: Shape, value: Any, path: list[str], out: list[Failure]) -> None:
+    kind = shape.type_name
+    meta = shape.metadata
+    sensitive = bool(meta.get("sensitive"))
+    if kind == "structure":
+        if isinstance(value, dict) and not meta.get("document"):
+            _check_structure(shape, value, path, out)
+        return
+    if kind == "list":
+        _check_length(len(value), meta, value, path, sensitive, out)
+        for i, item in enumerate(value, 1):
+            if item is not None:
+                _check_value(shape.member, item, path + [str(i), "member"], out)
+        return
+    if kind == "map":
+        _check_length(len(value), meta, value, path, sensitive, out)
+        for key, item in value.items():
+            _check_value(shape.key, key, path + [str(key), "key"], out)
+            if item is not None:
+                _check_value(shape.value, item, path + [str(key), "value"], out)
+        return
+    if kind == "string":
+        enum = shape.enum
+        if enum and value not in enum:
+            out.append(Failure(path, value, f"Member must satisfy enum value set: [{', '.join(enum)}]", sensitive=sensitive))
+            return
+        _check_length(len(value), meta, value, path, sensitive, out)
+        pattern = meta.get("pattern")
+        if pattern:
+            compiled = _compiled(pattern)
+            if compiled is not None and compiled.fullmatch(value) is None:
+                out.append(
+                    Failure(path, value, f"Member must satisfy regular expression pattern: {pattern}", sensitive=sensitive)
+                )
+        return
+    if kind == "blob":
+        if isinstance(value, (bytes, bytearray)):
+            _check_length(len(value), meta, value, path, True, out)
+        return
+    if kind in ("integer", "long", "float", "double"):
+        low, high = meta.get("min"), meta.get("max")
+        if low is not None and value < low:
+            out.append(Failure(path, value, f"Member must have value greater than or equal to {low}", sensitive=sensitive))
+        elif high is not None and value > high:
+            out.append(Failure(path, value, f"Member must have value less than or equal to {high}", sensitive=sensitive))
+
+
+def _check_length(
+    length: int, meta: dict[str, Any], value: object, path: list[str], sensitive: bool, out: list[Failure]
+) -> None:
+    low, high = meta.get("min"), meta.get("max")
+    if low is not None and length < low:
+        out.append(Failure(path, value, f"Member must have length greater than or equal to {low}", sensitive=sensitive))
+    elif high is not None and length > high:
+        out.append(Failure(path, value, f"Member must have length less than or equal to {high}", sensitive=sensitive))
+
+
+def _coral_path(path: list[str]) -> str:
+    return ".".join(p[:1].lower() + p[1:] for p in path)
+
+
+def _coral_line(f: Failure) -> str:
+    if f.missing:
+        head = "Value null"
+    elif f.sensitive:
+        head = "Value at"
+        return f"{head} '{_coral_path(f.path)}' failed to satisfy constraint: {f.constraint}"
+    else:
+        head = f"Value '{_render_value(f.value)}'"
+    return f"{head} at '{_coral_path(f.path)}' failed to satisfy constraint: {f.constraint}"
+
+
+def to_error(style: ValidationStyle, failures: list[Failure], wire_name: Any = None) -> AWSError:
+    """The AWSError a service sends for these failures (status 400, sender fault).
+
+    `wire_name(path)` gives a member path's name as the client sent it (query
+    protocols name parameters that way in their messages).
+    """
+    def name_of(f: Failure) -> str:
+        return wire_name(f.path) if wire_name is not None else ".".join(f.path)
+
+    if style.wording == "coral":
+        shown = failures[:_MAX_REPORTED]
+        count = len(failures)
+        noun = "error" if count == 1 else "errors"
+        message = f"{count} validation {noun} detected: " + "; ".join(_coral_line(f) for f in shown)
+        code = style.missing_code if all(f.missing for f in failures) else style.code
+        return AWSError(code, message, status=400, sender_fault=True)
+    first = next((f for f in failures if f.missing), failures[0])
+    if first.missing:
+        if style.wording == "ec2":
+            message = f"The request must contain the parameter {name_of(first)}"
+        else:
+            message = f"The parameter {name_of(first)} must be provided and must not be blank."
+        return AWSError(style.missing_code, message, status=400, sender_fault=True)
+    shown_value = "" if first.sensitive else _render_value(first.value)
+    if style.wording == "ec2":
+        message = f"Value ({shown_value}) for parameter {name_of(first)} is invalid. {first.constraint}"
+    else:
+        message = f"Invalid value '{shown_value}' for parameter {name_of(first)}: {first.constraint}"
+    return AWSError(style.code, message, status=400, sender_fault=True)

@@ -1,0 +1,88 @@
+"""Every region's default VPC, built the same way on every run.
+
+Ids are derived from (account, region) so one cloudlet gives the same ids across
+restarts, as a real account's default VPC keeps its ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+
+from cloudlet.services.ec2.model import AvailabilityZone, Ec2State, SecurityGroup, Subnet, Vpc
+
+DEFAULT_VPC_CIDR = "172.31.0.0/16"
+_DIRECTIONS = {
+    "north": "n", "south": "s", "east": "e", "west": "w", "central": "c",
+    "northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw",
+}
+# Regions whose accounts see other than three AZs.
+_AZ_LETTERS = {"us-east-1": "abcdef", "us-west-1": "ab"}
+
+
+def region_code(region: str) -> str:
+    """us-east-1 -> use1, ap-southeast-2 -> apse2 (the prefix of AZ ids)."""
+    parts = region.split("-")
+    if len(parts) < 3:
+        return region.replace("-", "")
+    area, *middle, number = parts
+    return area + "".join(_DIRECTIONS.get(m, m[:1]) for m in middle) + number
+
+
+def zones_of(region: str) -> list[AvailabilityZone]:
+    letters = _AZ_LETTERS.get(region, "abc")
+    code = region_code(region)
+    return [AvailabilityZone(f"{region}{ch}", f"{code}-az{i}", region) for i, ch in enumerate(letters, 1)]
+
+
+def stable_id(prefix: str, account_id: str, region: str, what: str) -> str:
+    digest = hashlib.sha256(f"{account_id}/{region}/{what}".encode()).hexdigest()
+    return f"{prefix}-{digest[:17]}"
+
+
+def default_state(account_id: str, region: str) -> Ec2State:
+    state = Ec2State(account_id, region, zones=zones_of(region))
+    vpc = Vpc(
+        id=stable_id("vpc", account_id, region, "default-vpc"),
+        cidr_block=DEFAULT_VPC_CIDR,
+        is_default=True,
+        owner_id=account_id,
+        region=region,
+        dhcp_options_id=stable_id("dopt", account_id, region, "default-dhcp"),
+        main_route_table_id=stable_id("rtb", account_id, region, "default-main-rtb"),
+        cidr_association_id=stable_id("vpc-cidr-assoc", account_id, region, "default-cidr"),
+    )
+    state.vpcs[vpc.id] = vpc
+    state.default_vpc_id = vpc.id
+    blocks = ipaddress.ip_network(DEFAULT_VPC_CIDR).subnets(new_prefix=20)
+    for zone, block in zip(state.zones, blocks):
+        subnet = Subnet(
+            id=stable_id("subnet", account_id, region, f"default-{zone.name}"),
+            vpc_id=vpc.id,
+            availability_zone=zone.name,
+            availability_zone_id=zone.zone_id,
+            cidr_block=str(block),
+            default_for_az=True,
+            owner_id=account_id,
+            region=region,
+        )
+        state.subnets[subnet.id] = subnet
+    sg_id = stable_id("sg", account_id, region, "default-sg")
+    state.security_groups[sg_id] = default_security_group(sg_id, vpc, account_id, region)
+    return state
+
+
+def default_security_group(sg_id: str, vpc: Vpc, account_id: str, region: str) -> SecurityGroup:
+    """A VPC's `default` group: all traffic from itself in, everything out."""
+    return SecurityGroup(
+        id=sg_id,
+        vpc_id=vpc.id,
+        name="default",
+        description="default VPC security group",
+        owner_id=account_id,
+        region=region,
+        ingress=[{"IpProtocol": "-1", "IpRanges": [], "Ipv6Ranges": [], "PrefixListIds": [],
+                  "UserIdGroupPairs": [{"UserId": account_id, "GroupId": sg_id}]}],
+        egress=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [],
+                 "PrefixListIds": [], "UserIdGroupPairs": []}],
+    )

@@ -1,0 +1,81 @@
+"""EC2 networking resources cloudlet models, one Ec2State per (account, region)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+@dataclasses.dataclass
+class Vpc:
+    id: str
+    cidr_block: str
+    is_default: bool
+    owner_id: str
+    region: str
+    dhcp_options_id: str
+    main_route_table_id: str
+    cidr_association_id: str
+    state: str = "available"
+    instance_tenancy: str = "default"
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:ec2:{self.region}:{self.owner_id}:vpc/{self.id}"
+
+
+@dataclasses.dataclass
+class Subnet:
+    id: str
+    vpc_id: str
+    availability_zone: str
+    availability_zone_id: str
+    cidr_block: str
+    default_for_az: bool
+    owner_id: str
+    region: str
+    map_public_ip_on_launch: bool = True
+    available_ip_address_count: int = 4091
+    state: str = "available"
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:ec2:{self.region}:{self.owner_id}:subnet/{self.id}"
+
+
+@dataclasses.dataclass
+class SecurityGroup:
+    id: str
+    vpc_id: str
+    name: str
+    description: str
+    owner_id: str
+    region: str
+    # Rules in the model's IpPermission shape (IpProtocol, IpRanges, UserIdGroupPairs, ...).
+    ingress: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    egress: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:ec2:{self.region}:{self.owner_id}:security-group/{self.id}"
+
+
+@dataclasses.dataclass(frozen=True)
+class AvailabilityZone:
+    name: str  # us-east-1a
+    zone_id: str  # use1-az1
+    region: str
+
+
+@dataclasses.dataclass
+class Ec2State:
+    account_id: str
+    region: str
+    vpcs: dict[str, Vpc] = dataclasses.field(default_factory=dict)
+    subnets: dict[str, Subnet] = dataclasses.field(default_factory=dict)
+    security_groups: dict[str, SecurityGroup] = dataclasses.field(default_factory=dict)
+    zones: list[AvailabilityZone] = dataclasses.field(default_factory=list)
+    default_vpc_id: str = ""

@@ -1,0 +1,319 @@
+"""Ec2Provider: the default VPC's describe calls, tags and security groups.
+
+Internal interface for other providers (Lambda, ElastiCache):
+default_vpc, subnet, security_group, subnets_of, default_security_group.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from cloudlet.core.context import RequestContext
+from cloudlet.core.errors import AWSError
+from cloudlet.core.ids import hex_id
+from cloudlet.core.provider import Provider
+from cloudlet.core.store import AccountRegionStore
+from cloudlet.services.ec2.defaults import default_state
+from cloudlet.services.ec2.filters import apply_filters, flag
+from cloudlet.services.ec2.model import Ec2State, SecurityGroup, Subnet, Vpc
+from cloudlet.services.ec2.shapes import security_group_shape, subnet_shape, vpc_shape, zone_shape
+
+T = TypeVar("T")
+_ID = {prefix: re.compile(rf"^{prefix}-([0-9a-f]{{8}}|[0-9a-f]{{17}})$") for prefix in ("vpc", "subnet", "sg")}
+MAX_TAGS = 50
+
+
+def _rule_values(rules: list[dict[str, Any]], field: str) -> list[str]:
+    out: list[str] = []
+    for rule in rules:
+        if field == "protocol":
+            out.append(str(rule.get("IpProtocol", "")))
+        elif field == "cidr":
+            out += [r["CidrIp"] for r in rule.get("IpRanges", [])]
+        elif field == "group-id":
+            out += [p["GroupId"] for p in rule.get("UserIdGroupPairs", [])]
+        elif field == "from-port" and "FromPort" in rule:
+            out.append(str(rule["FromPort"]))
+        elif field == "to-port" and "ToPort" in rule:
+            out.append(str(rule["ToPort"]))
+    return out
+
+
+VPC_FILTERS: dict[str, Callable[[Vpc], Iterable[str]]] = {
+    "cidr": lambda v: [v.cidr_block],
+    "cidr-block-association.cidr-block": lambda v: [v.cidr_block],
+    "cidr-block-association.association-id": lambda v: [v.cidr_association_id],
+    "cidr-block-association.state": lambda v: ["associated"],
+    "dhcp-options-id": lambda v: [v.dhcp_options_id],
+    "is-default": lambda v: flag(v.is_default),
+    "isDefault": lambda v: flag(v.is_default),
+    "owner-id": lambda v: [v.owner_id],
+    "state": lambda v: [v.state],
+    "vpc-id": lambda v: [v.id],
+}
+SUBNET_FILTERS: dict[str, Callable[[Subnet], Iterable[str]]] = {
+    "availability-zone": lambda s: [s.availability_zone],
+    "availabilityZone": lambda s: [s.availability_zone],
+    "availability-zone-id": lambda s: [s.availability_zone_id],
+    "availabilityZoneId": lambda s: [s.availability_zone_id],
+    "available-ip-address-count": lambda s: [str(s.available_ip_address_count)],
+    "cidr": lambda s: [s.cidr_block],
+    "cidr-block": lambda s: [s.cidr_block],
+    "cidrBlock": lambda s: [s.cidr_block],
+    "default-for-az": lambda s: flag(s.default_for_az),
+    "defaultForAz": lambda s: flag(s.default_for_az),
+    "map-public-ip-on-launch": lambda s: flag(s.map_public_ip_on_launch),
+    "owner-id": lambda s: [s.owner_id],
+    "state": lambda s: [s.state],
+    "subnet-arn": lambda s: [s.arn],
+    "subnet-id": lambda s: [s.id],
+    "vpc-id": lambda s: [s.vpc_id],
+}
+SG_FILTERS: dict[str, Callable[[SecurityGroup], Iterable[str]]] = {
+    "description": lambda g: [g.description],
+    "group-id": lambda g: [g.id],
+    "group-name": lambda g: [g.name],
+    "owner-id": lambda g: [g.owner_id],
+    "vpc-id": lambda g: [g.vpc_id],
+    **{f"ip-permission.{f}": (lambda g, f=f: _rule_values(g.ingress, f))
+       for f in ("protocol", "cidr", "group-id", "from-port", "to-port")},
+    **{f"egress.ip-permission.{f}": (lambda g, f=f: _rule_values(g.egress, f))
+       for f in ("protocol", "cidr", "group-id", "from-port", "to-port")},
+}
+ZONE_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
+    "group-name": lambda z: [z.region],
+    "opt-in-status": lambda z: ["opt-in-not-required"],
+    "region-name": lambda z: [z.region],
+    "state": lambda z: ["available"],
+    "zone-id": lambda z: [z.zone_id],
+    "zone-name": lambda z: [z.name],
+    "zone-type": lambda z: ["availability-zone"],
+}
+
+
+def _check_ids(ids: list[str], kind: str, code: str, message: str) -> None:
+    for rid in ids:
+        if not _ID[kind].match(rid):
+            raise AWSError(code, message.format(id=rid), 400)
+
+
+def _pick(table: dict[str, T], ids: list[str] | None, code: str, message: str) -> list[T]:
+    if not ids:
+        return list(table.values())
+    missing = [i for i in ids if i not in table]
+    if missing:
+        raise AWSError(code, message.format(id=missing[0]), 400)
+    return [table[i] for i in dict.fromkeys(ids)]
+
+
+class Ec2Provider(Provider):
+    service = "ec2"
+
+    def __init__(self, world: Any) -> None:
+        super().__init__(world)
+        self.store: AccountRegionStore[Ec2State] = AccountRegionStore(default_state)
+
+    # -- lookups for other providers ---------------------------------------------------
+    def state(self, account_id: str, region: str) -> Ec2State:
+        return self.store.get(account_id, region)
+
+    def default_vpc(self, account_id: str, region: str) -> Vpc:
+        state = self.state(account_id, region)
+        return state.vpcs[state.default_vpc_id]
+
+    def subnet(self, account_id: str, region: str, subnet_id: str) -> Subnet | None:
+        return self.state(account_id, region).subnets.get(subnet_id)
+
+    def security_group(self, account_id: str, region: str, group_id: str) -> SecurityGroup | None:
+        return self.state(account_id, region).security_groups.get(group_id)
+
+    def subnets_of(self, account_id: str, region: str, vpc_id: str) -> list[Subnet]:
+        return [s for s in self.state(account_id, region).subnets.values() if s.vpc_id == vpc_id]
+
+    def default_security_group(self, account_id: str, region: str, vpc_id: str) -> SecurityGroup:
+        groups = self.state(account_id, region).security_groups.values()
+        return next(g for g in groups if g.vpc_id == vpc_id and g.name == "default")
+
+    # -- describe calls -------------------------------------------------------------------
+    @staticmethod
+    def _dry_run(params: dict[str, Any]) -> None:
+        if params.get("DryRun"):
+            raise AWSError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
+
+    def describe_vpcs(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        ids = params.get("VpcIds") or []
+        _check_ids(ids, "vpc", "InvalidVpcID.Malformed", 'Invalid id: "{id}"')
+        vpcs = _pick(state.vpcs, ids, "InvalidVpcID.NotFound", "The vpc ID '{id}' does not exist")
+        return {"Vpcs": [vpc_shape(v) for v in apply_filters(vpcs, params.get("Filters"), VPC_FILTERS)]}
+
+    def describe_subnets(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        ids = params.get("SubnetIds") or []
+        _check_ids(ids, "subnet", "InvalidSubnetID.Malformed", 'Invalid id: "{id}"')
+        subnets = _pick(state.subnets, ids, "InvalidSubnetID.NotFound", "The subnet ID '{id}' does not exist")
+        found = apply_filters(subnets, params.get("Filters"), SUBNET_FILTERS)
+        return {"Subnets": [subnet_shape(s) for s in found]}
+
+    def describe_security_groups(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        ids = params.get("GroupIds") or []
+        _check_ids(ids, "sg", "InvalidGroupId.Malformed", 'Invalid id: "{id}" (expecting "sg-...")')
+        groups = _pick(state.security_groups, ids, "InvalidGroup.NotFound",
+                       "The security group '{id}' does not exist")
+        names = params.get("GroupNames") or []
+        if names:
+            # Group names address groups of the default VPC only.
+            in_default = {g.name: g for g in groups if g.vpc_id == state.default_vpc_id}
+            for name in names:
+                if name not in in_default:
+                    raise AWSError("InvalidGroup.NotFound",
+                                   f"The security group '{name}' does not exist in default VPC "
+                                   f"'{state.default_vpc_id}'", 400)
+            groups = [in_default[n] for n in dict.fromkeys(names)]
+        found = apply_filters(groups, params.get("Filters"), SG_FILTERS)
+        return {"SecurityGroups": [security_group_shape(g) for g in found]}
+
+    def describe_availability_zones(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        zones = self.state(ctx.account_id, ctx.region).zones
+        for key, attr in (("ZoneNames", "name"), ("ZoneIds", "zone_id")):
+            wanted = params.get(key) or []
+            if wanted:
+                known = {getattr(z, attr) for z in zones}
+                bad = [w for w in wanted if w not in known]
+                if bad:
+                    raise AWSError("InvalidParameterValue", f"Invalid availability zone: [{bad[0]}]", 400)
+                zones = [z for z in zones if getattr(z, attr) in wanted]
+        found = apply_filters(zones, params.get("Filters"), ZONE_FILTERS)
+        return {"AvailabilityZones": [zone_shape(z) for z in found]}
+
+    def describe_account_attributes(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        attrs = {
+            "supported-platforms": ["VPC"],
+            "vpc-max-security-groups-per-interface": ["5"],
+            "max-elastic-ips": ["5"],
+            "max-instances": ["20"],
+            "vpc-max-elastic-ips": ["5"],
+            "default-vpc": [self.default_vpc(ctx.account_id, ctx.region).id],
+        }
+        names = params.get("AttributeNames") or list(attrs)
+        unknown = [n for n in names if n not in attrs]
+        if unknown:
+            raise AWSError("InvalidParameterValue", f"Value ({unknown[0]}) for parameter attributeName is invalid.", 400)
+        return {"AccountAttributes": [
+            {"AttributeName": n, "AttributeValues": [{"AttributeValue": v} for v in attrs[n]]} for n in names
+        ]}
+
+    # -- tags -------------------------------------------------------------------------------
+    def _taggable(self, state: Ec2State, resource_id: str) -> tuple[str, Any]:
+        for kind, table in (("vpc", state.vpcs), ("subnet", state.subnets),
+                            ("security-group", state.security_groups)):
+            if resource_id in table:
+                return kind, table[resource_id]
+        prefix = resource_id.split("-", 1)[0]
+        codes = {"vpc": ("InvalidVpcID.NotFound", f"The vpc ID '{resource_id}' does not exist"),
+                 "subnet": ("InvalidSubnetID.NotFound", f"The subnet ID '{resource_id}' does not exist"),
+                 "sg": ("InvalidGroup.NotFound", f"The security group '{resource_id}' does not exist")}
+        code, message = codes.get(prefix, ("InvalidID", f"The ID '{resource_id}' is not valid"))
+        raise AWSError(code, message, 400)
+
+    def create_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        targets = [self._taggable(state, rid)[1] for rid in params["Resources"]]
+        for target in targets:
+            merged = dict(target.tags)
+            for tag in params.get("Tags") or []:
+                merged[str(tag["Key"])] = str(tag.get("Value", ""))
+            if len(merged) > MAX_TAGS:
+                raise AWSError("TagLimitExceeded", "The maximum number of Tags for a resource has been reached.", 400)
+            target.tags = merged
+        return {}
+
+    def delete_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        targets = [self._taggable(state, rid)[1] for rid in params["Resources"]]
+        for target in targets:
+            for tag in params.get("Tags") or [{"Key": k} for k in list(target.tags)]:
+                key = str(tag["Key"])
+                # A given Value deletes the tag only when it matches.
+                if key in target.tags and ("Value" not in tag or target.tags[key] == tag["Value"]):
+                    del target.tags[key]
+        return {}
+
+    def describe_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        rows = []
+        for kind, table in (("vpc", state.vpcs), ("subnet", state.subnets),
+                            ("security-group", state.security_groups)):
+            for rid, resource in table.items():
+                rows += [{"Key": k, "ResourceId": rid, "ResourceType": kind, "Value": v}
+                         for k, v in resource.tags.items()]
+        extract: dict[str, Callable[[dict[str, str]], Iterable[str]]] = {
+            "key": lambda r: [r["Key"]], "value": lambda r: [r["Value"]],
+            "resource-id": lambda r: [r["ResourceId"]], "resource-type": lambda r: [r["ResourceType"]],
+        }
+        return {"Tags": apply_filters(rows, params.get("Filters"), extract)}
+
+    # -- security groups -----------------------------------------------------------------
+    def create_security_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        vpc_id = params.get("VpcId") or state.default_vpc_id
+        if vpc_id not in state.vpcs:
+            raise AWSError("InvalidVpcID.NotFound", f"The vpc ID '{vpc_id}' does not exist", 400)
+        name = params["GroupName"]
+        if name == "default":
+            raise AWSError("InvalidParameterValue",
+                           "Invalid value 'default' for groupName. You may not use 'default' as a group name.", 400)
+        if any(g.vpc_id == vpc_id and g.name == name for g in state.security_groups.values()):
+            raise AWSError("InvalidGroup.Duplicate",
+                           f"The security group '{name}' already exists for VPC '{vpc_id}'", 400)
+        group_id = hex_id("sg")
+        tags = {str(t["Key"]): str(t.get("Value", ""))
+                for spec in params.get("TagSpecifications") or [] for t in spec.get("Tags") or []}
+        group = SecurityGroup(
+            id=group_id, vpc_id=vpc_id, name=name, description=params["Description"],
+            owner_id=ctx.account_id, region=ctx.region, tags=tags,
+            egress=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [],
+                     "PrefixListIds": [], "UserIdGroupPairs": []}],
+        )
+        state.security_groups[group_id] = group
+        out: dict[str, Any] = {"GroupId": group_id, "SecurityGroupArn": group.arn}
+        if tags:
+            out["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        return out
+
+    def delete_security_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        group: SecurityGroup | None = None
+        if params.get("GroupId"):
+            gid = params["GroupId"]
+            _check_ids([gid], "sg", "InvalidGroupId.Malformed", 'Invalid id: "{id}" (expecting "sg-...")')
+            group = state.security_groups.get(gid)
+            if group is None:
+                raise AWSError("InvalidGroup.NotFound", f"The security group '{gid}' does not exist", 400)
+        elif params.get("GroupName"):
+            name = params["GroupName"]
+            group = next((g for g in state.security_groups.values()
+                          if g.name == name and g.vpc_id == state.default_vpc_id), None)
+            if group is None:
+                raise AWSError("InvalidGroup.NotFound", f"The security group '{name}' does not exist in "
+                               f"default VPC '{state.default_vpc_id}'", 400)
+        else:
+            raise AWSError("MissingParameter", "The request must contain the parameter groupName or groupId", 400)
+        if group.name == "default":
+            raise AWSError("CannotDelete", f"the specified group: \"{group.id}\" name: \"default\" cannot "
+                           "be deleted by a user", 400)
+        del state.security_groups[group.id]
+        return {"Return": True, "GroupId": group.id}

@@ -1,0 +1,89 @@
+"""Output shapes (model member names) of EC2's resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudlet.services.ec2.model import AvailabilityZone, SecurityGroup, Subnet, Vpc
+
+
+def _tags(tags: dict[str, str]) -> dict[str, Any]:
+    # AWS leaves tagSet out when a resource has no tags.
+    return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]} if tags else {}
+
+
+def vpc_shape(vpc: Vpc) -> dict[str, Any]:
+    return {
+        "VpcId": vpc.id,
+        "OwnerId": vpc.owner_id,
+        "InstanceTenancy": vpc.instance_tenancy,
+        "CidrBlockAssociationSet": [
+            {
+                "AssociationId": vpc.cidr_association_id,
+                "CidrBlock": vpc.cidr_block,
+                "CidrBlockState": {"State": "associated"},
+            }
+        ],
+        "IsDefault": vpc.is_default,
+        "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
+        "State": vpc.state,
+        "CidrBlock": vpc.cidr_block,
+        "DhcpOptionsId": vpc.dhcp_options_id,
+        **_tags(vpc.tags),
+    }
+
+
+def subnet_shape(subnet: Subnet) -> dict[str, Any]:
+    return {
+        "AvailabilityZoneId": subnet.availability_zone_id,
+        "MapCustomerOwnedIpOnLaunch": False,
+        "OwnerId": subnet.owner_id,
+        "AssignIpv6AddressOnCreation": False,
+        "Ipv6CidrBlockAssociationSet": [],
+        "SubnetArn": subnet.arn,
+        "EnableDns64": False,
+        "Ipv6Native": False,
+        "PrivateDnsNameOptionsOnLaunch": {
+            "HostnameType": "ip-name",
+            "EnableResourceNameDnsARecord": False,
+            "EnableResourceNameDnsAAAARecord": False,
+        },
+        "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
+        "SubnetId": subnet.id,
+        "State": subnet.state,
+        "VpcId": subnet.vpc_id,
+        "CidrBlock": subnet.cidr_block,
+        "AvailableIpAddressCount": subnet.available_ip_address_count,
+        "AvailabilityZone": subnet.availability_zone,
+        "DefaultForAz": subnet.default_for_az,
+        "MapPublicIpOnLaunch": subnet.map_public_ip_on_launch,
+        **_tags(subnet.tags),
+    }
+
+
+def security_group_shape(group: SecurityGroup) -> dict[str, Any]:
+    return {
+        "GroupId": group.id,
+        "IpPermissionsEgress": group.egress,
+        "VpcId": group.vpc_id,
+        "SecurityGroupArn": group.arn,
+        "OwnerId": group.owner_id,
+        "GroupName": group.name,
+        "Description": group.description,
+        "IpPermissions": group.ingress,
+        **_tags(group.tags),
+    }
+
+
+def zone_shape(zone: AvailabilityZone) -> dict[str, Any]:
+    return {
+        "OptInStatus": "opt-in-not-required",
+        "Messages": [],
+        "RegionName": zone.region,
+        "ZoneName": zone.name,
+        "ZoneId": zone.zone_id,
+        "GroupName": zone.region,
+        "NetworkBorderGroup": zone.region,
+        "ZoneType": "availability-zone",
+        "State": "available",
+    }

@@ -1,0 +1,1 @@
+"""ElastiCache control plane: serverless caches on supervised valkey-server processes."""

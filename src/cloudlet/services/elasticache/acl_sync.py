@@ -1,0 +1,86 @@
+"""Mirror a cache's user group into its valkey's ACL users.
+
+Every ACL user's valkey password is backend_password(secret, name): clients never
+know it; the data plane authenticates them and then AUTHs to valkey with it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from cloudlet.dataplane.spec import ADMIN_USER, CacheUser, backend_password
+from cloudlet.services.elasticache import access_strings
+from cloudlet.services.elasticache.state import CacheUserRecord, ElastiCacheState, ServerlessCache
+from cloudlet.services.elasticache.valkey_process import acl_hash
+
+log = logging.getLogger("cloudlet.elasticache.acl")
+
+# AWS's default user on a cache without a user group: everything allowed.
+OPEN_DEFAULT_RULES = "~* &* +@all"
+
+
+def default_user_line(secret: bytes) -> str:
+    """The default user's rules (for the initial ACL file) on a cache with no user group."""
+    return f"on #{acl_hash(backend_password(secret, 'default'))} {OPEN_DEFAULT_RULES}"
+
+
+def group_members(state: ElastiCacheState, cache: ServerlessCache) -> list[CacheUserRecord] | None:
+    if cache.user_group_id is None:
+        return None
+    group = state.groups.get(cache.user_group_id)
+    if group is None:
+        return None
+    return [state.users[u] for u in group.user_ids if u in state.users]
+
+
+def setuser_args(secret: bytes, user_name: str, access_string: str) -> list[str]:
+    rules = access_strings.parse(access_string)
+    # reset first so nothing of an earlier definition survives; the access string's own on/off wins.
+    return ["ACL", "SETUSER", user_name, "reset", "on", f"#{acl_hash(backend_password(secret, user_name))}", *rules]
+
+
+def endpoint_users(members: list[CacheUserRecord] | None) -> dict[str, CacheUser] | None:
+    if members is None:
+        return None
+    return {
+        u.user_name: CacheUser(
+            user_id=u.user_id,
+            user_name=u.user_name,
+            arn=u.arn,
+            auth_type=u.auth_type,  # type: ignore[arg-type]
+            passwords=tuple(u.passwords),
+            access_string=u.access_string,
+            status=u.status,
+        )
+        for u in members
+    }
+
+
+async def sync(state: ElastiCacheState, cache: ServerlessCache) -> None:
+    """Make the cache's valkey ACL users exactly its group's users (or the open default user)."""
+    proc = cache.process
+    if proc is None:
+        return
+    client = proc.client()
+    secret = cache.backend_secret
+    members = group_members(state, cache)
+    wanted: set[str] = {ADMIN_USER, "default"}
+    if members is None:
+        await client.execute_command(*setuser_args(secret, "default", "on " + OPEN_DEFAULT_RULES))
+    else:
+        has_default = False
+        for user in members:
+            wanted.add(user.user_name)
+            has_default = has_default or user.user_name == "default"
+            try:
+                await client.execute_command(*setuser_args(secret, user.user_name, user.access_string))
+            except Exception as e:  # valkey refused a rule (e.g. unknown command): user stays disabled
+                log.error("cache %s: ACL SETUSER %s failed: %s", cache.name, user.user_name, e)
+                await client.execute_command("ACL", "SETUSER", user.user_name, "reset", "off")
+        if not has_default:
+            # A group without a default-named user: nobody may use the default user.
+            await client.execute_command("ACL", "SETUSER", "default", "reset", "off")
+    for name in await client.execute_command("ACL", "USERS"):
+        if name not in wanted:
+            await client.execute_command("ACL", "DELUSER", name)
+    await client.execute_command("ACL", "SAVE")

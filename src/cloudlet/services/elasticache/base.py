@@ -1,0 +1,131 @@
+"""What every ElastiCache operation group shares: state, background tasks, data plane, ACL resync."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import tempfile
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from cloudlet.core.context import RequestContext
+from cloudlet.core.errors import AWSError
+from cloudlet.core.provider import Provider
+from cloudlet.core.store import AccountRegionStore
+from cloudlet.core.world import World
+from cloudlet.dataplane.spec import CacheEndpoint
+from cloudlet.services.elasticache import acl_sync
+from cloudlet.services.elasticache.addresses import AddressPool
+from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCache
+from cloudlet.services.elasticache.views import PORT, READER_PORT
+
+log = logging.getLogger("cloudlet.elasticache")
+
+# Unix socket paths are limited to 108 bytes; stay well below.
+MAX_SOCKET_PATH = 100
+# How long user/group transitions (creating, modifying, deleting) stay visible.
+TRANSITION_S = 0.1
+
+
+class ElastiCacheBase(Provider):
+    service = "elasticache"
+
+    def __init__(self, world: World) -> None:
+        super().__init__(world)
+        self.store: AccountRegionStore[ElastiCacheState] = AccountRegionStore(ElastiCacheState)
+        self.addresses = AddressPool(world.config.cache_net)
+        self.root: Path = world.config.data_dir / "elasticache"
+        self.dataplane: Any | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ---- plumbing
+    def state(self, ctx: RequestContext) -> ElastiCacheState:
+        return self.store.get(ctx.account_id, ctx.region)
+
+    def background(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    async def settle(self) -> None:
+        """Wait until no background transition is running (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def cache_dir(self, st: ElastiCacheState, name: str) -> Path:
+        cfg = self.world.config
+        leaf = name if (st.account_id, st.region) == (cfg.account_id, cfg.region) else f"{st.region}.{st.account_id}.{name}"
+        return self.root / "caches" / leaf
+
+    def snapshot_dir(self, st: ElastiCacheState) -> Path:
+        return self.root / "snapshots" / st.account_id / st.region
+
+    @staticmethod
+    def socket_path(workdir: Path) -> Path:
+        sock = workdir / "valkey.sock"
+        if len(str(sock)) <= MAX_SOCKET_PATH:
+            return sock
+        digest = hashlib.sha256(str(workdir).encode()).hexdigest()[:20]
+        short = Path(tempfile.gettempdir()) / "cloudlet-sockets" / f"{digest}.sock"
+        short.parent.mkdir(mode=0o700, exist_ok=True)
+        return short
+
+    def get_cache(self, st: ElastiCacheState, name: str) -> ServerlessCache:
+        cache = st.caches.get(name.lower())
+        if cache is None:
+            raise AWSError("ServerlessCacheNotFoundFault", f"Serverless cache {name.lower()} not found.")
+        return cache
+
+    # ---- data plane
+    def endpoint(self, st: ElastiCacheState, cache: ServerlessCache) -> CacheEndpoint:
+        return CacheEndpoint(
+            name=cache.name,
+            arn=cache.arn,
+            account_id=st.account_id,
+            region=st.region,
+            hostname=cache.hostname,
+            address=cache.address,
+            valkey_socket=cache.socket,
+            backend_secret=cache.backend_secret,
+            port=PORT,
+            reader_port=READER_PORT,
+            users=acl_sync.endpoint_users(acl_sync.group_members(st, cache)),
+            tags=dict(cache.tags),
+        )
+
+    async def resync(self, st: ElastiCacheState, cache: ServerlessCache) -> None:
+        """Push the cache's users to its valkey and to the data plane."""
+        if cache.process is None or cache.status in ("creating", "create-failed", "deleting"):
+            return
+        try:
+            await acl_sync.sync(st, cache)
+        except Exception:
+            log.exception("ACL sync of cache %s failed", cache.name)
+        if self.dataplane is not None:
+            try:
+                await self.dataplane.update_cache(self.endpoint(st, cache))
+            except Exception:
+                log.exception("data plane update of cache %s failed", cache.name)
+
+    async def resync_group(self, st: ElastiCacheState, group_id: str) -> None:
+        for cache in st.caches_of_group(group_id):
+            await self.resync(st, cache)
+
+    def status_lines(self) -> list[str]:
+        lines = []
+        for (account, region), st in self.store.items():
+            for c in st.caches.values():
+                restarts = c.process.restarts if c.process else 0
+                lines.append(
+                    f"elasticache {account} {region} {c.name} {c.status} {c.hostname} {c.address}"
+                    + (f" restarts={restarts}" if restarts else "")
+                )
+        return lines

@@ -1,0 +1,51 @@
+"""The cache's VPC placement, checked against cloudlet's EC2 (the default VPC).
+
+Uses Ec2Provider's internal API: subnet(), security_group(), default_vpc(),
+subnets_of(), default_security_group(). Without an EC2 provider (unit setups)
+the given ids are kept as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudlet.core.errors import AWSError
+from cloudlet.core.world import World
+
+DEFAULT_SUBNET_COUNT = 3
+
+
+def _ec2(world: World) -> Any | None:
+    return world.providers.get("ec2")
+
+
+def security_groups(world: World, account: str, region: str, ids: list[str] | None) -> list[str]:
+    ec2 = _ec2(world)
+    if ec2 is None:
+        return list(ids or [])
+    if ids:
+        missing = [g for g in ids if ec2.security_group(account, region, g) is None]
+        if missing:
+            raise AWSError("InvalidParameterValue", f"The security group(s) {', '.join(missing)} do not exist.")
+        return list(dict.fromkeys(ids))
+    vpc = ec2.default_vpc(account, region)
+    return [ec2.default_security_group(account, region, vpc.id).id]
+
+
+def subnets(world: World, account: str, region: str, ids: list[str] | None) -> list[str]:
+    ec2 = _ec2(world)
+    if ec2 is None:
+        return list(ids or [])
+    if ids:
+        found = []
+        for sid in dict.fromkeys(ids):
+            subnet = ec2.subnet(account, region, sid)
+            if subnet is None:
+                raise AWSError("InvalidSubnet", f"The subnet ID '{sid}' does not exist")
+            found.append(subnet)
+        if len({s.vpc_id for s in found}) > 1:
+            raise AWSError("InvalidParameterValue", "All subnets must belong to the same VPC.")
+        return [s.id for s in found]
+    vpc = ec2.default_vpc(account, region)
+    defaults = sorted(ec2.subnets_of(account, region, vpc.id), key=lambda s: s.availability_zone)
+    return [s.id for s in defaults if s.default_for_az][:DEFAULT_SUBNET_COUNT]

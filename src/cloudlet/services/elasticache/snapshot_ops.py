@@ -1,0 +1,149 @@
+"""Serverless cache snapshots: valkey RDB files under DATA_DIR/elasticache/snapshots/."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from typing import Any
+
+from cloudlet.core.context import RequestContext
+from cloudlet.core.errors import AWSError
+from cloudlet.services.elasticache import validation, views
+from cloudlet.services.elasticache.base import ElastiCacheBase, log
+from cloudlet.services.elasticache.pagination import page
+from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCache, Snapshot
+
+SNAPSHOT_QUOTA = 1000
+
+
+class SnapshotOps(ElastiCacheBase):
+    def get_snapshot(self, st: ElastiCacheState, name: str) -> Snapshot:
+        snap = st.snapshots.get(name.lower())
+        if snap is None:
+            raise AWSError(
+                "ServerlessCacheSnapshotNotFoundFault", f"Serverless cache snapshot {name.lower()} not found."
+            )
+        return snap
+
+    def new_snapshot(
+        self,
+        st: ElastiCacheState,
+        raw_name: str,
+        cache: ServerlessCache,
+        kms_key_id: str | None,
+        tags: list[dict[str, str]] | None,
+    ) -> Snapshot:
+        name = validation.identifier(raw_name, "ServerlessCacheSnapshotName", 255)
+        if name in st.snapshots:
+            raise AWSError(
+                "ServerlessCacheSnapshotAlreadyExistsFault", f"Serverless cache snapshot {name} already exists."
+            )
+        if len(st.snapshots) >= SNAPSHOT_QUOTA:
+            raise AWSError("ServerlessCacheSnapshotQuotaExceededFault", "The snapshot quota has been reached.")
+        snap = Snapshot(
+            name=name,
+            arn=st.arn("serverlesscachesnapshot", name),
+            cache_name=cache.name,
+            engine=cache.engine,
+            major_version=cache.major_version,
+            path=self.snapshot_dir(st) / f"{name}.rdb",
+            kms_key_id=kms_key_id,
+            tags=validation.tags({}, tags),
+        )
+        st.snapshots[name] = snap
+        return snap
+
+    async def take_snapshot(self, st: ElastiCacheState, cache: ServerlessCache, snap: Snapshot) -> None:
+        try:
+            assert cache.process is not None
+            rdb = await cache.process.save_rdb()
+            snap.path.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(shutil.copyfile, rdb, snap.path)
+            snap.bytes_used = snap.path.stat().st_size
+            snap.status = "available"
+        except Exception:
+            log.exception("snapshot %s of cache %s failed", snap.name, cache.name)
+            snap.status = "failed"
+
+    async def create_serverless_cache_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        st = self.state(ctx)
+        cache = self.get_cache(st, params["ServerlessCacheName"])
+        if cache.status != "available":
+            raise AWSError(
+                "InvalidServerlessCacheStateFault",
+                f"Serverless cache {cache.name} is not in available state (current state: {cache.status}).",
+            )
+        snap = self.new_snapshot(st, params["ServerlessCacheSnapshotName"], cache, params.get("KmsKeyId"), params.get("Tags"))
+        self.background(self.take_snapshot(st, cache, snap))
+        return {"ServerlessCacheSnapshot": views.snapshot(snap)}
+
+    async def copy_serverless_cache_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        st = self.state(ctx)
+        src = self.get_snapshot(st, params["SourceServerlessCacheSnapshotName"])
+        if src.status != "available":
+            raise AWSError(
+                "InvalidServerlessCacheSnapshotStateFault", f"Serverless cache snapshot {src.name} is not available."
+            )
+        name = validation.identifier(params["TargetServerlessCacheSnapshotName"], "TargetServerlessCacheSnapshotName", 255)
+        if name in st.snapshots:
+            raise AWSError(
+                "ServerlessCacheSnapshotAlreadyExistsFault", f"Serverless cache snapshot {name} already exists."
+            )
+        if len(st.snapshots) >= SNAPSHOT_QUOTA:
+            raise AWSError("ServerlessCacheSnapshotQuotaExceededFault", "The snapshot quota has been reached.")
+        copy = Snapshot(
+            name=name,
+            arn=st.arn("serverlesscachesnapshot", name),
+            cache_name=src.cache_name,
+            engine=src.engine,
+            major_version=src.major_version,
+            path=self.snapshot_dir(st) / f"{name}.rdb",
+            kms_key_id=params.get("KmsKeyId") or src.kms_key_id,
+            tags=validation.tags({}, params.get("Tags")),
+        )
+        st.snapshots[name] = copy
+        self.background(self._copy_file(src, copy))
+        return {"ServerlessCacheSnapshot": views.snapshot(copy)}
+
+    async def _copy_file(self, src: Snapshot, dst: Snapshot) -> None:
+        try:
+            await asyncio.to_thread(shutil.copyfile, src.path, dst.path)
+            dst.bytes_used = dst.path.stat().st_size
+            dst.status = "available"
+        except OSError:
+            log.exception("copy of snapshot %s to %s failed", src.name, dst.name)
+            dst.status = "failed"
+
+    async def delete_serverless_cache_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        st = self.state(ctx)
+        snap = self.get_snapshot(st, params["ServerlessCacheSnapshotName"])
+        if snap.status not in ("available", "failed"):
+            raise AWSError(
+                "InvalidServerlessCacheSnapshotStateFault",
+                f"Serverless cache snapshot {snap.name} is in state {snap.status} and cannot be deleted.",
+            )
+        snap.status = "deleting"
+        self.background(self._remove(st, snap))
+        return {"ServerlessCacheSnapshot": views.snapshot(snap)}
+
+    async def _remove(self, st: ElastiCacheState, snap: Snapshot) -> None:
+        await asyncio.to_thread(snap.path.unlink, True)
+        st.snapshots.pop(snap.name, None)
+
+    def describe_serverless_cache_snapshots(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        st = self.state(ctx)
+        items = sorted(st.snapshots.values(), key=lambda s: s.create_time)
+        if params.get("ServerlessCacheSnapshotName"):
+            items = [self.get_snapshot(st, params["ServerlessCacheSnapshotName"])]
+        if params.get("ServerlessCacheName"):
+            cname = params["ServerlessCacheName"].lower()
+            if cname not in st.caches and not any(s.cache_name == cname for s in st.snapshots.values()):
+                raise AWSError("ServerlessCacheNotFoundFault", f"Serverless cache {cname} not found.")
+            items = [s for s in items if s.cache_name == cname]
+        if params.get("SnapshotType"):
+            items = [s for s in items if s.snapshot_type == params["SnapshotType"]]
+        chunk, token = page(items, params.get("NextToken"), params.get("MaxResults"), 50, 1, 50, "MaxResults")
+        out: dict[str, Any] = {"ServerlessCacheSnapshots": [views.snapshot(s) for s in chunk]}
+        if token:
+            out["NextToken"] = token
+        return out

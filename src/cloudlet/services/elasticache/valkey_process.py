@@ -1,0 +1,237 @@
+"""One supervised valkey-server: config, start, readiness, crash restart, stop.
+
+valkey listens only on a unix socket (port 0): the data plane is the only way in.
+Every child gets PR_SET_PDEATHSIG so it dies with cloudlet even on SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import hashlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from cloudlet.dataplane.spec import ADMIN_USER
+
+log = logging.getLogger("cloudlet.elasticache.valkey")
+
+_PR_SET_PDEATHSIG = 1
+GB = 1024**3
+START_TIMEOUT_S = 10.0
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # Own process group: a terminal's Ctrl-C goes to cloudlet, which stops caches cleanly.
+    os.setpgrp()
+
+
+def acl_hash(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+class ValkeyStartError(Exception):
+    pass
+
+
+class ValkeyProcess:
+    def __init__(
+        self,
+        binary: str,
+        workdir: Path,
+        socket: Path,
+        admin_password: str,
+        default_rules: str,
+        maxmemory_bytes: int,
+        on_restart: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.socket = socket
+        self.admin_password = admin_password
+        self.default_rules = default_rules  # the default user's ACL line before any sync
+        self.maxmemory_bytes = maxmemory_bytes
+        self.on_restart = on_restart
+        self.proc: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+        self._stopping = False
+        self._supervisor: asyncio.Task[None] | None = None
+        self._client: aioredis.Redis | None = None
+
+    @property
+    def conf_path(self) -> Path:
+        return self.workdir / "valkey.conf"
+
+    @property
+    def acl_path(self) -> Path:
+        return self.workdir / "users.acl"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "valkey.log"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def write_config(self) -> None:
+        lines = [
+            "port 0",
+            f"unixsocket {self.socket}",
+            "unixsocketperm 700",
+            f"dir {self.workdir}",
+            "daemonize no",
+            f"logfile {self.log_path}",
+            f"aclfile {self.acl_path}",
+            # Data survives a crash restart: AOF for every write, RDB for snapshots.
+            "appendonly yes",
+            "appendfsync everysec",
+            "dbfilename dump.rdb",
+            'save ""',
+            f"maxmemory {self.maxmemory_bytes}",
+            # AWS: at the storage limit, evict keys with a TTL by LRU, else refuse writes (OOM).
+            "maxmemory-policy volatile-lru",
+            "databases 1",
+            "protected-mode no",
+            "io-threads 1",
+        ]
+        self.conf_path.write_text("\n".join(lines) + "\n")
+
+    def write_initial_acl(self) -> None:
+        if self.acl_path.exists():
+            return
+        self.acl_path.write_text(
+            f"user {ADMIN_USER} on #{acl_hash(self.admin_password)} ~* &* +@all\n"
+            f"user default {self.default_rules}\n"
+        )
+
+    async def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.write_config()
+        self.write_initial_acl()
+        await self._spawn()
+        self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
+
+    async def _spawn(self) -> None:
+        if self.socket.exists():
+            self.socket.unlink()
+        try:
+            with open(self.workdir / "valkey.stderr", "ab") as err:
+                self.proc = await asyncio.create_subprocess_exec(
+                    self.binary,
+                    str(self.conf_path),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=err,
+                    preexec_fn=_die_with_parent,
+                    cwd=str(self.workdir),
+                )
+        except OSError as e:
+            raise ValkeyStartError(f"cannot run {self.binary}: {e}") from e
+        await self._wait_ready()
+
+    async def _wait_ready(self) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        delay = 0.002
+        while time.monotonic() < deadline:
+            if self.proc.returncode is not None:
+                raise ValkeyStartError(f"valkey-server exited with {self.proc.returncode}: {self._log_tail()}")
+            if self.socket.exists():
+                try:
+                    if await self.client().ping():
+                        return
+                except (aioredis.ConnectionError, aioredis.BusyLoadingError, OSError):
+                    pass
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        raise ValkeyStartError(f"valkey-server did not answer PING within {START_TIMEOUT_S:.0f} s")
+
+    def _log_tail(self) -> str:
+        text = ""
+        for p in (self.log_path, self.workdir / "valkey.stderr"):
+            if p.exists():
+                text += p.read_text(errors="replace")
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        return " | ".join(lines[-3:])
+
+    def client(self) -> aioredis.Redis:
+        if self._client is None:
+            self._client = aioredis.Redis(
+                unix_socket_path=str(self.socket),
+                username=ADMIN_USER,
+                password=self.admin_password,
+                decode_responses=True,
+                socket_timeout=30,
+            )
+        return self._client
+
+    async def _supervise(self) -> None:
+        """Restart valkey when it dies unexpectedly; the cache stays available."""
+        while not self._stopping:
+            assert self.proc is not None
+            code = await self.proc.wait()
+            if self._stopping:
+                return
+            self.restarts += 1
+            log.warning(
+                "valkey-server of %s (pid %s) exited with %s; restarting (restart #%d)",
+                self.workdir.name, self.proc.pid, code, self.restarts,
+            )
+            with open(self.log_path, "a") as f:
+                f.write(f"cloudlet: valkey-server exited with {code}; restart #{self.restarts}\n")
+            backoff = min(0.1 * self.restarts, 2.0)
+            while not self._stopping:
+                try:
+                    await self._spawn()
+                    break
+                except ValkeyStartError as e:
+                    log.error("restart of valkey for %s failed: %s", self.workdir.name, e)
+                    await asyncio.sleep(backoff)
+            if self.on_restart is not None and not self._stopping:
+                try:
+                    await self.on_restart()
+                except Exception:  # a failed resync must not end supervision
+                    log.exception("after-restart hook of %s failed", self.workdir.name)
+
+    async def set_maxmemory(self, maxmemory_bytes: int) -> None:
+        self.maxmemory_bytes = maxmemory_bytes
+        self.write_config()
+        await self.client().config_set("maxmemory", str(maxmemory_bytes))
+
+    async def save_rdb(self) -> Path:
+        """SAVE (synchronously inside valkey) and return the dump file's path."""
+        await self.client().save()
+        return self.workdir / "dump.rdb"
+
+    async def stop(self, graceful: bool = True, timeout: float = 5.0) -> None:
+        self._stopping = True
+        if self._client is not None:
+            try:
+                await self._client.aclose()
+            except Exception:  # the connection may already be gone
+                pass
+            self._client = None
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            proc.send_signal(signal.SIGTERM if graceful else signal.SIGKILL)
+            try:
+                await asyncio.wait_for(proc.wait(), timeout)
+            except asyncio.TimeoutError:
+                proc.kill()
+                await proc.wait()
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            try:
+                await self._supervisor
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._supervisor = None

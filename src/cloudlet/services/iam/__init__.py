@@ -1,0 +1,1 @@
+"""IAM: roles, users, groups, managed and inline policies, access keys."""

@@ -1,0 +1,174 @@
+"""Role operations: CRUD, trust policy, tags, attachments, inline policies, boundary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudlet.core.context import RequestContext
+from cloudlet.core.errors import AWSError
+from cloudlet.services.iam.base import IamBase
+from cloudlet.services.iam.common import (
+    already_exists,
+    check_document_size,
+    check_path,
+    decode_document,
+    encode_document,
+    merge_tags,
+    paginate,
+    parse_document,
+    path_matches,
+    remove_tags,
+    tag_list,
+)
+from cloudlet.services.iam.model import Role, utcnow
+
+TRUST_POLICY_SIZE = 2048
+
+
+def _check_max_session(value: Any) -> int:
+    seconds = int(value)
+    if not 3600 <= seconds <= 43200:
+        raise AWSError(
+            "ValidationError",
+            f"1 validation error detected: Value '{seconds}' at 'maxSessionDuration' failed to satisfy "
+            "constraint: Member must have value less than or equal to 43200",
+            400,
+        )
+    return seconds
+
+
+def _trust_text(raw: str) -> str:
+    text = decode_document(raw)
+    parse_document(text, "trust")
+    check_document_size(text, TRUST_POLICY_SIZE, "ACLSizePerRole")
+    return text
+
+
+class RoleOps(IamBase):
+    def role_shape(self, role: Role, full: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Path": role.path,
+            "RoleName": role.name,
+            "RoleId": role.id,
+            "Arn": role.arn,
+            "CreateDate": role.create_date,
+            "AssumeRolePolicyDocument": encode_document(role.assume_role_policy_text),
+            "MaxSessionDuration": role.max_session_duration,
+        }
+        if role.description is not None:
+            out["Description"] = role.description
+        if full:
+            out.update(self.boundary_shape(role))
+            out.update(self.tags_shape(role))
+            out["RoleLastUsed"] = {}
+        return out
+
+    def create_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        state = self.state(ctx.account_id)
+        name = params["RoleName"]
+        path = check_path(params.get("Path"))
+        if name.lower() in state.roles:
+            raise already_exists(f"Role with name {name} already exists.")
+        text = _trust_text(params["AssumeRolePolicyDocument"])
+        tags = merge_tags({}, params.get("Tags"))
+        boundary = params.get("PermissionsBoundary")
+        if boundary:
+            self.policy_by_arn(state, boundary)
+        role = Role(
+            name=name,
+            path=path,
+            id=self.new_id(state, "AROA"),
+            arn=self.arn(state, "role", path, name),
+            create_date=utcnow(),
+            tags=tags,
+            permissions_boundary=boundary or None,
+            assume_role_policy_text=text,
+            description=params.get("Description"),
+            max_session_duration=_check_max_session(params.get("MaxSessionDuration", 3600)),
+        )
+        state.roles[name.lower()] = role
+        shape = self.role_shape(role)
+        shape.pop("RoleLastUsed")
+        return {"Role": shape}
+
+    def get_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        role = self.role_named(self.state(ctx.account_id), params["RoleName"])
+        return {"Role": self.role_shape(role)}
+
+    def list_roles(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        state = self.state(ctx.account_id)
+        roles = sorted(
+            (r for r in state.roles.values() if path_matches(r.path, params.get("PathPrefix"))),
+            key=lambda r: r.name.lower(),
+        )
+        page, extra = paginate(roles, params)
+        return {"Roles": [self.role_shape(r, full=False) for r in page], **extra}
+
+    def update_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        role = self.role_named(self.state(ctx.account_id), params["RoleName"])
+        if "MaxSessionDuration" in params:
+            role.max_session_duration = _check_max_session(params["MaxSessionDuration"])
+        if "Description" in params:
+            role.description = params["Description"]
+        return {}
+
+    def update_role_description(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        role = self.role_named(self.state(ctx.account_id), params["RoleName"])
+        role.description = params["Description"]
+        return {"Role": self.role_shape(role)}
+
+    def update_assume_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        role = self.role_named(self.state(ctx.account_id), params["RoleName"])
+        role.assume_role_policy_text = _trust_text(params["PolicyDocument"])
+        return {}
+
+    def delete_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        state = self.state(ctx.account_id)
+        role = self.role_named(state, params["RoleName"])
+        self.check_no_policies(role)
+        del state.roles[role.name.lower()]
+        return {}
+
+    # -- tags ----------------------------------------------------------------------
+    def tag_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        role = self.role_named(self.state(ctx.account_id), params["RoleName"])
+        role.tags = merge_tags(role.tags, params["Tags"])
+        return {}
+
+    def untag_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        role = self.role_named(self.state(ctx.account_id), params["RoleName"])
+        role.tags = remove_tags(role.tags, params["TagKeys"])
+        return {}
+
+    def list_role_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        role = self.role_named(self.state(ctx.account_id), params["RoleName"])
+        page, extra = paginate(tag_list(role.tags), params)
+        return {"Tags": page, **extra}
+
+    # -- policies ----------------------------------------------------------------------
+    def attach_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.attach(ctx, "role", params["RoleName"], params["PolicyArn"])
+
+    def detach_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.detach(ctx, "role", params["RoleName"], params["PolicyArn"])
+
+    def list_attached_role_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.list_attached(ctx, "role", params["RoleName"], params)
+
+    def put_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.put_inline(ctx, "role", params["RoleName"], params)
+
+    def get_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.get_inline(ctx, "role", params["RoleName"], params["PolicyName"])
+
+    def delete_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.delete_inline(ctx, "role", params["RoleName"], params["PolicyName"])
+
+    def list_role_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.list_inline(ctx, "role", params["RoleName"], params)
+
+    def put_role_permissions_boundary(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.set_boundary(ctx, "role", params["RoleName"], params["PermissionsBoundary"])
+
+    def delete_role_permissions_boundary(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.set_boundary(ctx, "role", params["RoleName"], None)

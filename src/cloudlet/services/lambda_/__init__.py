@@ -1,0 +1,1 @@
+"""AWS Lambda: the API (provider) and the execution environments (runtime host)."""

@@ -1,0 +1,236 @@
+"""The runtime host: pools of execution environments per function version.
+
+Picks a warm environment or starts one (within the function's reserved
+concurrency and cloudlet's environment cap), retires environments whose code,
+configuration or credentials are stale, reaps idle ones, ships their logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cloudlet.core.errors import AWSError
+from cloudlet.core.identity import Credential
+from cloudlet.services.lambda_.environment import Environment, Invocation, InvokeResult
+from cloudlet.services.lambda_.models import FunctionVersion
+from cloudlet.services.lambda_.runtime_api import RuntimeApiServer
+from cloudlet.services.lambda_.runtimes import RuntimeChoice, ensure_runtime_choice
+
+if TYPE_CHECKING:
+    from cloudlet.core.world import World
+
+log = logging.getLogger(__name__)
+
+SUPPORT_DIR = Path(__file__).parent / "support"
+_CREDENTIAL_S = 3600  # role session length handed to an environment
+_CREDENTIAL_MARGIN_S = 120  # retire this long before expiry (plus the function timeout)
+
+
+def function_key(fv: FunctionVersion) -> tuple[str, str, str]:
+    return (fv.account_id, fv.region, fv.name)
+
+
+def pool_key(fv: FunctionVersion) -> tuple[str, str, str, str, str]:
+    # The revision changes on every $LATEST update, so stale code never serves.
+    return (fv.account_id, fv.region, fv.name, fv.version, fv.revision_id)
+
+
+class Throttled(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RuntimeHost:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.api = RuntimeApiServer("127.0.0.1")
+        self.pools: dict[tuple[str, str, str, str, str], list[Environment]] = {}
+        self.envs: set[Environment] = set()
+        self.tmp_root = world.config.data_dir / "lambda" / "tmp"
+        self._runtimes: dict[str, RuntimeChoice] = {}
+        self._reaper: asyncio.Task[None] | None = None
+        self._started = False
+        self._ship_tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        await self.api.start()
+        if self.tmp_root.exists():
+            shutil.rmtree(self.tmp_root, ignore_errors=True)
+        self._reaper = asyncio.ensure_future(self._reap_loop())
+
+    async def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+        envs = list(self.envs)
+        for env in envs:
+            env.kill()
+        for env in envs:
+            try:
+                await asyncio.wait_for(env.wait_dead(), 5)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
+        for t in list(self._ship_tasks):
+            try:
+                await asyncio.wait_for(t, 2)
+            except (asyncio.TimeoutError, Exception):
+                pass
+        await self.api.stop()
+        self._started = False
+
+    # ---- runtimes --------------------------------------------------------------
+    async def prepare_runtime(self, runtime: str) -> RuntimeChoice:
+        choice = self._runtimes.get(runtime)
+        if choice is None:
+            choice = await asyncio.to_thread(ensure_runtime_choice, self.world.config, runtime)
+            self._runtimes[runtime] = choice
+        return choice
+
+    # ---- accounting ------------------------------------------------------------
+    def in_use(self, key: tuple[str, str, str]) -> int:
+        return sum(
+            1 for e in self.envs
+            if function_key(e.fv) == key and e.state in ("starting", "busy")
+        )
+
+    def _live(self) -> int:
+        return sum(1 for e in self.envs if e.state != "dead")
+
+    # ---- invoke ------------------------------------------------------------------
+    async def invoke(
+        self,
+        fv: FunctionVersion,
+        inv: Invocation,
+        reserved: int | None,
+        max_envs: int,
+    ) -> InvokeResult:
+        env = self._take_warm(fv)
+        if env is None:
+            if reserved is not None and self.in_use(function_key(fv)) >= reserved:
+                raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
+            if self._live() >= max_envs and not self._evict_idle():
+                raise Throttled("ConcurrentInvocationLimitExceeded")
+            env = await self._spawn(fv)
+        try:
+            return await env.run(inv)
+        finally:
+            if env.retire_after_use or env.state != "idle":
+                env.kill()
+
+    def _take_warm(self, fv: FunctionVersion) -> Environment | None:
+        pool = self.pools.get(pool_key(fv), [])
+        horizon = time.time() + fv.timeout + _CREDENTIAL_MARGIN_S
+        for env in pool:
+            if env.state != "idle":
+                continue
+            cred = env.credential
+            if cred is not None and cred.expires_at is not None and cred.expires_at < horizon:
+                # Its role credentials would lapse mid-invoke: replace it.
+                env.kill()
+                continue
+            env.state = "busy"
+            return env
+        return None
+
+    def _evict_idle(self) -> bool:
+        idle = [e for e in self.envs if e.state == "idle"]
+        if not idle:
+            return False
+        min(idle, key=lambda e: e.last_used).kill()
+        return True
+
+    async def _spawn(self, fv: FunctionVersion) -> Environment:
+        choice = await self.prepare_runtime(fv.runtime)
+        cred = await self._role_credentials(fv)
+        env = Environment(
+            fv=fv,
+            python=choice.python,
+            credential=cred,
+            api=self.api,
+            endpoint_url=self.world.config.endpoint_url,
+            support_dir=SUPPORT_DIR,
+            hosts_file=self.world.hosts.path,
+            tmp_root=self.tmp_root,
+            ship=self._ship,
+            on_exit=self._forget,
+            warning=choice.warning,
+        )
+        self.envs.add(env)
+        self.pools.setdefault(pool_key(fv), []).append(env)
+        try:
+            await env.start()
+        except Exception:
+            self._forget(env)
+            env.kill()
+            raise
+        return env
+
+    async def _role_credentials(self, fv: FunctionVersion) -> Credential | None:
+        sts = self.world.providers.get("sts")
+        if sts is None or not hasattr(sts, "issue_role_session"):
+            return None
+        cred = sts.issue_role_session(fv.role, session_name=fv.name, duration_s=_CREDENTIAL_S)
+        if inspect.isawaitable(cred):
+            cred = await cred
+        return cred  # type: ignore[no-any-return]
+
+    def _forget(self, env: Environment) -> None:
+        self.envs.discard(env)
+        pool = self.pools.get(pool_key(env.fv))
+        if pool is not None and env in pool:
+            pool.remove(env)
+            if not pool:
+                del self.pools[pool_key(env.fv)]
+        env.flush_logs()
+        shutil.rmtree(env.tmp_dir, ignore_errors=True)
+
+    # ---- retirement --------------------------------------------------------------
+    def retire(self, account_id: str, region: str, name: str, version: str | None = None) -> None:
+        """Environments of this function (version) stop serving: idle ones now, busy ones after."""
+        for env in list(self.envs):
+            fv = env.fv
+            if (fv.account_id, fv.region, fv.name) != (account_id, region, name):
+                continue
+            if version is not None and fv.version != version:
+                continue
+            if env.state == "idle":
+                env.kill()
+            else:
+                env.retire_after_use = True
+
+    async def _reap_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            idle_s = self.world.config.lambda_idle_s
+            now = time.monotonic()
+            for env in list(self.envs):
+                env.drain()
+                env.flush_logs()
+                if env.state == "idle" and now - env.last_used > idle_s:
+                    env.kill()
+
+    # ---- logs --------------------------------------------------------------------
+    def _ship(self, env: Environment, events: list[tuple[int, str]]) -> None:
+        logs = self.world.providers.get("logs")
+        if logs is None or not hasattr(logs, "append_events"):
+            return
+        fv = env.fv
+        try:
+            res = logs.append_events(fv.account_id, fv.region, fv.log_group, env.stream_name, events)
+        except Exception:
+            log.exception("shipping Lambda logs of %s failed", fv.name)
+            return
+        if inspect.isawaitable(res):
+            task = asyncio.ensure_future(res)
+            self._ship_tasks.add(task)
+            task.add_done_callback(self._ship_tasks.discard)

@@ -1,0 +1,188 @@
+"""Lambda's state: functions, their versions and aliases, per account and region."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime
+import uuid
+from pathlib import Path
+from typing import Any
+
+LATEST = "$LATEST"
+
+
+def lambda_timestamp(t: float | None = None) -> str:
+    """Lambda's LastModified format: 2024-01-11T09:49:02.956+0000."""
+    d = datetime.datetime.fromtimestamp(t, datetime.timezone.utc) if t else datetime.datetime.now(
+        datetime.timezone.utc
+    )
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}+0000"
+
+
+def new_revision() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclasses.dataclass
+class CodePackage:
+    sha256_b64: str  # CodeSha256 as Lambda reports it
+    sha256_hex: str  # names the zip and the task root on disk
+    size: int  # CodeSize: bytes of the zip
+    unzipped_size: int
+    zip_path: Path
+    task_root: Path
+
+
+@dataclasses.dataclass
+class FunctionVersion:
+    """One version's configuration ($LATEST is mutable, published ones are not)."""
+
+    name: str
+    account_id: str
+    region: str
+    version: str
+    runtime: str
+    role: str
+    handler: str
+    code: CodePackage
+    description: str = ""
+    timeout: int = 3
+    memory_size: int = 128
+    environment: dict[str, str] | None = None
+    vpc_config: dict[str, Any] | None = None  # VpcConfigResponse form (with VpcId)
+    architectures: list[str] = dataclasses.field(default_factory=lambda: ["x86_64"])
+    ephemeral_storage: int = 512
+    logging_config: dict[str, str] = dataclasses.field(default_factory=dict)
+    tracing_mode: str = "PassThrough"
+    layers: list[str] = dataclasses.field(default_factory=list)
+    last_modified: str = dataclasses.field(default_factory=lambda: lambda_timestamp())
+    revision_id: str = dataclasses.field(default_factory=new_revision)
+    state: str = "Pending"
+    state_reason: str | None = "The function is being created."
+    state_reason_code: str | None = "Creating"
+    last_update_status: str | None = "InProgress"
+    last_update_status_reason: str | None = "The function is being created."
+    last_update_status_reason_code: str | None = "Creating"
+
+    @property
+    def function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.name}"
+
+    @property
+    def qualified_arn(self) -> str:
+        return f"{self.function_arn}:{self.version}"
+
+    @property
+    def log_group(self) -> str:
+        return self.logging_config.get("LogGroup") or f"/aws/lambda/{self.name}"
+
+    def runtime_version_arn(self) -> str:
+        import hashlib
+
+        digest = hashlib.sha256(f"{self.runtime}".encode()).hexdigest()
+        return f"arn:aws:lambda:{self.region}::runtime:{digest}"
+
+    def publish_copy(self, version: str) -> FunctionVersion:
+        fv = copy.deepcopy(self)
+        fv.version = version
+        fv.revision_id = new_revision()
+        fv.last_modified = lambda_timestamp()
+        return fv
+
+    def same_content(self, other: FunctionVersion) -> bool:
+        """Would publishing self give nothing new over other (code and config equal)?"""
+        keys = (
+            "runtime", "role", "handler", "description", "timeout", "memory_size",
+            "environment", "vpc_config", "architectures", "ephemeral_storage",
+            "logging_config", "tracing_mode", "layers",
+        )
+        return self.code.sha256_hex == other.code.sha256_hex and all(
+            getattr(self, k) == getattr(other, k) for k in keys
+        )
+
+    def to_config(self) -> dict[str, Any]:
+        """FunctionConfiguration, as Lambda answers it."""
+        out: dict[str, Any] = {
+            "FunctionName": self.name,
+            "FunctionArn": self.function_arn if self.version == LATEST else self.qualified_arn,
+            "Runtime": self.runtime,
+            "Role": self.role,
+            "Handler": self.handler,
+            "CodeSize": self.code.size,
+            "Description": self.description,
+            "Timeout": self.timeout,
+            "MemorySize": self.memory_size,
+            "LastModified": self.last_modified,
+            "CodeSha256": self.code.sha256_b64,
+            "Version": self.version,
+            "TracingConfig": {"Mode": self.tracing_mode},
+            "RevisionId": self.revision_id,
+            "State": self.state,
+            "PackageType": "Zip",
+            "Architectures": list(self.architectures),
+            "EphemeralStorage": {"Size": self.ephemeral_storage},
+            "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+            "RuntimeVersionConfig": {"RuntimeVersionArn": self.runtime_version_arn()},
+            "LoggingConfig": {"LogFormat": "Text", "LogGroup": self.log_group, **{
+                k: v for k, v in self.logging_config.items() if k != "LogGroup"
+            }},
+        }
+        if self.environment is not None:
+            out["Environment"] = {"Variables": dict(self.environment)}
+        if self.vpc_config is not None:
+            out["VpcConfig"] = copy.deepcopy(self.vpc_config)
+        if self.layers:
+            out["Layers"] = [{"Arn": a, "CodeSize": 0} for a in self.layers]
+        for key, val in (
+            ("StateReason", self.state_reason),
+            ("StateReasonCode", self.state_reason_code),
+            ("LastUpdateStatus", self.last_update_status),
+            ("LastUpdateStatusReason", self.last_update_status_reason),
+            ("LastUpdateStatusReasonCode", self.last_update_status_reason_code),
+        ):
+            if val is not None:
+                out[key] = val
+        return out
+
+
+@dataclasses.dataclass
+class Alias:
+    name: str
+    function_version: str
+    description: str = ""
+    routing_config: dict[str, Any] | None = None
+    revision_id: str = dataclasses.field(default_factory=new_revision)
+
+    def to_config(self, function_arn: str) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "AliasArn": f"{function_arn}:{self.name}",
+            "Name": self.name,
+            "FunctionVersion": self.function_version,
+            "Description": self.description,
+            "RevisionId": self.revision_id,
+        }
+        if self.routing_config:
+            out["RoutingConfig"] = copy.deepcopy(self.routing_config)
+        return out
+
+
+@dataclasses.dataclass
+class Function:
+    latest: FunctionVersion
+    versions: dict[str, FunctionVersion] = dataclasses.field(default_factory=dict)
+    aliases: dict[str, Alias] = dataclasses.field(default_factory=dict)
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    reserved_concurrency: int | None = None
+    next_version: int = 1
+
+    @property
+    def name(self) -> str:
+        return self.latest.name
+
+
+@dataclasses.dataclass
+class LambdaState:
+    account_id: str
+    region: str
+    functions: dict[str, Function] = dataclasses.field(default_factory=dict)

@@ -1,0 +1,706 @@
+"""The Lambda API (2015-03-31, rest-json): functions, versions, aliases, invoke."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import secrets
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cloudlet.core.context import Principal, RequestContext
+from cloudlet.core.errors import AWSError
+from cloudlet.core.provider import Provider
+from cloudlet.core.store import AccountRegionStore
+from cloudlet.services.lambda_ import code as codepkg
+from cloudlet.services.lambda_ import validation as v
+from cloudlet.services.lambda_.environment import Invocation
+from cloudlet.services.lambda_.host import RuntimeHost, Throttled
+from cloudlet.services.lambda_.models import (
+    LATEST,
+    Alias,
+    Function,
+    FunctionVersion,
+    LambdaState,
+    lambda_timestamp,
+    new_revision,
+)
+from cloudlet.services.lambda_.runtimes import runtime_version
+
+if TYPE_CHECKING:
+    from cloudlet.core.world import World
+
+log = logging.getLogger(__name__)
+
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+MAX_ASYNC_PAYLOAD = 1024 * 1024
+ACCOUNT_CONCURRENCY = 1000
+MIN_UNRESERVED = 100
+
+
+def _not_found(arn: str) -> AWSError:
+    return AWSError("ResourceNotFoundException", f"Function not found: {arn}", status=404)
+
+
+def _conflict(message: str) -> AWSError:
+    return AWSError("ResourceConflictException", message, status=409)
+
+
+class LambdaProvider(Provider):
+    service = "lambda"
+
+    def __init__(self, world: World) -> None:
+        super().__init__(world)
+        self.store: AccountRegionStore[LambdaState] = AccountRegionStore(LambdaState)
+        self.host = RuntimeHost(world)
+        self.data_dir = world.config.data_dir / "lambda"
+        self._code_tokens: dict[str, Path] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        world.components["lambda_host"] = self.host
+
+    async def start(self) -> None:
+        await self.host.start()
+
+    async def stop(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        await self.host.stop()
+
+    def _bg(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- lookup ----------------------------------------------------------------
+    def _split_name(self, ctx: RequestContext, raw: str) -> tuple[str, str | None]:
+        """FunctionName (name, partial ARN or ARN, maybe :qualifier) -> (name, qualifier)."""
+        parts = raw.split(":")
+        if raw.startswith("arn:"):
+            # arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+            if len(parts) not in (7, 8) or parts[2] != "lambda" or parts[5] != "function":
+                v.check_function_name(raw)
+            if parts[3] != ctx.region or parts[4] != ctx.account_id:
+                raise _not_found(raw)
+            return parts[6], parts[7] if len(parts) == 8 else None
+        if len(parts) >= 3 and parts[1] == "function":
+            if parts[0] != ctx.account_id:
+                raise _not_found(raw)
+            return parts[2], parts[3] if len(parts) == 4 else None
+        if len(parts) == 2:
+            return parts[0], parts[1]
+        v.check_function_name(raw)
+        return raw, None
+
+    def _arn(self, ctx: RequestContext, name: str) -> str:
+        return f"arn:aws:lambda:{ctx.region}:{ctx.account_id}:function:{name}"
+
+    def _function(self, ctx: RequestContext, raw: str) -> tuple[Function, str | None]:
+        name, qualifier = self._split_name(ctx, raw)
+        fn = self.store.get(ctx.account_id, ctx.region).functions.get(name)
+        if fn is None:
+            raise _not_found(self._arn(ctx, name) + (f":{qualifier}" if qualifier else ""))
+        return fn, qualifier
+
+    def _resolve(self, ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, FunctionVersion]:
+        fn, q_in_name = self._function(ctx, params["FunctionName"])
+        qualifier = params.get("Qualifier")
+        if q_in_name and qualifier and q_in_name != qualifier:
+            raise v.invalid("The derived qualifier from the function name does not match the specified qualifier.")
+        qualifier = qualifier or q_in_name
+        return fn, self._version(ctx, fn, qualifier)
+
+    def _version(self, ctx: RequestContext, fn: Function, qualifier: str | None) -> FunctionVersion:
+        if qualifier in (None, LATEST):
+            return fn.latest
+        if qualifier in fn.versions:
+            return fn.versions[qualifier]
+        alias = fn.aliases.get(qualifier)
+        if alias is not None:
+            return fn.latest if alias.function_version == LATEST else fn.versions[alias.function_version]
+        raise _not_found(f"{fn.latest.function_arn}:{qualifier}")
+
+    # ---- checks against IAM and EC2 -------------------------------------------------
+    def _check_role(self, ctx: RequestContext, role_arn: str) -> Any:
+        cannot = v.invalid("The role defined for the function cannot be assumed by Lambda.")
+        iam = self.world.providers.get("iam")
+        if iam is None:
+            return None
+        try:
+            role = iam.get_role_by_arn(ctx.account_id, role_arn)
+        except AWSError:
+            raise cannot from None
+        if role is None:
+            raise cannot
+        from cloudlet.policy.trust import can_assume_role
+
+        allowed, _reason = can_assume_role(self.world, None, "lambda.amazonaws.com", role, {})
+        if not allowed:
+            raise cannot
+        return role
+
+    def _role_principal(self, ctx: RequestContext, role_arn: str, role: Any, fn_name: str) -> Principal:
+        role_name = role_arn.rsplit("/", 1)[-1]
+        role_id = getattr(role, "role_id", None) or getattr(role, "id", "AROA")
+        return Principal(
+            arn=f"arn:aws:sts::{ctx.account_id}:assumed-role/{role_name}/{fn_name}",
+            account_id=ctx.account_id,
+            user_id=f"{role_id}:{fn_name}",
+            type="AssumedRole",
+            name=role_name,
+            role_arn=role_arn,
+            session_name=fn_name,
+        )
+
+    def _check_vpc(
+        self, ctx: RequestContext, vpc: dict[str, Any] | None, role_arn: str, role: Any, fn_name: str
+    ) -> dict[str, Any] | None:
+        if vpc is None:
+            return None
+        subnets = list(vpc.get("SubnetIds") or [])
+        groups = list(vpc.get("SecurityGroupIds") or [])
+        if not subnets and not groups:
+            return {"SubnetIds": [], "SecurityGroupIds": [], "VpcId": ""}
+        if len(subnets) > 16 or len(groups) > 5:
+            raise v.invalid("The maximum number of subnets is 16 and security groups is 5.")
+        if not subnets or not groups:
+            raise v.invalid("SubnetIds and SecurityGroupIds must coexist or be both empty list.")
+        ec2 = self.world.providers.get("ec2")
+        vpc_ids: set[str] = set()
+        if ec2 is not None:
+            for sid in subnets:
+                vpc_ids.add(self._ec2_lookup(ec2.subnet, ctx, sid, "DescribeSubnets", "InvalidSubnetID.NotFound",
+                                             f"The subnet ID '{sid}' does not exist"))
+            if len(vpc_ids) > 1:
+                raise v.invalid("Subnets are required to be in the same VPC.")
+            group_vpcs = {
+                self._ec2_lookup(ec2.security_group, ctx, gid, "DescribeSecurityGroups", "InvalidGroup.NotFound",
+                                 f"The security group '{gid}' does not exist")
+                for gid in groups
+            }
+            if group_vpcs - vpc_ids:
+                raise v.invalid("Security Groups are required to be in the same VPC.")
+        authz = self.world.authorizer
+        if authz is not None and self.world.config.enforce_iam:
+            principal = self._role_principal(ctx, role_arn, role, fn_name)
+            for action in ("CreateNetworkInterface", "DescribeNetworkInterfaces", "DeleteNetworkInterface"):
+                try:
+                    authz.check(principal, f"ec2:{action}", ["*"], {}, "ec2")
+                except AWSError:
+                    raise v.invalid(
+                        f"The provided execution role does not have permissions to call {action} on EC2"
+                    ) from None
+        out: dict[str, Any] = {
+            "SubnetIds": subnets,
+            "SecurityGroupIds": groups,
+            "VpcId": next(iter(vpc_ids), ""),
+        }
+        if "Ipv6AllowedForDualStack" in vpc:
+            out["Ipv6AllowedForDualStack"] = bool(vpc["Ipv6AllowedForDualStack"])
+        else:
+            out["Ipv6AllowedForDualStack"] = False
+        return out
+
+    @staticmethod
+    def _ec2_lookup(fn: Any, ctx: RequestContext, rid: str, call: str, code: str, message: str) -> str:
+        err = v.invalid(f"Error occurred while {call}. EC2 Error Code: {code}. EC2 Error Message: {message}")
+        try:
+            obj = fn(ctx.account_id, ctx.region, rid)
+        except AWSError:
+            raise err from None
+        if obj is None:
+            raise err
+        vpc_id = obj.get("VpcId") if isinstance(obj, dict) else getattr(obj, "vpc_id", None)
+        return str(vpc_id or "")
+
+    # ---- environment preparation (Pending -> Active) ---------------------------------
+    async def _prepare(self, fv: FunctionVersion, updating: bool) -> None:
+        try:
+            if runtime_version(fv.runtime) is None:
+                raise _PrepareError("InvalidRuntime", f"cloudlet runs only Python runtimes, not {fv.runtime}.")
+            await asyncio.to_thread(codepkg.unpack, fv.code)
+            await self.host.prepare_runtime(fv.runtime)
+        except _PrepareError as e:
+            self._mark_failed(fv, e.code, e.message, updating)
+            return
+        except Exception as e:  # a broken package or a runtime that cannot be installed
+            log.exception("preparing Lambda function %s failed", fv.name)
+            self._mark_failed(fv, "InternalError", f"cloudlet could not prepare the function: {e}", updating)
+            return
+        fv.state, fv.state_reason, fv.state_reason_code = "Active", None, None
+        fv.last_update_status = "Successful"
+        fv.last_update_status_reason = fv.last_update_status_reason_code = None
+
+    @staticmethod
+    def _mark_failed(fv: FunctionVersion, code: str, message: str, updating: bool) -> None:
+        if updating:
+            fv.last_update_status = "Failed"
+            fv.last_update_status_reason, fv.last_update_status_reason_code = message, code
+        else:
+            fv.state, fv.state_reason, fv.state_reason_code = "Failed", message, code
+            fv.last_update_status = "Failed"
+            fv.last_update_status_reason, fv.last_update_status_reason_code = message, code
+
+    def _store_code(self, ctx: RequestContext, name: str, code: dict[str, Any], operation: str) -> codepkg.CodePackage:
+        if code.get("S3Bucket") or code.get("S3Key") or code.get("ImageUri"):
+            what = "S3 code" if code.get("S3Bucket") or code.get("S3Key") else "container images"
+            raise AWSError(
+                "NotImplementedException",
+                f"{operation} with {what} is not implemented by cloudlet; upload the package as ZipFile.",
+                status=501,
+                sender_fault=False,
+            )
+        data = code.get("ZipFile")
+        if data is None:
+            raise v.invalid("Please provide a source for function code.")
+        if isinstance(data, str):
+            data = base64.b64decode(data)
+        unzipped = codepkg.check_zip(data, operation)
+        return codepkg.store_zip(self.data_dir / ctx.account_id / ctx.region / "code", data, unzipped)
+
+    # ---- functions -------------------------------------------------------------------
+    def create_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        name, qualifier = self._split_name(ctx, params["FunctionName"])
+        if qualifier:
+            v.check_function_name(params["FunctionName"])
+        if params.get("PackageType", "Zip") == "Image":
+            raise AWSError("NotImplementedException", "CreateFunction with container images is not implemented by cloudlet.",
+                           status=501, sender_fault=False)
+        v.check_runtime(params.get("Runtime"))
+        v.check_handler(params.get("Handler"))
+        v.check_limits(params)
+        state = self.store.get(ctx.account_id, ctx.region)
+        if name in state.functions:
+            raise _conflict(f"Function already exist: {name}")
+        role = self._check_role(ctx, params["Role"])
+        vpc = self._check_vpc(ctx, params.get("VpcConfig"), params["Role"], role, name)
+        pkg = self._store_code(ctx, name, params["Code"], "CreateFunction")
+        if name in state.functions:
+            raise _conflict(f"Function already exist: {name}")
+        fv = FunctionVersion(
+            name=name,
+            account_id=ctx.account_id,
+            region=ctx.region,
+            version=LATEST,
+            runtime=params["Runtime"],
+            role=params["Role"],
+            handler=params["Handler"],
+            code=pkg,
+            description=params.get("Description", ""),
+            timeout=params.get("Timeout", 3),
+            memory_size=params.get("MemorySize", 128),
+            environment=dict((params.get("Environment") or {}).get("Variables") or {})
+            if params.get("Environment") is not None else None,
+            vpc_config=vpc,
+            architectures=list(params.get("Architectures") or ["x86_64"]),
+            ephemeral_storage=(params.get("EphemeralStorage") or {}).get("Size", 512),
+            logging_config=self._logging_config(params.get("LoggingConfig"), name),
+            tracing_mode=(params.get("TracingConfig") or {}).get("Mode", "PassThrough"),
+            layers=list(params.get("Layers") or []),
+        )
+        fn = Function(latest=fv, tags=dict(params.get("Tags") or {}))
+        state.functions[name] = fn
+        self._bg(self._prepare(fv, updating=False))
+        out = fv.to_config()
+        if params.get("Publish"):
+            self._bg(self._publish_when_ready(fn))
+        return out
+
+    async def _publish_when_ready(self, fn: Function) -> None:
+        while fn.latest.state == "Pending":
+            await asyncio.sleep(0.05)
+        self._publish(fn, None)
+
+    @staticmethod
+    def _logging_config(cfg: dict[str, Any] | None, name: str) -> dict[str, str]:
+        out = {k: str(val) for k, val in (cfg or {}).items() if val is not None}
+        out.setdefault("LogGroup", f"/aws/lambda/{name}")
+        return out
+
+    def get_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, fv = self._resolve(ctx, params)
+        token = secrets.token_urlsafe(24)
+        self._code_tokens[token] = fv.code.zip_path
+        out: dict[str, Any] = {
+            "Configuration": fv.to_config(),
+            "Code": {
+                "RepositoryType": "S3",
+                "Location": f"{self.world.config.endpoint_url}/_cloudlet/lambda/code/{token}",
+            },
+        }
+        if fn.tags:
+            out["Tags"] = dict(fn.tags)
+        if fn.reserved_concurrency is not None:
+            out["Concurrency"] = {"ReservedConcurrentExecutions": fn.reserved_concurrency}
+        return out
+
+    def code_for_token(self, token: str) -> Path | None:
+        """The zip a GetFunction Code.Location URL names (served by the front door)."""
+        return self._code_tokens.get(token)
+
+    def get_function_configuration(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        _fn, fv = self._resolve(ctx, params)
+        return fv.to_config()
+
+    def list_functions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        state = self.store.get(ctx.account_id, ctx.region)
+        everything = params.get("FunctionVersion") == "ALL"
+        configs: list[dict[str, Any]] = []
+        for name in sorted(state.functions):
+            fn = state.functions[name]
+            configs.append(fn.latest.to_config())
+            if everything:
+                configs += [fn.versions[k].to_config() for k in sorted(fn.versions, key=int)]
+        return self._page(configs, params, "Functions")
+
+    @staticmethod
+    def _page(items: list[dict[str, Any]], params: dict[str, Any], key: str) -> dict[str, Any]:
+        start = 0
+        marker = params.get("Marker")
+        if marker:
+            try:
+                start = int(base64.urlsafe_b64decode(marker.encode()).decode())
+            except (ValueError, UnicodeDecodeError):
+                raise v.invalid("Invalid marker") from None
+        size = params.get("MaxItems") or 50
+        page = items[start : start + size]
+        out: dict[str, Any] = {key: page}
+        if start + size < len(items):
+            out["NextMarker"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        return out
+
+    def _check_updatable(self, fv: FunctionVersion, revision_id: str | None) -> None:
+        if fv.state == "Pending" or fv.last_update_status == "InProgress":
+            raise _conflict(
+                "The operation cannot be performed at this time. An update is in progress for resource: "
+                f"{fv.function_arn}"
+            )
+        if revision_id is not None and revision_id != fv.revision_id:
+            raise AWSError(
+                "PreconditionFailedException",
+                "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias "
+                "API to retrieve the latest Revision Id",
+                status=412,
+            )
+
+    def _start_update(self, fv: FunctionVersion) -> None:
+        fv.last_modified = lambda_timestamp()
+        fv.revision_id = new_revision()
+        fv.last_update_status = "InProgress"
+        fv.last_update_status_reason = "The function is being created."
+        fv.last_update_status_reason_code = "Creating"
+        self.host.retire(fv.account_id, fv.region, fv.name, LATEST)
+        self._bg(self._prepare(fv, updating=True))
+
+    def update_function_code(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self._function(ctx, params["FunctionName"])
+        fv = fn.latest
+        self._check_updatable(fv, params.get("RevisionId"))
+        pkg = self._store_code(ctx, fn.name, params, "UpdateFunctionCode")
+        if params.get("DryRun"):
+            out = fv.to_config()
+            out["CodeSha256"], out["CodeSize"] = pkg.sha256_b64, pkg.size
+            return out
+        fv.code = pkg
+        if params.get("Architectures"):
+            fv.architectures = list(params["Architectures"])
+        self._start_update(fv)
+        out = fv.to_config()
+        if params.get("Publish"):
+            self._bg(self._publish_after_update(fn))
+        return out
+
+    async def _publish_after_update(self, fn: Function) -> None:
+        while fn.latest.last_update_status == "InProgress":
+            await asyncio.sleep(0.05)
+        self._publish(fn, None)
+
+    def update_function_configuration(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self._function(ctx, params["FunctionName"])
+        fv = fn.latest
+        self._check_updatable(fv, params.get("RevisionId"))
+        if "Runtime" in params:
+            v.check_runtime(params["Runtime"])
+        if "Handler" in params:
+            v.check_handler(params["Handler"])
+        v.check_limits(params)
+        role = None
+        if "Role" in params:
+            role = self._check_role(ctx, params["Role"])
+        role_arn = params.get("Role", fv.role)
+        vpc = fv.vpc_config
+        if "VpcConfig" in params:
+            if role is None:
+                role = self._check_role(ctx, role_arn)
+            vpc = self._check_vpc(ctx, params["VpcConfig"], role_arn, role, fn.name)
+        simple = {"Role": "role", "Handler": "handler", "Description": "description", "Timeout": "timeout",
+                  "MemorySize": "memory_size", "Runtime": "runtime"}
+        for key, attr in simple.items():
+            if key in params:
+                setattr(fv, attr, params[key])
+        if "Environment" in params:
+            fv.environment = dict((params["Environment"] or {}).get("Variables") or {})
+        fv.vpc_config = vpc
+        if "EphemeralStorage" in params:
+            fv.ephemeral_storage = params["EphemeralStorage"].get("Size", fv.ephemeral_storage)
+        if "LoggingConfig" in params:
+            fv.logging_config = self._logging_config(params["LoggingConfig"], fn.name)
+        if "TracingConfig" in params:
+            fv.tracing_mode = params["TracingConfig"].get("Mode", fv.tracing_mode)
+        if "Layers" in params:
+            fv.layers = list(params["Layers"] or [])
+        self._start_update(fv)
+        return fv.to_config()
+
+    def delete_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, q_in_name = self._function(ctx, params["FunctionName"])
+        qualifier = params.get("Qualifier") or q_in_name
+        state = self.store.get(ctx.account_id, ctx.region)
+        if qualifier is None:
+            del state.functions[fn.name]
+            self.host.retire(ctx.account_id, ctx.region, fn.name)
+            return {"StatusCode": 204}
+        if qualifier == LATEST:
+            raise v.invalid("$LATEST version cannot be deleted without deleting the function.")
+        if qualifier not in fn.versions:
+            if qualifier in fn.aliases:
+                raise v.invalid("Deletion of aliases is not supported via DeleteFunction. Use DeleteAlias instead.")
+            raise _not_found(f"{fn.latest.function_arn}:{qualifier}")
+        users = sorted(a.name for a in fn.aliases.values() if a.function_version == qualifier)
+        if users:
+            raise _conflict(f"Unable to delete version because the following aliases reference it: {users}")
+        del fn.versions[qualifier]
+        self.host.retire(ctx.account_id, ctx.region, fn.name, qualifier)
+        return {"StatusCode": 204}
+
+    # ---- versions ------------------------------------------------------------------------
+    def _publish(self, fn: Function, description: str | None) -> FunctionVersion:
+        latest = fn.latest
+        if fn.versions:
+            last = fn.versions[str(fn.next_version - 1)] if str(fn.next_version - 1) in fn.versions else None
+            if last is not None and latest.same_content(last) and description in (None, last.description):
+                return last
+        fv = latest.publish_copy(str(fn.next_version))
+        if description is not None:
+            fv.description = description
+        fn.versions[fv.version] = fv
+        fn.next_version += 1
+        return fv
+
+    def publish_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self._function(ctx, params["FunctionName"])
+        self._check_updatable(fn.latest, params.get("RevisionId"))
+        sha = params.get("CodeSha256")
+        if sha is not None and sha != fn.latest.code.sha256_b64:
+            raise v.invalid(
+                f"CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST "
+                f"({fn.latest.code.sha256_b64}). Please try again"
+            )
+        return self._publish(fn, params.get("Description")).to_config()
+
+    def list_versions_by_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self._function(ctx, params["FunctionName"])
+        configs = [fn.latest.to_config()] + [fn.versions[k].to_config() for k in sorted(fn.versions, key=int)]
+        return {"Versions": self._page(configs, params, "Versions")["Versions"],
+                **{k: val for k, val in self._page(configs, params, "Versions").items() if k == "NextMarker"}}
+
+    # ---- aliases ----------------------------------------------------------------------------
+    def _alias_target(self, fn: Function, version: str) -> None:
+        if version != LATEST and version not in fn.versions:
+            raise _not_found(f"{fn.latest.function_arn}:{version}")
+
+    def _alias(self, fn: Function, name: str) -> Alias:
+        alias = fn.aliases.get(name)
+        if alias is None:
+            raise AWSError("ResourceNotFoundException", f"Alias not found: {fn.latest.function_arn}:{name}", status=404)
+        return alias
+
+    def create_alias(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self._function(ctx, params["FunctionName"])
+        name = params["Name"]
+        if name.isdigit() or name == LATEST:
+            raise v.invalid(f"Alias name {name} is not allowed: names must not look like a version.")
+        if name in fn.aliases:
+            raise _conflict(f"Alias already exists: {fn.latest.function_arn}:{name}")
+        self._alias_target(fn, params["FunctionVersion"])
+        alias = Alias(name, params["FunctionVersion"], params.get("Description", ""), params.get("RoutingConfig"))
+        fn.aliases[name] = alias
+        return alias.to_config(fn.latest.function_arn)
+
+    def get_alias(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self._function(ctx, params["FunctionName"])
+        return self._alias(fn, params["Name"]).to_config(fn.latest.function_arn)
+
+    def update_alias(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self._function(ctx, params["FunctionName"])
+        alias = self._alias(fn, params["Name"])
+        if params.get("RevisionId") is not None and params["RevisionId"] != alias.revision_id:
+            raise AWSError("PreconditionFailedException",
+                           "The Revision Id provided does not match the latest Revision Id. Call the "
+                           "GetFunction/GetAlias API to retrieve the latest Revision Id", status=412)
+        if "FunctionVersion" in params:
+            self._alias_target(fn, params["FunctionVersion"])
+            alias.function_version = params["FunctionVersion"]
+        if "Description" in params:
+            alias.description = params["Description"]
+        if "RoutingConfig" in params:
+            alias.routing_config = params["RoutingConfig"]
+        alias.revision_id = new_revision()
+        return alias.to_config(fn.latest.function_arn)
+
+    def delete_alias(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self._function(ctx, params["FunctionName"])
+        fn.aliases.pop(params["Name"], None)
+        return {}
+
+    def list_aliases(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self._function(ctx, params["FunctionName"])
+        want = params.get("FunctionVersion")
+        items = [a.to_config(fn.latest.function_arn) for _, a in sorted(fn.aliases.items())
+                 if want is None or a.function_version == want]
+        return self._page(items, params, "Aliases")
+
+    # ---- concurrency -------------------------------------------------------------------------
+    def _reserved_total(self, ctx: RequestContext, skip: str | None = None) -> int:
+        state = self.store.get(ctx.account_id, ctx.region)
+        return sum(f.reserved_concurrency or 0 for n, f in state.functions.items() if n != skip)
+
+    def put_function_concurrency(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self._function(ctx, params["FunctionName"])
+        want = params["ReservedConcurrentExecutions"]
+        if ACCOUNT_CONCURRENCY - self._reserved_total(ctx, fn.name) - want < MIN_UNRESERVED:
+            raise v.invalid(
+                "Specified ReservedConcurrentExecutions for function decreases account's "
+                f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
+            )
+        fn.reserved_concurrency = want
+        return {"ReservedConcurrentExecutions": want}
+
+    def get_function_concurrency(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self._function(ctx, params["FunctionName"])
+        if fn.reserved_concurrency is None:
+            return {}
+        return {"ReservedConcurrentExecutions": fn.reserved_concurrency}
+
+    def delete_function_concurrency(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self._function(ctx, params["FunctionName"])
+        fn.reserved_concurrency = None
+        return {}
+
+    def get_account_settings(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        state = self.store.get(ctx.account_id, ctx.region)
+        total = sum(
+            fn.latest.code.size + sum(x.code.size for x in fn.versions.values())
+            for fn in state.functions.values()
+        )
+        return {
+            "AccountLimit": {
+                "TotalCodeSize": 80530636800,
+                "CodeSizeUnzipped": codepkg.MAX_UNZIPPED,
+                "CodeSizeZipped": codepkg.MAX_ZIPPED_DIRECT,
+                "ConcurrentExecutions": ACCOUNT_CONCURRENCY,
+                "UnreservedConcurrentExecutions": ACCOUNT_CONCURRENCY - self._reserved_total(ctx),
+            },
+            "AccountUsage": {"TotalCodeSize": total, "FunctionCount": len(state.functions)},
+        }
+
+    # ---- tags --------------------------------------------------------------------------------
+    def _tagged(self, ctx: RequestContext, arn: str) -> Function:
+        parts = arn.split(":")
+        if len(parts) < 7 or parts[5] != "function":
+            raise v.invalid(f"Invalid ARN: {arn}")
+        fn, _q = self._function(ctx, arn)
+        return fn
+
+    def tag_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn = self._tagged(ctx, params["Resource"])
+        fn.tags.update(params.get("Tags") or {})
+        if len(fn.tags) > 50:
+            raise v.invalid("Number of tags exceeds resource tag limit.")
+        return {}
+
+    def untag_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn = self._tagged(ctx, params["Resource"])
+        for key in params.get("TagKeys") or []:
+            fn.tags.pop(key, None)
+        return {}
+
+    def list_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return {"Tags": dict(self._tagged(ctx, params["Resource"]).tags)}
+
+    # ---- invoke ------------------------------------------------------------------------------
+    async def invoke(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, fv = self._resolve(ctx, params)
+        qualifier = params.get("Qualifier") or self._split_name(ctx, params["FunctionName"])[1]
+        payload = params.get("Payload") or b""
+        if isinstance(payload, str):
+            payload = payload.encode()
+        # An invoke without a payload hands the function an empty JSON object, as Lambda does.
+        payload = payload or b"{}"
+        kind = params.get("InvocationType") or "RequestResponse"
+        if kind == "Event" and len(payload) > MAX_ASYNC_PAYLOAD:
+            raise AWSError("RequestTooLargeException",
+                           f"Request must be smaller than {MAX_ASYNC_PAYLOAD} bytes for the InvokeAsync operation",
+                           status=413)
+        if len(payload) > MAX_SYNC_PAYLOAD:
+            raise AWSError("RequestTooLargeException",
+                           f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the Invoke operation",
+                           status=413)
+        if fv.state != "Active":
+            raise _conflict(
+                "The operation cannot be performed at this time. The function is currently in the following "
+                f"state: {fv.state}"
+            )
+        while fv.last_update_status == "InProgress":
+            await asyncio.sleep(0.02)
+        invoked_arn = fv.function_arn + (f":{qualifier}" if qualifier else "")
+        if kind == "DryRun":
+            return {"StatusCode": 204, "ExecutedVersion": fv.version}
+        inv = Invocation(payload, invoked_arn, client_context=self._client_context(params.get("ClientContext")))
+        if kind == "Event":
+            self._bg(self._invoke_event(fn, fv, inv))
+            return {"StatusCode": 202}
+        try:
+            result = await self.host.invoke(fv, inv, fn.reserved_concurrency, self.world.config.lambda_max_environments)
+        except Throttled as t:
+            raise AWSError("TooManyRequestsException", "Rate Exceeded.", status=429,
+                           fields={"Reason": t.reason, "Type": "User"}) from None
+        out: dict[str, Any] = {"StatusCode": 200, "Payload": result.payload, "ExecutedVersion": fv.version}
+        if result.function_error:
+            out["FunctionError"] = result.function_error
+        if params.get("LogType") == "Tail":
+            out["LogResult"] = base64.b64encode(result.log_tail().encode()).decode()
+        return out
+
+    @staticmethod
+    def _client_context(raw: str | None) -> str | None:
+        """X-Amz-Client-Context arrives base64; the runtime receives the JSON itself."""
+        if not raw:
+            return None
+        try:
+            return base64.b64decode(raw, validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise v.invalid("Client context must be a valid Base64-encoded JSON object.") from None
+
+    async def _invoke_event(self, fn: Function, fv: FunctionVersion, inv: Invocation) -> None:
+        # Queued: throttles wait and retry, as Lambda's async queue does (up to 6 h there).
+        delay, deadline = 0.05, time.monotonic() + 6 * 3600
+        while True:
+            try:
+                await self.host.invoke(fv, inv, fn.reserved_concurrency, self.world.config.lambda_max_environments)
+                return
+            except Throttled:
+                if time.monotonic() > deadline:
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            except Exception:
+                log.exception("asynchronous invoke of %s failed", fv.name)
+                return
+
+
+class _PrepareError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message

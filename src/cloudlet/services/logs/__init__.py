@@ -1,0 +1,1 @@
+"""CloudWatch Logs: log groups, streams and events, with the filter pattern language."""

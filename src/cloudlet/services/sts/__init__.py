@@ -1,0 +1,1 @@
+"""STS: caller identity, role sessions and session tokens."""

@@ -1,0 +1,124 @@
+"""Serverless cache lifecycle on real valkey-server processes (provider level)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from ec_harness import Harness, harness  # noqa: F401  (fixture)
+
+from cloudlet.core.errors import AWSError
+
+
+def test_create_is_creating_then_available_with_endpoint(harness: Harness) -> None:
+    out = harness.call("CreateServerlessCache", ServerlessCacheName="Cache-01", Engine="valkey",
+                       Description="ElastiCache IAM auth application")["ServerlessCache"]
+    assert out["Status"] == "creating"
+    assert out["ServerlessCacheName"] == "cache-01"
+    assert out["ARN"] == "arn:aws:elasticache:us-east-1:123456789012:serverlesscache:cache-01"
+    host = out["Endpoint"]["Address"]
+    assert host.startswith("cache-01-") and host.endswith(".serverless.use1.cache.amazonaws.com")
+    assert len(host.split(".")[0]) == len("cache-01-") + 6
+    assert out["Endpoint"]["Port"] == 6379 and out["ReaderEndpoint"] == {"Address": host, "Port": 6380}
+    assert (out["Engine"], out["MajorEngineVersion"], out["FullEngineVersion"]) == ("valkey", "8", "8.0")
+    harness.wait_status("cache-01", "available")
+    address = harness.world.hosts.resolve(host)
+    assert address is not None and address.startswith("127.78.")
+    admin = harness.admin("cache-01")
+    assert admin.ping()
+    assert admin.config_get("maxmemory-policy") == {"maxmemory-policy": "volatile-lru"}
+    assert admin.config_get("port") == {"port": "0"}
+    # No user group: the default user serves everyone with all permissions.
+    default = harness.as_user("cache-01", "default")
+    default.set("k", "v")
+    assert default.get("k") == "v"
+    lines = harness.provider.status_lines()
+    assert any("cache-01 available" in ln and host in ln and address in ln for ln in lines)
+
+
+def test_delete_goes_through_deleting_and_frees_everything(harness: Harness) -> None:
+    harness.call("CreateServerlessCache", ServerlessCacheName="gone", Engine="valkey")
+    harness.wait_status("gone", "available")
+    cache = harness.cache("gone")
+    pid = cache.process.pid
+    out = harness.call("DeleteServerlessCache", ServerlessCacheName="gone")["ServerlessCache"]
+    assert out["Status"] == "deleting"
+    harness.wait_status("gone", None)
+    with pytest.raises(AWSError) as e:
+        harness.call("DescribeServerlessCaches", ServerlessCacheName="gone")
+    assert e.value.code == "ServerlessCacheNotFoundFault"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert not cache.workdir.exists()
+    assert harness.world.hosts.resolve(cache.hostname) is None
+
+
+def test_crashed_valkey_is_restarted_with_data_kept(harness: Harness) -> None:
+    harness.call("CreateServerlessCache", ServerlessCacheName="crashy", Engine="valkey")
+    harness.wait_status("crashy", "available")
+    harness.as_user("crashy", "default").set("survivor", "yes")
+    old = harness.cache("crashy").process.pid
+    os.kill(old, signal.SIGKILL)
+    harness.wait_for(lambda: harness.cache("crashy").process.restarts == 1)
+    harness.wait_for(lambda: _pings(harness, "crashy"))
+    assert harness.cache("crashy").process.pid != old
+    assert harness.cache_status("crashy") == "available"
+    assert harness.as_user("crashy", "default").get("survivor") == "yes"
+    assert "restart #1" in (harness.cache("crashy").workdir / "valkey.log").read_text()
+
+
+def _pings(h: Harness, name: str) -> bool:
+    try:
+        return bool(h.admin(name).ping())
+    except Exception:
+        return False
+
+
+def test_create_failed_when_valkey_cannot_start(tmp_path) -> None:
+    h = Harness(tmp_path, valkey_server=str(tmp_path / "no-such-valkey"))
+    try:
+        h.call("CreateServerlessCache", ServerlessCacheName="broken", Engine="valkey")
+        h.wait_status("broken", "create-failed")
+        assert "no-such-valkey" in (h.cache("broken").workdir / "valkey.log").read_text()
+        with pytest.raises(AWSError) as e:
+            h.call("ModifyServerlessCache", ServerlessCacheName="broken", Description="x")
+        assert e.value.code == "InvalidServerlessCacheStateFault"
+        h.call("DeleteServerlessCache", ServerlessCacheName="broken")
+        h.wait_status("broken", None)
+    finally:
+        h.close()
+
+
+def test_modify_usage_limits_reconfigures_valkey(harness: Harness) -> None:
+    harness.call("CreateServerlessCache", ServerlessCacheName="lim", Engine="redis",
+                 CacheUsageLimits={"DataStorage": {"Maximum": 10, "Unit": "GB"}})
+    harness.wait_status("lim", "available")
+    assert harness.admin("lim").config_get("maxmemory")["maxmemory"] == str(10 * 1024**3)
+    out = harness.call("ModifyServerlessCache", ServerlessCacheName="lim",
+                       CacheUsageLimits={"DataStorage": {"Maximum": 2, "Unit": "GB"}})["ServerlessCache"]
+    assert out["Status"] == "modifying"
+    with pytest.raises(AWSError) as e:
+        harness.call("ModifyServerlessCache", ServerlessCacheName="lim", Description="again")
+    assert e.value.code == "InvalidServerlessCacheStateFault"
+    harness.wait_status("lim", "available")
+    assert harness.admin("lim").config_get("maxmemory")["maxmemory"] == str(2 * 1024**3)
+    assert "maxmemory 2147483648" in (harness.cache("lim").workdir / "valkey.conf").read_text()
+    desc = harness.call("DescribeServerlessCaches", ServerlessCacheName="lim")["ServerlessCaches"][0]
+    assert desc["CacheUsageLimits"]["DataStorage"] == {"Maximum": 2, "Unit": "GB"}
+    assert (desc["Engine"], desc["FullEngineVersion"]) == ("redis", "7.1")
+
+
+def test_stop_kills_every_valkey(tmp_path) -> None:
+    h = Harness(tmp_path)
+    h.call("CreateServerlessCache", ServerlessCacheName="a1", Engine="valkey")
+    h.call("CreateServerlessCache", ServerlessCacheName="a2", Engine="valkey")
+    h.wait_status("a1", "available")
+    h.wait_status("a2", "available")
+    pids = [h.cache("a1").process.pid, h.cache("a2").process.pid]
+    h.close()
+    time.sleep(0.1)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -1,0 +1,117 @@
+"""Lambda through the real server with boto3 and the stock aws CLI."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, make_zip
+
+ROLE_NAME = "lambda-e2e-role"
+
+
+@pytest.fixture(scope="module")
+def role_arn(boto3_client: Any) -> str:
+    iam = boto3_client("iam")
+    try:
+        return str(iam.get_role(RoleName=ROLE_NAME)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    arn = str(iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=TRUST_LAMBDA)["Role"]["Arn"])
+    iam.attach_role_policy(RoleName=ROLE_NAME,
+                           PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
+    return arn
+
+
+def _create(lam: Any, name: str, role: str, src: str = HANDLER_SRC, **kw: Any) -> dict[str, Any]:
+    out: dict[str, Any] = lam.create_function(FunctionName=name, Role=role, Runtime="python3.12",
+                                               Handler="app.handler", Code={"ZipFile": make_zip({"app.py": src})}, **kw)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    return out
+
+
+def test_create_invoke_warm_and_errors(boto3_client: Any, role_arn: str) -> None:
+    lam = boto3_client("lambda")
+    out = _create(lam, "e2e-basic", role_arn, Timeout=2)
+    assert out["State"] == "Pending" and out["PackageType"] == "Zip"
+    assert lam.get_function_configuration(FunctionName="e2e-basic")["State"] == "Active"
+    r1 = lam.invoke(FunctionName="e2e-basic", Payload=b'{"a": 1}', LogType="Tail")
+    b1 = json.loads(r1["Payload"].read())
+    assert r1["StatusCode"] == 200 and r1["ExecutedVersion"] == "$LATEST" and "FunctionError" not in r1
+    assert "START RequestId: " + b1["rid"] in base64.b64decode(r1["LogResult"]).decode()
+    b2 = json.loads(lam.invoke(FunctionName="e2e-basic")["Payload"].read())
+    assert b2["count"] == 2 and b2["pid"] == b1["pid"]
+    r = lam.invoke(FunctionName="e2e-basic", Payload=b'{"boom": true}')
+    assert r["FunctionError"] == "Unhandled"
+    assert json.loads(r["Payload"].read())["errorType"] == "ValueError"
+    r = lam.invoke(FunctionName="e2e-basic", Payload=b'{"sleep": 4}')
+    assert json.loads(r["Payload"].read())["errorType"] == "Sandbox.Timedout"
+    r = lam.invoke(FunctionName="e2e-basic", InvocationType="Event", Payload=b"{}")
+    assert r["StatusCode"] == 202
+    assert lam.invoke(FunctionName="e2e-basic", InvocationType="DryRun")["StatusCode"] == 204
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke(FunctionName="e2e-missing")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as e:
+        lam.create_function(FunctionName="e2e-bad", Role=role_arn, Runtime="python3.12", Handler="app.handler",
+                            Code={"ZipFile": b"garbage"})
+    assert "Could not unzip uploaded file" in str(e.value)
+    with pytest.raises(lam.exceptions.RequestTooLargeException):
+        lam.invoke(FunctionName="e2e-basic", Payload=b'"' + b"x" * (6 * 1024 * 1024) + b'"')
+    code = lam.get_function(FunctionName="e2e-basic")["Code"]
+    assert code["RepositoryType"] == "S3"
+    lam.delete_function(FunctionName="e2e-basic")
+
+
+def test_tutorial_steps_with_aws_cli(aws_cli: Any, role_arn: str, tmp_path: Path) -> None:
+    vpcs = aws_cli("ec2", "describe-vpcs", "--filters", "Name=isDefault,Values=true", check=False)
+    if vpcs.returncode != 0 and "NotImplemented" in vpcs.stderr:
+        pytest.skip("the EC2 provider (default VPC) is not in this build yet")
+    vpc = json.loads(vpcs.stdout)["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in aws_cli("ec2", "describe-subnets", "--filters",
+                                               f"Name=vpc-id,Values={vpc}")["Subnets"]]
+    sg = aws_cli("ec2", "describe-security-groups", "--filters", f"Name=vpc-id,Values={vpc}",
+                 "Name=group-name,Values=default")["SecurityGroups"][0]["GroupId"]
+    src = ('def handler(event, context):\n'
+           '    print(f"Success: Inserted abc. Fetched abc from Valkey.")\n'
+           '    return "Fetched value from Valkey"\n')
+    zpath = tmp_path / "pkg.zip"
+    zpath.write_bytes(make_zip({"app.py": src}))
+    out = aws_cli("lambda", "create-function", "--function-name", "TutorialFn", "--zip-file", f"fileb://{zpath}",
+                  "--role", role_arn, "--handler", "app.handler", "--runtime", "python3.12", "--timeout", "30",
+                  "--vpc-config", f"SubnetIds={','.join(subnets)},SecurityGroupIds={sg}")
+    assert out["VpcConfig"]["VpcId"] == vpc and out["VpcConfig"]["SecurityGroupIds"] == [sg]
+    aws_cli("lambda", "wait", "function-active-v2", "--function-name", "TutorialFn")
+    res = aws_cli("lambda", "invoke", "--function-name", "TutorialFn", str(tmp_path / "output.txt"))
+    assert res["StatusCode"] == 200 and "FunctionError" not in res
+    assert "Fetched value from Valkey" in (tmp_path / "output.txt").read_text()
+    found: list[str] = []
+    for _ in range(30):
+        found = aws_cli("logs", "filter-log-events", "--log-group-name", "/aws/lambda/TutorialFn",
+                        "--filter-pattern", '"from Valkey"', "--query", "events[].message")
+        if found:
+            break
+        time.sleep(1)
+    assert found and found[0].startswith("Success: Inserted abc. Fetched abc from Valkey.")
+    aws_cli("lambda", "delete-function", "--function-name", "TutorialFn")
+
+
+def test_cli_create_wait_invoke_logs_without_vpc(aws_cli: Any, role_arn: str, tmp_path: Path) -> None:
+    src = 'def handler(event, context):\n    print("marker-" + context.aws_request_id)\n    return {"ok": True}\n'
+    zpath = tmp_path / "pkg.zip"
+    zpath.write_bytes(make_zip({"app.py": src}))
+    aws_cli("lambda", "create-function", "--function-name", "CliFn", "--zip-file", f"fileb://{zpath}",
+            "--role", role_arn, "--handler", "app.handler", "--runtime", "python3.12")
+    aws_cli("lambda", "wait", "function-active-v2", "--function-name", "CliFn")
+    res = aws_cli("lambda", "invoke", "--function-name", "CliFn", "--log-type", "Tail", str(tmp_path / "out.json"))
+    assert res["StatusCode"] == 200 and json.loads((tmp_path / "out.json").read_text()) == {"ok": True}
+    tail = base64.b64decode(res["LogResult"]).decode()
+    rid = tail.split("START RequestId: ", 1)[1].split()[0]
+    found = aws_cli("logs", "filter-log-events", "--log-group-name", "/aws/lambda/CliFn",
+                    "--filter-pattern", f'"marker-{rid}"', "--query", "events[].message")
+    assert found == [f"marker-{rid}"]
+    aws_cli("lambda", "delete-function", "--function-name", "CliFn")
