@@ -302,6 +302,10 @@ class FrontDoor:
         raw_path, _, raw_query = request.raw_path.partition("?")
         if raw_path == HEALTH_PATH and request.method in ("GET", "HEAD"):
             return web.json_response(self.health())
+        if raw_path.startswith("/_cloudlet/lambda/code/") and request.method == "GET":
+            from cloudlet.services.lambda_.code_url import code_download
+
+            return code_download(self.world, raw_path)
         body = await request.read()
         req = HttpRequest(
             method=request.method,

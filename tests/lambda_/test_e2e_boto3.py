@@ -62,8 +62,14 @@ def test_create_invoke_warm_and_errors(boto3_client: Any, role_arn: str) -> None
     assert "Could not unzip uploaded file" in str(e.value)
     with pytest.raises(lam.exceptions.RequestTooLargeException):
         lam.invoke(FunctionName="e2e-basic", Payload=b'"' + b"x" * (6 * 1024 * 1024) + b'"')
-    code = lam.get_function(FunctionName="e2e-basic")["Code"]
-    assert code["RepositoryType"] == "S3"
+    got = lam.get_function(FunctionName="e2e-basic")
+    assert got["Code"]["RepositoryType"] == "S3"
+    import base64 as b64
+    import hashlib
+    import urllib.request
+    with urllib.request.urlopen(got["Code"]["Location"], timeout=10) as resp:
+        data = resp.read()
+    assert b64.b64encode(hashlib.sha256(data).digest()).decode() == got["Configuration"]["CodeSha256"]
     lam.delete_function(FunctionName="e2e-basic")
 
 
@@ -115,3 +121,28 @@ def test_cli_create_wait_invoke_logs_without_vpc(aws_cli: Any, role_arn: str, tm
                     "--filter-pattern", f'"marker-{rid}"', "--query", "events[].message")
     assert found == [f"marker-{rid}"]
     aws_cli("lambda", "delete-function", "--function-name", "CliFn")
+
+
+def test_environments_die_with_a_killed_cloudlet(cloudlet_factory: Any) -> None:
+    import os
+    import signal
+
+    import boto3
+
+    server = cloudlet_factory()
+    kw = dict(endpoint_url=server.endpoint_url, region_name="us-east-1",
+              aws_access_key_id=server.env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=server.env["AWS_SECRET_ACCESS_KEY"])
+    iam, lam = boto3.client("iam", **kw), boto3.client("lambda", **kw)
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=TRUST_LAMBDA)["Role"]["Arn"]
+    _create(lam, "orphan", role)
+    pid = json.loads(lam.invoke(FunctionName="orphan")["Payload"].read())["pid"]
+    os.kill(pid, 0)
+    os.kill(server.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"environment {pid} outlived its cloudlet")

@@ -301,3 +301,19 @@ async def test_stop_kills_every_environment(h: Harness) -> None:
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     await h.p.start()
+
+
+@with_harness
+async def test_cache_hostnames_resolve_inside_the_environment(h: Harness) -> None:
+    h.world.hosts.register("cache-01-abc123.serverless.use1.cache.amazonaws.com", "127.77.0.9")
+    src = ("import socket\n"
+           "def handler(event, context):\n"
+           "    n = event['name']\n"
+           "    return [socket.gethostbyname(n), socket.getaddrinfo(n, 6379, socket.AF_INET)[0][4][0],\n"
+           "            socket.gethostbyname('localhost')]\n")
+    await h.create("dns", src=src)
+    r = await h.invoke("dns", event={"name": "CACHE-01-abc123.serverless.use1.cache.amazonaws.com"})
+    assert json.loads(r["Payload"]) == ["127.77.0.9", "127.77.0.9", "127.0.0.1"]
+    h.world.hosts.register("later.serverless.use1.cache.amazonaws.com", "127.77.0.10")
+    r = await h.invoke("dns", event={"name": "later.serverless.use1.cache.amazonaws.com"})
+    assert json.loads(r["Payload"])[0] == "127.77.0.10"  # a warm environment sees new names

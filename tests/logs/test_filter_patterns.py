@@ -140,6 +140,8 @@ CASES: list[tuple[str, str, bool]] = [
     ("[ip, user, username, timestamp, request, status_code = 200 && bytes < 2000, bytes]", APACHE, True),
     ("[ip, user, username, timestamp, request, status_code = 200 && bytes < 1000, bytes]", APACHE, False),
     ("[w1, w2]", "hello world", True),
+    ("[..., a = x, ..., b = y, ..., c = z, ...]", " ".join(["x"] * 60 + ["y"] * 60 + ["w"] * 60 + ["z"]), True),
+    ("[..., a = x, ..., b = y, ..., c = z, ...]", " ".join(["x"] * 60 + ["y"] * 60 + ["w"] * 60), False),
     ("[w1, w2]", "hello  big world", False),
 ]
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cloudlet.config import Config
 from cloudlet.core.context import RequestContext
@@ -82,7 +84,7 @@ def test_create_describe_delete_group(logs: Logs) -> None:
     assert (err.code, err.message) == ("ResourceNotFoundException", "The specified log group does not exist.")
 
 
-@pytest.mark.parametrize("name", ["", "has space", "a:b", "x" * 513, "star*"])
+@pytest.mark.parametrize("name", ["", "has space", "a:b", "x" * 513, "star*", "aws/reserved"])
 def test_group_name_rules(logs: Logs, name: str) -> None:
     assert logs.error("CreateLogGroup", logGroupName=name).code == "InvalidParameterException"
 
@@ -100,8 +102,10 @@ def test_describe_groups_prefix_pattern_and_pages(logs: Logs) -> None:
         logs("CreateLogGroup", logGroupName=n)
     got = [g["logGroupName"] for g in logs("DescribeLogGroups", logGroupNamePrefix="/svc/")["logGroups"]]
     assert got == sorted(names[:7])
-    got = [g["logGroupName"] for g in logs("DescribeLogGroups", logGroupNamePattern="item0")["logGroups"]]
-    assert got == sorted(names[:7])  # pattern: case-insensitive substring
+    by_pattern = logs("DescribeLogGroups", logGroupNamePattern="Item0")["logGroups"]
+    assert [g["logGroupName"] for g in by_pattern] == sorted(names[:7])
+    assert set(by_pattern[0]) == {"arn", "creationTime", "logGroupName"}
+    assert logs("DescribeLogGroups", logGroupNamePattern="item0")["logGroups"] == []  # case-sensitive
     err = logs.error("DescribeLogGroups", logGroupNamePrefix="/svc", logGroupNamePattern="x")
     assert err.code == "InvalidParameterException"
     seen: list[str] = []
@@ -176,6 +180,9 @@ def test_put_rules(logs: Logs, stream: tuple[str, str]) -> None:
     err = logs.error("PutLogEvents", logGroupName="g", logStreamName="s",
                      logEvents=[{"timestamp": t - DAY - 1, "message": "a"}, {"timestamp": t, "message": "b"}])
     assert err.code == "InvalidParameterException" and "24 hours" in err.message
+    # Only otherwise-valid events count toward the span: a too-old first event doesn't.
+    out = put(logs, "g", "s", [(t - 15 * DAY, "old"), (t - 1, "fresh")])
+    assert out["rejectedLogEventsInfo"] == {"tooOldLogEventEndIndex": 1}
     big = "x" * (1_048_576 // 2)
     err = logs.error("PutLogEvents", logGroupName="g", logStreamName="s",
                      logEvents=[{"timestamp": t, "message": big}, {"timestamp": t, "message": big}])
@@ -359,3 +366,49 @@ def test_append_events_creates_and_is_thread_safe(logs: Logs) -> None:
     logs.provider.append_events(ACCOUNT, REGION, "/aws/lambda/fn", "x", [(t + 5, "b"), (t + 1, "a"), (t + 3, "")])
     got = logs("GetLogEvents", logGroupName="/aws/lambda/fn", logStreamName="x", startFromHead=True)["events"]
     assert [e["message"] for e in got] == ["a", "b"]
+
+
+# ---- pagination invariants (property-based) ------------------------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    offsets=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 50)), min_size=1, max_size=40),
+    limit=st.integers(1, 7),
+)
+def test_paging_visits_every_event_once_in_order(tmp_path: Path, offsets: list[tuple[int, int]], limit: int) -> None:
+    world = World(Config(data_dir=tmp_path, account_id=ACCOUNT))
+    logs = Logs(LogsProvider(world), world)
+    base = now() - 100_000
+    for i, (stream, off) in enumerate(offsets):
+        logs.provider.append_events(ACCOUNT, REGION, "g", f"s{stream}", [(base + off, f"e{i}")])
+    everything = logs("FilterLogEvents", logGroupName="g")["events"]
+    assert len(everything) == len(offsets)
+    assert [e["timestamp"] for e in everything] == sorted(e["timestamp"] for e in everything)
+    paged: list[str] = []
+    token = None
+    while True:
+        kw: dict[str, Any] = {"limit": limit}
+        if token:
+            kw["nextToken"] = token
+        page = logs("FilterLogEvents", logGroupName="g", **kw)
+        paged += [e["eventId"] for e in page["events"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert paged == [e["eventId"] for e in everything]
+    for stream in {s for s, _ in offsets}:
+        fwd: list[str] = []
+        page = logs("GetLogEvents", logGroupName="g", logStreamName=f"s{stream}", startFromHead=True, limit=limit)
+        while page["events"]:
+            fwd += [e["message"] for e in page["events"]]
+            page = logs("GetLogEvents", logGroupName="g", logStreamName=f"s{stream}", limit=limit,
+                        nextToken=page["nextForwardToken"])
+        back: list[str] = []
+        page = logs("GetLogEvents", logGroupName="g", logStreamName=f"s{stream}", limit=limit)
+        while page["events"]:
+            back = [e["message"] for e in page["events"]] + back
+            page = logs("GetLogEvents", logGroupName="g", logStreamName=f"s{stream}", limit=limit,
+                        nextToken=page["nextBackwardToken"])
+        expected = [e["message"] for e in everything if e["logStreamName"] == f"s{stream}"]
+        assert fwd == expected and back == expected

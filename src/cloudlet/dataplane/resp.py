@@ -300,3 +300,38 @@ class CommandScanner:
             p = end + 2
             i += 1
         return p, Command(args, inline=False), 0, p
+
+
+def reply_end(buf: bytes, pos: int = 0, depth: int = 0) -> int | None:
+    """Offset just past the one complete server reply at pos, None if incomplete.
+
+    Used only for valkey's answer to the proxy's own AUTH/HELLO handshake.
+    """
+    if depth > 16:
+        raise ProtocolError("reply nested too deeply")
+    nl = buf.find(b"\r\n", pos)
+    if nl < 0:
+        return None
+    kind = buf[pos : pos + 1]
+    if kind in (b"+", b"-", b":", b"_", b"#", b",", b"("):
+        return nl + 2
+    n = _int(buf[pos + 1 : nl])
+    if n is None:
+        raise ProtocolError(f"bad reply header {buf[pos:nl]!r}")
+    if kind in (b"$", b"!", b"="):
+        if n < 0:
+            return nl + 2
+        end = nl + 2 + n + 2
+        return end if end <= len(buf) else None
+    if kind in (b"*", b"~", b">", b"%", b"|"):
+        count = n * 2 if kind in (b"%", b"|") else n
+        p = nl + 2
+        for _ in range(max(count, 0)):
+            e = reply_end(buf, p, depth + 1)
+            if e is None:
+                return None
+            p = e
+        if kind == b"|":  # an attribute precedes the actual reply
+            return reply_end(buf, p, depth + 1)
+        return p
+    raise ProtocolError(f"unknown reply type {kind!r}")

@@ -17,8 +17,11 @@ from cloudlet.policy.actions import resolve
 from cloudlet.policy.context_keys import lower_keys, request_keys
 from cloudlet.policy.engine import Decision, evaluate
 
-# Actions AWS authorizes for every authenticated caller.
+# Actions AWS authorizes for every authenticated caller, and actions whose
+# decision belongs to the role's trust policy (the STS provider asks trust.py,
+# which consults identity policies only when the trust policy requires it).
 ALWAYS_ALLOWED = frozenset({"sts:getcalleridentity"})
+DECIDED_BY_TRUST_POLICY = frozenset({"sts:assumerole"})
 
 _DENY_WHERE = {
     "identity": "an identity-based policy",
@@ -113,7 +116,7 @@ class IamAuthorizer:
         if principal.is_root:
             return
         action, resources = resolve(ctx.service, ctx.operation, params, ctx.region, principal.account_id)
-        if action.lower() in ALWAYS_ALLOWED:
+        if action.lower() in ALWAYS_ALLOWED or action.lower() in DECIDED_BY_TRUST_POLICY:
             return
         policies = self._policies(principal)
         keys = request_keys(principal, ctx, policies.principal_tags, extra=None)

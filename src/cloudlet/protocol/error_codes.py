@@ -77,21 +77,23 @@ def resolve(
     """(error shape, HTTP status, sender fault) for an error with these explicit values."""
     info = table.get(code)
     shape = info.shape if info else None
+    if info is not None:
+        # A modeled error without a status is a plain client (400) or server (500) fault.
+        if sender_fault is None:
+            sender_fault = info.sender_fault if info.sender_fault is not None else (
+                status < 500 if status is not None else True
+            )
+        if status is None:
+            status = info.status or (400 if sender_fault else 500)
+        return shape, status, sender_fault
     common = COMMON_STATUS.get(code)
-    if status is None:
-        status = (info.status if info else None) or (common[0] if common else None)
+    if status is None and common:
+        status = common[0]
     if sender_fault is None:
-        if info and info.sender_fault is not None:
-            sender_fault = info.sender_fault
-        elif common:
+        if common:
             sender_fault = common[1]
-        elif status is not None:
-            sender_fault = status < 500
-        elif info is not None:
-            # A modeled error with no fault flag is the client's (botocore default).
-            sender_fault = True
         else:
-            sender_fault = True
+            sender_fault = status < 500 if status is not None else True
     if status is None:
         status = 400 if sender_fault else 500
-    return shape, status, sender_fault
+    return None, status, sender_fault

@@ -60,6 +60,8 @@ class ValkeyProcess:
         self.default_rules = default_rules  # the default user's ACL line before any sync
         self.maxmemory_bytes = maxmemory_bytes
         self.on_restart = on_restart
+        # Restores: valkey loads dump.rdb only while AOF is off, so AOF is switched on after loading.
+        self.load_rdb_first = (workdir / "dump.rdb").exists() and not (workdir / "appendonlydir").exists()
         self.proc: asyncio.subprocess.Process | None = None
         self.restarts = 0
         self._stopping = False
@@ -92,7 +94,7 @@ class ValkeyProcess:
             f"logfile {self.log_path}",
             f"aclfile {self.acl_path}",
             # Data survives a crash restart: AOF for every write, RDB for snapshots.
-            "appendonly yes",
+            f"appendonly {'no' if self.load_rdb_first else 'yes'}",
             "appendfsync everysec",
             "dbfilename dump.rdb",
             'save ""',
@@ -118,7 +120,22 @@ class ValkeyProcess:
         self.write_config()
         self.write_initial_acl()
         await self._spawn()
+        if self.load_rdb_first:
+            await self._enable_aof()
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
+
+    async def _enable_aof(self) -> None:
+        """Turn AOF on after an RDB restore and wait until the AOF holds the restored data."""
+        client = self.client()
+        await client.config_set("appendonly", "yes")
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            info = await client.info("persistence")
+            if not info.get("aof_rewrite_in_progress") and not info.get("aof_rewrite_scheduled"):
+                break
+            await asyncio.sleep(0.01)
+        self.load_rdb_first = False
+        self.write_config()
 
     async def _spawn(self) -> None:
         if self.socket.exists():

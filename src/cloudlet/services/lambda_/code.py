@@ -47,7 +47,9 @@ def check_zip(data: bytes, operation: str) -> int:
                 )
             if zf.testzip() is not None:
                 raise _bad_zip()
-    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as e:
+    except AWSError:
+        raise
+    except Exception as e:  # bad archive, unsupported compression, encrypted member...
         raise _bad_zip() from e
     return unzipped
 

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudlet.core.errors import AWSError
 from cloudlet.core.identity import Credential
 from cloudlet.services.lambda_.environment import Environment, Invocation, InvokeResult
 from cloudlet.services.lambda_.models import FunctionVersion

@@ -133,6 +133,8 @@ class LogsProvider(Provider):
 
     def create_log_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = validation.group_name(params.get("logGroupName"))
+        if name.startswith("aws/"):
+            raise invalid("Log group names can't start with the string aws/")
         cls = params.get("logGroupClass", "STANDARD")
         if cls not in validation.LOG_GROUP_CLASSES:
             raise invalid(
@@ -192,7 +194,7 @@ class LogsProvider(Provider):
                     continue
                 if prefix is not None and not n.startswith(prefix):
                     continue
-                if pattern and pattern.lower() not in n.lower():
+                if pattern and pattern not in n:  # case-sensitive substring, as documented
                     continue
                 if wanted is not None and n not in wanted:
                     continue
@@ -205,7 +207,11 @@ class LogsProvider(Provider):
             page = selected[:limit]
             for g in page:
                 g.apply_retention(now)
-            out: dict[str, Any] = {"logGroups": [self._describe_group(state, g) for g in page]}
+            described = [self._describe_group(state, g) for g in page]
+        if pattern is not None:
+            # AWS answers a logGroupNamePattern search with these three fields only.
+            described = [{k: d[k] for k in ("arn", "creationTime", "logGroupName")} for d in described]
+        out: dict[str, Any] = {"logGroups": described}
         if len(selected) > limit:
             out["nextToken"] = tokens.encode("dlg", after=page[-1].name)
         return out
@@ -318,15 +324,18 @@ class LogsProvider(Provider):
             )
         if len(raw) > 10_000:
             raise invalid(
-                f"1 validation error detected: Value at 'logEvents' failed to satisfy constraint: "
+                "1 validation error detected: Value at 'logEvents' failed to satisfy constraint: "
                 "Member must have length less than or equal to 10000"
             )
         events: list[tuple[int, str]] = []
         batch_bytes = 0
         for i, e in enumerate(raw):
-            ts, msg = e.get("timestamp"), e.get("message")
+            ts, msg = (e.get("timestamp"), e.get("message")) if isinstance(e, dict) else (None, None)
             if not isinstance(ts, int) or isinstance(ts, bool):
-                raise invalid(f"1 validation error detected: Value null at 'logEvents.{i + 1}.member.timestamp' failed to satisfy constraint: Member must not be null")
+                raise invalid(
+                    f"1 validation error detected: Value null at 'logEvents.{i + 1}.member.timestamp' "
+                    "failed to satisfy constraint: Member must not be null"
+                )
             if not isinstance(msg, str) or not msg:
                 raise invalid(
                     f"1 validation error detected: Value '' at 'logEvents.{i + 1}.member.message' failed to "
@@ -338,8 +347,6 @@ class LogsProvider(Provider):
             raise invalid(f"Upload too large: {batch_bytes} bytes exceeds limit of {MAX_BATCH_BYTES}")
         if any(events[i][0] < events[i - 1][0] for i in range(1, len(events))):
             raise invalid("Log events in a single PutLogEvents request must be in chronological order.")
-        if events[-1][0] - events[0][0] > MAX_BATCH_SPAN_MS:
-            raise invalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
 
         state = self._state(ctx)
         now = now_ms()
@@ -354,6 +361,11 @@ class LogsProvider(Provider):
             expired_end = sum(1 for ts, _ in events if ts < cutoff) if cutoff is not None else 0
             too_new_start = next((i for i, (ts, _) in enumerate(events) if ts > now + TOO_NEW_MS), len(events))
             accepted = events[max(too_old_end, expired_end) : too_new_start]
+            # The 24-hour span rule applies to the events that are otherwise valid.
+            if accepted and accepted[-1][0] - accepted[0][0] > MAX_BATCH_SPAN_MS:
+                raise invalid(
+                    "The batch of log events in a single PutLogEvents request cannot span more than 24 hours."
+                )
             state.append(g, s, accepted, now)
             out: dict[str, Any] = {"nextSequenceToken": s.upload_sequence_token}
         rejected: dict[str, int] = {}

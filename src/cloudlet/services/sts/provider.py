@@ -18,7 +18,7 @@ from cloudlet.core.identity import Credential
 from cloudlet.core.provider import Provider
 from cloudlet.services.sts.sessions import credentials_shape, issue
 
-SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+SESSION_NAME = re.compile(r"^[\w+=,.@-]*$")
 CHAINED_MAX_S = 3600
 # PackedPolicySize is a percentage of this compressed-size budget.
 PACKED_LIMIT = 2048
@@ -74,6 +74,12 @@ class StsProvider(Provider):
         caller = ctx.principal
         role_arn: str = params["RoleArn"]
         session_name: str = params["RoleSessionName"]
+        if not 2 <= len(session_name) <= 64:
+            bound = "greater than or equal to 2" if len(session_name) < 2 else "less than or equal to 64"
+            raise _validation(
+                f"1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to "
+                f"satisfy constraint: Member must have length {bound}"
+            )
         if not SESSION_NAME.match(session_name):
             raise _validation(
                 f"1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to "

@@ -1,0 +1,626 @@
+"""One client connection to a cache endpoint: authenticate, then splice bytes to valkey.
+
+Before authentication every command is parsed (bounded) and answered here.
+After it, the connection is spliced to a unix-socket connection to the cache's
+valkey, logged in as the same ACL user, so valkey enforces the access string.
+Only a few commands are looked at on the way (AUTH/HELLO re-authentication,
+restricted commands, the cluster topology commands); everything else passes as
+the bytes the client sent.
+
+Keeping replies in order without parsing valkey's output:
+  * a refused command is sent on with a NUL appended to its name, so valkey
+    itself answers "unknown command 'NAME'" in its place in the reply stream;
+  * a failed re-AUTH is sent on with a password valkey cannot accept, so valkey
+    answers WRONGPASS in place;
+  * a reply the proxy writes itself (CLUSTER SLOTS, READONLY ...) goes out when
+    valkey answers a marker command with a random name sent in its place: the
+    "unknown command '<marker>'" error is cut out of the stream and replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import secrets
+from typing import TYPE_CHECKING
+
+from cloudlet.dataplane import replies
+from cloudlet.dataplane.auth import DEFAULT_USER, Authenticated, AuthRefused
+from cloudlet.dataplane.resp import Command, CommandScanner, ProtocolError, reply_end
+from cloudlet.dataplane.spec import backend_password
+
+if TYPE_CHECKING:
+    from cloudlet.dataplane.server import CacheListener
+
+log = logging.getLogger("cloudlet.dataplane")
+
+# Commands ElastiCache Serverless does not offer (its "restricted commands").
+RESTRICTED = frozenset(
+    {
+        b"BGREWRITEAOF",
+        b"BGSAVE",
+        b"CONFIG",
+        b"DEBUG",
+        b"MIGRATE",
+        b"REPLICAOF",
+        b"SAVE",
+        b"SLAVEOF",
+        b"SHUTDOWN",
+        b"SYNC",
+        b"PSYNC",
+        b"MODULE",
+        b"MONITOR",
+        b"FAILOVER",
+    }
+)
+RESTRICTED_ACL = frozenset({b"SETUSER", b"DELUSER", b"LOAD", b"SAVE", b"LOG", b"DRYRUN"})
+LOCAL_CLUSTER = frozenset({b"SLOTS", b"SHARDS", b"NODES", b"INFO", b"MYID", b"KEYSLOT"})
+# Looked at after authentication; everything else passes through unread.
+CAPTURE = RESTRICTED | {
+    b"AUTH",
+    b"HELLO",
+    b"CLUSTER",
+    b"READONLY",
+    b"READWRITE",
+    b"MULTI",
+    b"EXEC",
+    b"DISCARD",
+    b"RESET",
+    b"CLIENT",
+    b"ACL",
+}
+BACKEND_CONNECT_TIMEOUT_S = 5.0
+# Flow control: stop reading one side when the other side's write buffer holds this much.
+WRITE_HIGH = 4 * 1024 * 1024
+WRITE_LOW = 1024 * 1024
+
+
+class BackendProtocol(asyncio.Protocol):
+    """The proxy's unix-socket connection to valkey for one client connection."""
+
+    def __init__(self, session: ClientSession) -> None:
+        self.session = session
+        self.transport: asyncio.Transport | None = None
+        self.handshake: asyncio.Future[bytes] | None = None
+        self._hs_buf = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)
+
+    def data_received(self, data: bytes) -> None:
+        hs = self.handshake
+        if hs is None:
+            self.session.from_backend(data)
+            return
+        buf = self._hs_buf + data
+        try:
+            end = reply_end(buf)
+        except ProtocolError as e:
+            self.handshake = None
+            if not hs.done():
+                hs.set_exception(ConnectionError(f"valkey reply: {e}"))
+            return
+        if end is None:
+            self._hs_buf = buf
+            return
+        self._hs_buf = b""
+        self.handshake = None
+        if not hs.done():
+            hs.set_result(buf[:end])
+        if end < len(buf):
+            self.session.from_backend(buf[end:])
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        hs = self.handshake
+        if hs is not None and not hs.done():
+            hs.set_exception(ConnectionError("valkey closed the connection"))
+        self.session.backend_lost(self)
+
+    def pause_writing(self) -> None:
+        self.session.pause_client("backend")
+
+    def resume_writing(self) -> None:
+        self.session.resume_client("backend")
+
+
+class ClientSession(asyncio.Protocol):
+    def __init__(self, listener: CacheListener) -> None:
+        self.listener = listener
+        self.cache = listener.cache
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.peer_ip = "127.0.0.1"
+        self.state = "preauth"  # preauth | authing | open | closed
+        self.scanner = CommandScanner(CAPTURE, capture_all=True)
+        self.backend: BackendProtocol | None = None
+        self.user_name: str | None = None
+        self.proto = 2
+        self.in_multi = False
+        self.reply_off = False
+        self.skip_seq: int | None = None  # seq of the command whose reply CLIENT REPLY SKIP drops
+        self.markers: collections.deque[tuple[bytes, bytes]] = collections.deque()
+        self._hold = b""
+        self._deferred: list[Command] = []
+        self._queued: list[bytes] = []
+        self._pauses: set[str] = set()
+        self._auth_timer: asyncio.TimerHandle | None = None
+        self._iam_timer: asyncio.TimerHandle | None = None
+
+    # -- connection lifecycle -------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and peer:
+            self.peer_ip = str(peer[0])
+        self.cache.sessions.add(self)
+        timeout = self.cache.world.config.cache_auth_timeout_s
+        self._auth_timer = self.loop.call_later(timeout, self._auth_timed_out)
+        if self.cache.spec.users is None:
+            # No user group: everyone is the default user, as on AWS; no AUTH needed.
+            self._start_login(Authenticated(DEFAULT_USER, iam=False), hello=None, reply_ok=False)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.state == "closed":
+            return
+        self.state = "closed"
+        self.cache.sessions.discard(self)
+        for timer in (self._auth_timer, self._iam_timer):
+            if timer is not None:
+                timer.cancel()
+        if self.transport is not None:
+            self.transport.close()
+        if self.backend is not None and self.backend.transport is not None:
+            self.backend.transport.close()
+
+    def _fail(self, reply: bytes) -> None:
+        if self.transport is not None and self.state != "closed":
+            self.transport.write(reply)
+        self.close()
+
+    def _auth_timed_out(self) -> None:
+        if self.state in ("preauth", "authing"):
+            log.info("cache %s: %s did not authenticate in time; closing", self.cache.spec.name, self.peer_ip)
+            self.close()
+
+    def _iam_expired(self) -> None:
+        log.info(
+            "cache %s: IAM connection of %s reached its maximum age; closing", self.cache.spec.name, self.user_name
+        )
+        self.close()
+
+    # -- flow control ---------------------------------------------------------
+
+    def pause_client(self, reason: str) -> None:
+        if not self._pauses and self.transport is not None:
+            self.transport.pause_reading()
+        self._pauses.add(reason)
+
+    def resume_client(self, reason: str) -> None:
+        self._pauses.discard(reason)
+        if not self._pauses and self.transport is not None and self.state != "closed":
+            self.transport.resume_reading()
+
+    def pause_writing(self) -> None:
+        if self.backend is not None and self.backend.transport is not None:
+            self.backend.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.backend is not None and self.backend.transport is not None:
+            self.backend.transport.resume_reading()
+
+    # -- client -> valkey ----------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        state = self.state
+        if state == "open":
+            try:
+                items = self.scanner.feed(data)
+            except ProtocolError as e:
+                self._fail(replies.error(f"ERR {e}"))
+                return
+            backend = self.backend.transport  # type: ignore[union-attr]
+            if len(items) == 1 and items[0].__class__ is bytes:
+                backend.write(items[0])  # type: ignore[union-attr, arg-type]
+                return
+            for item in items:
+                if item.__class__ is bytes:
+                    backend.write(item)  # type: ignore[union-attr, arg-type]
+                else:
+                    self._command(item)  # type: ignore[arg-type]
+                if self.state != "open":
+                    break
+            return
+        if state == "authing":
+            self._queued.append(data)
+            return
+        if state != "preauth":
+            return
+        try:
+            items = self.scanner.feed(data)
+        except ProtocolError as e:
+            self._fail(replies.error(f"ERR {e}"))
+            return
+        self._run_preauth([i for i in items if isinstance(i, Command)])
+
+    def _run_preauth(self, commands: list[Command]) -> None:
+        for i, cmd in enumerate(commands):
+            if self.state != "preauth":
+                return
+            self._preauth_command(cmd)
+            if self.state == "authing":
+                self._deferred = commands[i + 1 :]
+                return
+
+    def _preauth_command(self, cmd: Command) -> None:
+        name = cmd.name
+        t = self.transport
+        assert t is not None
+        if name == b"AUTH":
+            args = cmd.args
+            if len(args) not in (2, 3):
+                t.write(replies.wrong_args("auth"))
+                return
+            user, pw = (None, args[1]) if len(args) == 2 else (args[1], args[2])
+            self._try_login(user, pw, hello=None)
+        elif name == b"HELLO":
+            parsed = _parse_hello(cmd.args)
+            if isinstance(parsed, bytes):
+                t.write(parsed)
+            elif parsed.user is None:
+                t.write(replies.HELLO_NOAUTH)
+            else:
+                self._try_login(parsed.user, parsed.password, hello=parsed)
+        elif name == b"QUIT":
+            self._fail(replies.OK)
+        else:
+            t.write(replies.NOAUTH)
+
+    def _try_login(self, user: bytes | None, password: bytes, hello: Hello | None) -> None:
+        try:
+            result = self.cache.authenticator.authenticate(user, password or b"", self.peer_ip)
+        except AuthRefused as e:
+            log.info("cache %s: AUTH refused for %s: %s", self.cache.spec.name, self.peer_ip, e.reason)
+            assert self.transport is not None
+            self.transport.write(e.reply)
+            return
+        self._start_login(result, hello, reply_ok=True)
+
+    def _start_login(self, result: Authenticated, hello: Hello | None, reply_ok: bool) -> None:
+        self.state = "authing"
+        self.pause_client("auth")
+        self.loop.create_task(self._login(result, hello, reply_ok))
+
+    async def _login(self, result: Authenticated, hello: Hello | None, reply_ok: bool) -> None:
+        spec = self.cache.spec
+        password = backend_password(spec.backend_secret, result.user_name).encode()
+        if hello is not None:
+            request = hello.rewritten(result.user_name.encode(), password)
+        else:
+            request = replies.command_array([b"AUTH", result.user_name.encode(), password])
+        backend: BackendProtocol | None = None
+        try:
+            if self.backend is None:
+                _, backend = await asyncio.wait_for(
+                    self.loop.create_unix_connection(lambda: BackendProtocol(self), str(spec.valkey_socket)),
+                    BACKEND_CONNECT_TIMEOUT_S,
+                )
+            else:
+                backend = self.backend
+            hs: asyncio.Future[bytes] = self.loop.create_future()
+            backend.handshake = hs
+            assert backend.transport is not None
+            backend.transport.write(request)
+            reply = await asyncio.wait_for(hs, BACKEND_CONNECT_TIMEOUT_S)
+        except (OSError, ConnectionError, asyncio.TimeoutError) as e:
+            log.warning("cache %s: valkey unreachable at %s: %r", spec.name, spec.valkey_socket, e)
+            if backend is not None and backend.transport is not None:
+                backend.transport.close()
+            self._fail(replies.SERVICE_UNAVAILABLE)
+            return
+        if self.state == "closed":
+            if backend.transport is not None:
+                backend.transport.close()
+            return
+        t = self.transport
+        assert t is not None
+        if reply.startswith(b"-"):
+            log.warning(
+                "cache %s: valkey refused the login of ACL user %r: %r",
+                spec.name,
+                result.user_name,
+                reply.strip(),
+            )
+            if backend.transport is not None:
+                backend.transport.close()
+            if not reply_ok:
+                self._fail(replies.SERVICE_UNAVAILABLE)
+                return
+            t.write(replies.WRONGPASS)
+            self.state = "preauth"
+            self._resume_after_login()
+            return
+        self.backend = backend
+        if hello is not None:
+            t.write(reply)
+            if hello.version is not None:
+                self.proto = hello.version
+        elif reply_ok:
+            t.write(replies.OK)
+        self.state = "open"
+        self.scanner.set_capture_all(False)
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+            self._auth_timer = None
+        self._logged_in(result)
+        log.info("cache %s: %s authenticated as %r", spec.name, self.peer_ip, result.user_name)
+        self._resume_after_login()
+
+    def _logged_in(self, result: Authenticated) -> None:
+        self.user_name = result.user_name
+        if self._iam_timer is not None:
+            self._iam_timer.cancel()
+            self._iam_timer = None
+        if result.iam:
+            self._iam_timer = self.loop.call_later(
+                self.cache.world.config.cache_iam_conn_max_s, self._iam_expired
+            )
+
+    def _resume_after_login(self) -> None:
+        deferred, self._deferred = self._deferred, []
+        queued, self._queued = self._queued, []
+        if self.state == "open":
+            backend = self.backend.transport  # type: ignore[union-attr]
+            for cmd in deferred:
+                if self.state != "open":
+                    return
+                if cmd.name in CAPTURE:
+                    self._command(cmd)
+                else:
+                    backend.write(replies.command_array(cmd.args))  # type: ignore[union-attr]
+        else:
+            self._run_preauth(deferred)
+        for data in queued:
+            if self.state in ("closed", "authing"):
+                if self.state == "authing":
+                    self._queued.append(data)
+                continue
+            self.data_received(data)
+        if self.state != "authing":
+            self.resume_client("auth")
+
+    # -- commands looked at after authentication ---------------------------------
+
+    def _send(self, data: bytes) -> None:
+        self.backend.transport.write(data)  # type: ignore[union-attr]
+
+    def _command(self, cmd: Command) -> None:
+        name = cmd.name
+        args = cmd.args
+        if name == b"AUTH":
+            if len(args) not in (2, 3):
+                self._send(replies.command_array(args))  # valkey answers the arity error
+                return
+            user, pw = (None, args[1]) if len(args) == 2 else (args[1], args[2])
+            self._relogin(cmd, user, pw, None)
+        elif name == b"HELLO":
+            parsed = _parse_hello(args)
+            if isinstance(parsed, bytes) or parsed.user is None:
+                # No AUTH in it (or invalid): valkey answers it; track the protocol it switches to.
+                if not isinstance(parsed, bytes) and parsed.version is not None:
+                    self.proto = parsed.version
+                self._send(replies.command_array(args))
+                return
+            self._relogin(cmd, parsed.user, parsed.password, parsed)
+        elif name in RESTRICTED:
+            self._send(replies.command_array([args[0] + b"\0", *args[1:]]))
+        elif name == b"ACL":
+            if len(args) > 1 and args[1].upper() in RESTRICTED_ACL:
+                self._send(replies.command_array([args[0], args[1] + b"\0", *args[2:]]))
+            else:
+                self._send(replies.command_array(args))
+        elif name == b"MULTI":
+            self.in_multi = True
+            self._send(replies.command_array(args))
+        elif name in (b"EXEC", b"DISCARD"):
+            self.in_multi = False
+            self._send(replies.command_array(args))
+        elif name == b"RESET":
+            self.in_multi = False
+            self.reply_off = False
+            self.proto = 2
+            self._send(replies.command_array(args))
+        elif name == b"CLIENT":
+            if len(args) == 3 and args[1].upper() == b"REPLY":
+                mode = args[2].upper()
+                if mode == b"ON":
+                    self.reply_off = False
+                elif mode == b"OFF":
+                    self.reply_off = True
+                elif mode == b"SKIP":
+                    self.skip_seq = cmd.seq + 1
+            self._send(replies.command_array(args))
+        elif name == b"CLUSTER":
+            self._cluster(cmd)
+        elif name in (b"READONLY", b"READWRITE"):
+            if len(args) != 1:
+                self._local(cmd, replies.wrong_args(name.decode()))
+            else:
+                self._local(cmd, replies.OK)
+        else:
+            self._send(replies.command_array(args))
+
+    def _cluster(self, cmd: Command) -> None:
+        args = cmd.args
+        sub = args[1].upper() if len(args) > 1 else b""
+        if sub not in LOCAL_CLUSTER:
+            self._send(replies.command_array(args))
+            return
+        topo = self.cache.topology
+        reader = self.listener.reader
+        if sub == b"KEYSLOT":
+            if len(args) != 3:
+                self._local(cmd, replies.wrong_args("cluster|keyslot"))
+            else:
+                self._local(cmd, b":%d\r\n" % replies.key_slot(args[2]))
+            return
+        if len(args) != 2:
+            self._local(cmd, replies.wrong_args(f"cluster|{sub.decode().lower()}"))
+            return
+        if sub == b"SLOTS":
+            reply = topo.slots(self.proto)
+        elif sub == b"SHARDS":
+            reply = topo.shards(self.proto)
+        elif sub == b"NODES":
+            reply = topo.nodes(self.proto, reader)
+        elif sub == b"INFO":
+            reply = topo.info(self.proto)
+        else:
+            reply = topo.myid(reader)
+        self._local(cmd, reply)
+
+    def _local(self, cmd: Command, reply: bytes) -> None:
+        """Answer a command here, in its place among valkey's replies."""
+        if self.in_multi:
+            # Inside MULTI valkey queues it and answers at EXEC, as a cluster node would.
+            self._send(replies.command_array(cmd.args))
+            return
+        marker = b"cloudlet-barrier-" + secrets.token_hex(16).encode()
+        if self.reply_off:
+            return
+        if self.skip_seq == cmd.seq:
+            # CLIENT REPLY SKIP applies to this command: valkey drops the marker's reply.
+            self.skip_seq = None
+            self._send(replies.command_array([marker]))
+            return
+        self.markers.append((b"-ERR unknown command '" + marker + b"'", reply))
+        self._send(replies.command_array([marker]))
+
+    def _relogin(self, cmd: Command, user: bytes | None, password: bytes, hello: Hello | None) -> None:
+        """AUTH / HELLO AUTH on an open connection: verify here, let valkey answer in order."""
+        spec = self.cache.spec
+        if self.in_multi:
+            # AWS refuses re-authentication inside a transaction.
+            self._send(replies.command_array([cmd.args[0] + b"\0"]))
+            return
+        try:
+            result = self.cache.authenticator.authenticate(user, password, self.peer_ip)
+        except AuthRefused as e:
+            log.info("cache %s: re-AUTH refused for %s: %s", spec.name, self.peer_ip, e.reason)
+            if e.reply != replies.WRONGPASS:
+                self._local(cmd, e.reply)
+                return
+            # A password valkey cannot accept: it answers WRONGPASS in place, the login unchanged.
+            bad = b"cloudlet-refused-" + secrets.token_hex(16).encode()
+            name = DEFAULT_USER.encode() if user is None else user
+            if hello is not None:
+                self._send(hello.rewritten(name, bad))
+            else:
+                self._send(replies.command_array([b"AUTH", name, bad]))
+            return
+        password_b = backend_password(spec.backend_secret, result.user_name).encode()
+        if hello is not None:
+            if hello.version is not None:
+                self.proto = hello.version
+            self._send(hello.rewritten(result.user_name.encode(), password_b))
+        else:
+            self._send(replies.command_array([b"AUTH", result.user_name.encode(), password_b]))
+        self._logged_in(result)
+
+    # -- valkey -> client -----------------------------------------------------
+
+    def from_backend(self, data: bytes) -> None:
+        t = self.transport
+        if t is None or self.state == "closed":
+            return
+        if not self.markers:
+            t.write(data)
+            return
+        buf = self._hold + data if self._hold else data
+        self._hold = b""
+        while self.markers:
+            pattern, reply = self.markers[0]
+            i = buf.find(pattern)
+            if i < 0:
+                # Keep what could be the start of the marker's reply for the next read.
+                keep = min(len(buf), len(pattern) - 1)
+                cut = len(buf) - keep
+                if cut:
+                    t.write(buf[:cut])
+                self._hold = buf[cut:]
+                return
+            j = buf.find(b"\r\n", i + len(pattern))
+            if j < 0:
+                if i:
+                    t.write(buf[:i])
+                self._hold = buf[i:]
+                return
+            if i:
+                t.write(buf[:i])
+            t.write(reply)
+            self.markers.popleft()
+            buf = buf[j + 2 :]
+        if buf:
+            t.write(buf)
+
+    def backend_lost(self, backend: BackendProtocol) -> None:
+        if backend is self.backend and self.state != "closed":
+            log.info("cache %s: valkey connection of %s dropped; closing the client", self.cache.spec.name, self.user_name)
+            self.close()
+
+
+class Hello:
+    """A parsed HELLO [protover [AUTH user pass] [SETNAME name]]."""
+
+    def __init__(
+        self, version: int | None, user: bytes | None, password: bytes, setname: bytes | None
+    ) -> None:
+        self.version = version
+        self.user = user
+        self.password = password
+        self.setname = setname
+
+    def rewritten(self, user: bytes, password: bytes) -> bytes:
+        args = [b"HELLO", str(self.version).encode(), b"AUTH", user, password]
+        if self.setname is not None:
+            args += [b"SETNAME", self.setname]
+        return replies.command_array(args)
+
+
+def _parse_hello(args: list[bytes]) -> Hello | bytes:
+    """The HELLO, or the error valkey answers it with (checked in valkey's order)."""
+    version: int | None = None
+    if len(args) >= 2:
+        v = args[1]
+        if not v.lstrip(b"-").isdigit() or len(v) > 19:
+            return replies.HELLO_BAD_VERSION
+        version = int(v)
+        if version not in (2, 3):
+            return replies.NOPROTO
+    user: bytes | None = None
+    password = b""
+    setname: bytes | None = None
+    j = 2
+    while j < len(args):
+        opt = args[j].upper()
+        more = len(args) - j - 1
+        if opt == b"AUTH" and more >= 2:
+            user, password = args[j + 1], args[j + 2]
+            j += 3
+        elif opt == b"SETNAME" and more >= 1:
+            name = args[j + 1]
+            if any(c < 0x21 or c > 0x7E for c in name):
+                return replies.CLIENT_NAME_INVALID
+            setname = name
+            j += 2
+        else:
+            return replies.error(f"ERR Syntax error in HELLO option '{args[j].decode(errors='replace')}'")
+    return Hello(version, user, password, setname)
