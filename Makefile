@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 
 # valkey-server 8 (Debian 12 has it in bookworm-backports). Needs root to install.
 valkey:
-	if command -v valkey-server >/dev/null && valkey-server --version | grep -Eq 'v=(8|9|[1-9][0-9])\.'; then
+	@if command -v valkey-server >/dev/null && valkey-server --version | grep -Eq 'v=(8|9|[1-9][0-9])\.'; then
 	  :
 	elif [ "$$(id -u)" != 0 ]; then
 	  echo "valkey-server 8 is missing. Run as root:" >&2
@@ -44,13 +44,13 @@ valkey:
 
 # The tutorial packages its Lambda function with zip.
 zip:
-	if ! command -v zip >/dev/null; then
+	@if ! command -v zip >/dev/null; then
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y zip
 	  else echo "zip is missing. Run as root: apt-get install -y zip" >&2; exit 1; fi
 	fi
 
 test: install
-	rc=0; $(BIN)/pytest -q tests || rc=$$?
+	@rc=0; $(BIN)/pytest -q tests || rc=$$?
 	# pytest exits 5 when it collected no tests: not a failure of cloudlet.
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi
 	exit $$rc
@@ -58,7 +58,7 @@ test: install
 # Start cloudlet detached on a fresh data dir, run the tutorial against it with the
 # stock aws CLI, print each step's time, and stop cloudlet whatever happens.
 demo: install
-	DATA=$$(mktemp -d /tmp/cloudlet-demo.XXXXXX)
+	@DATA=$$(mktemp -d /tmp/cloudlet-demo.XXXXXX)
 	trap '$(BIN)/cloudlet stop --data-dir "$$DATA" || true; rm -rf "$$DATA"' EXIT
 	$(BIN)/cloudlet start -d --data-dir "$$DATA" --port "$${CLOUDLET_PORT:-4566}"
 	eval "$$($(BIN)/cloudlet env --data-dir "$$DATA")"
@@ -80,7 +80,7 @@ demo: install
 	exit $$rc
 
 bench: install
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis

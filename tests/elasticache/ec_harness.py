@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from cloudlet.config import Config
 from cloudlet.core.context import RequestContext
@@ -92,6 +94,7 @@ class Harness:
             username=user_name,
             password=backend_password(c.backend_secret, user_name),
             decode_responses=True,
+            retry=Retry(NoBackoff(), 0),
         )
 
     def close(self) -> None:

@@ -141,3 +141,22 @@ def test_aws_managed_policy_on_a_role_grants_its_real_document(boto3_client: Any
     assert f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{role}/s1 is not authorized" in err["Message"]
     err = _error(lambda: boto3_client("iam", **kw).list_roles())
     assert err["Code"] == "AccessDenied"
+
+
+def test_trust_naming_the_account_needs_the_callers_identity_permission(user: Any, boto3_client: Any) -> None:
+    iam = boto3_client("iam")
+    name, client = user()
+    role = f"acct-{name}"
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=_doc(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}))
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role}"
+    err = _error(lambda: client("sts").assume_role(RoleArn=role_arn, RoleSessionName="s1"))
+    assert err["Code"] == "AccessDenied"
+    assert err["Message"] == (
+        f"User: arn:aws:iam::{ACCOUNT}:user/{name} is not authorized to perform: sts:AssumeRole on resource: "
+        f"{role_arn} because no identity-based policy allows the sts:AssumeRole action")
+    iam.put_user_policy(UserName=name, PolicyName="sts", PolicyDocument=_doc(
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{ACCOUNT}:role/acct-*"}))
+    assert client("sts").assume_role(RoleArn=role_arn, RoleSessionName="s1")["Credentials"]["SessionToken"]
+    # The account root is always allowed by its own account.
+    assert boto3_client("sts").assume_role(RoleArn=role_arn, RoleSessionName="root1")["Credentials"]

@@ -86,9 +86,8 @@ class BackendProtocol(asyncio.Protocol):
         self._hs_buf = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)
+        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio.Transport subclasses
+        self.transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)  # type: ignore[union-attr]
 
     def data_received(self, data: bytes) -> None:
         hs = self.handshake
@@ -152,9 +151,8 @@ class ClientSession(asyncio.Protocol):
     # -- connection lifecycle -------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)
+        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio.Transport subclasses
+        self.transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)  # type: ignore[union-attr]
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and peer:
             self.peer_ip = str(peer[0])

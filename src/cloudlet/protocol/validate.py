@@ -129,13 +129,13 @@ def _coral_path(path: list[str]) -> str:
 
 def _coral_line(f: Failure) -> str:
     if f.missing:
-        head = "Value null"
+        head = "Value null at"
     elif f.sensitive:
+        # Coral leaves sensitive values out of the message.
         head = "Value at"
-        return f"{head} '{_coral_path(f.path)}' failed to satisfy constraint: {f.constraint}"
     else:
-        head = f"Value '{_render_value(f.value)}'"
-    return f"{head} at '{_coral_path(f.path)}' failed to satisfy constraint: {f.constraint}"
+        head = f"Value '{_render_value(f.value)}' at"
+    return f"{head} '{_coral_path(f.path)}' failed to satisfy constraint: {f.constraint}"
 
 
 def to_error(style: ValidationStyle, failures: list[Failure], wire_name: Any = None) -> AWSError:

@@ -56,7 +56,7 @@ class LambdaProvider(Provider):
         self.store: AccountRegionStore[LambdaState] = AccountRegionStore(LambdaState)
         self.host = RuntimeHost(world)
         self.data_dir = world.config.data_dir / "lambda"
-        self._code_tokens: dict[str, Path] = {}
+        self._code_tokens: dict[str, tuple[Path, float]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         world.components["lambda_host"] = self.host
 
@@ -321,7 +321,11 @@ class LambdaProvider(Provider):
     def get_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, fv = self._resolve(ctx, params)
         token = secrets.token_urlsafe(24)
-        self._code_tokens[token] = fv.code.zip_path
+        now = time.time()
+        # Like AWS's presigned S3 URL, a location is good for 10 minutes.
+        for stale in [t for t, (_p, exp) in self._code_tokens.items() if exp < now]:
+            del self._code_tokens[stale]
+        self._code_tokens[token] = (fv.code.zip_path, now + 600)
         out: dict[str, Any] = {
             "Configuration": fv.to_config(),
             "Code": {
@@ -337,7 +341,10 @@ class LambdaProvider(Provider):
 
     def code_for_token(self, token: str) -> Path | None:
         """The zip a GetFunction Code.Location URL names (served by the front door)."""
-        return self._code_tokens.get(token)
+        entry = self._code_tokens.get(token)
+        if entry is None or entry[1] < time.time():
+            return None
+        return entry[0]
 
     def get_function_configuration(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         _fn, fv = self._resolve(ctx, params)

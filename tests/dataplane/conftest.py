@@ -1,0 +1,282 @@
+"""Fixtures for the data plane: a real valkey-server, a World, and a DataPlane
+running on its own uvloop thread, exactly as the control plane would drive it.
+
+``dp_env`` gives a ready cache "cache-01" with users:
+  iam-user-01 (iam, "on ~* +@all"), reader-01 (iam, "on ~keys* +get"),
+  pw-user (password "passw0rd-passw0rd" / "second-password-1", "on ~* +@all"),
+  nopw-user (no-password, "on ~* +@all"), off-user (password, "off ~* +@all"),
+  default (no-password, "off +get ~keys*") as the tutorial makes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import resource
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+import redis
+import uvloop
+from botocore.model import ServiceId
+from botocore.signers import RequestSigner
+
+from cloudlet.config import Config
+from cloudlet.core.context import Principal
+from cloudlet.core.identity import Credential
+from cloudlet.core.world import World
+from cloudlet.dataplane.server import DataPlane
+from cloudlet.dataplane.spec import ADMIN_USER, CacheEndpoint, CacheUser, backend_password
+from cloudlet.dataplane.tls import ca_cert_path
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+def _acl_hash(pw: str) -> str:
+    return hashlib.sha256(pw.encode()).hexdigest()
+
+
+class Valkey:
+    """A valkey-server on a unix socket, ACL users set as the control plane sets them."""
+
+    def __init__(self, workdir: Path, secret: bytes) -> None:
+        self.workdir = workdir
+        self.secret = secret
+        self.socket = workdir / "valkey.sock"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.admin_pw = backend_password(secret, ADMIN_USER)
+
+    def start(self, extra: list[str] | None = None) -> None:
+        acl = self.workdir / "users.acl"
+        if not acl.exists():
+            acl.write_text(
+                f"user {ADMIN_USER} on #{_acl_hash(self.admin_pw)} ~* &* +@all\n"
+                "user default off nopass ~* +@all\n"
+            )
+        self.proc = subprocess.Popen(
+            [
+                "valkey-server",
+                "--port", "0",
+                "--unixsocket", str(self.socket),
+                "--unixsocketperm", "700",
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", str(self.workdir),
+                "--aclfile", str(acl),
+                "--databases", "1",
+                *(extra or []),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                self.admin().ping()
+                return
+            except (redis.ConnectionError, FileNotFoundError):
+                time.sleep(0.05)
+        raise RuntimeError("valkey-server did not start")
+
+    def admin(self) -> redis.Redis:
+        return redis.Redis(unix_socket_path=str(self.socket), username=ADMIN_USER, password=self.admin_pw)
+
+    def set_user(self, name: str, access_string: str) -> None:
+        rules = access_string.split()
+        self.admin().execute_command(
+            "ACL", "SETUSER", name, "reset", "on", f"#{_acl_hash(backend_password(self.secret, name))}", *rules
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+
+class LoopThread:
+    """A uvloop event loop on a thread; tests drive the DataPlane through it."""
+
+    def __init__(self) -> None:
+        self.loop = uvloop.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        fut: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return fut.result(timeout)
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        async def _c() -> Any:
+            return fn(*args)
+
+        return self.run(_c())
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def user(name: str, auth_type: str, access: str, passwords: tuple[str, ...] = ()) -> CacheUser:
+    return CacheUser(
+        user_id=name,
+        user_name=name,
+        arn=f"arn:aws:elasticache:{REGION}:{ACCOUNT}:user:{name}",
+        auth_type=auth_type,  # type: ignore[arg-type]
+        passwords=passwords,
+        access_string=access,
+    )
+
+
+DEFAULT_USERS = {
+    u.user_name: u
+    for u in [
+        user("iam-user-01", "iam", "on ~* +@all"),
+        user("reader-01", "iam", "on ~keys* +get"),
+        user("pw-user", "password", "on ~* +@all", ("passw0rd-passw0rd", "second-password-1")),
+        user("nopw-user", "no-password", "on ~* +@all"),
+        user("off-user", "password", "off ~* +@all", ("passw0rd-passw0rd",)),
+        user("default", "no-password", "off +get ~keys*"),
+    ]
+}
+
+
+class DataPlaneEnv:
+    def __init__(self, tmp: Path, config_overrides: dict[str, Any]) -> None:
+        self.tmp = tmp
+        self.config = Config.from_env(env={}, data_dir=tmp / "data", **config_overrides)
+        self.world = World(self.config)
+        self.secret = random.randbytes(32)
+        self.valkey = Valkey(tmp, self.secret)
+        self.valkey.start()
+        self.address = f"127.77.{random.randint(200, 254)}.{random.randint(2, 254)}"
+        self.port = random.randint(20000, 40000)
+        self.spec = CacheEndpoint(
+            name="cache-01",
+            arn=f"arn:aws:elasticache:{REGION}:{ACCOUNT}:serverlesscache:cache-01",
+            account_id=ACCOUNT,
+            region=REGION,
+            hostname="cache-01-abc123.serverless.use1.cache.amazonaws.com",
+            address=self.address,
+            valkey_socket=self.valkey.socket,
+            backend_secret=self.secret,
+            port=self.port,
+            reader_port=self.port + 1,
+            users=dict(DEFAULT_USERS),
+            tags={"team": "blue"},
+        )
+        for u in DEFAULT_USERS.values():
+            self.valkey.set_user(u.user_name, u.access_string)
+        self.lt = LoopThread()
+        self.dp: DataPlane = self.lt.run(self._make())
+        self.lt.run(self.dp.open_cache(self.spec))
+        # An IAM user's long-term key and an STS-style temporary key.
+        self.user_principal = Principal(
+            arn=f"arn:aws:iam::{ACCOUNT}:user/app", account_id=ACCOUNT, user_id="AIDAEXAMPLEAPPUSER01",
+            type="User", name="app", access_key_id="AKIAAPPUSEREXAMPLE01",
+        )
+        self.world.credentials.add(Credential("AKIAAPPUSEREXAMPLE01", "app-secret/abcdefghijklmnopqrstuvwxyz012", self.user_principal))
+        self.role_principal = Principal(
+            arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/app-role/sess", account_id=ACCOUNT,
+            user_id="AROAEXAMPLEROLE00001:sess", type="AssumedRole", name="app-role",
+            access_key_id="ASIATEMPEXAMPLE00001", role_arn=f"arn:aws:iam::{ACCOUNT}:role/app-role",
+            session_name="sess",
+        )
+        self.world.credentials.add(
+            Credential("ASIATEMPEXAMPLE00001", "temp-secret/abcdefghijklmnopqrstuvwxyz0", self.role_principal,
+                       session_token="FwoGZXIvYXdzEXAMPLETOKEN//" + "x" * 300, expires_at=time.time() + 3600)
+        )
+
+    async def _make(self) -> DataPlane:
+        return DataPlane(self.world)
+
+    @property
+    def ca(self) -> str:
+        return str(ca_cert_path(self.config.data_dir))
+
+    def token(
+        self,
+        user_name: str = "iam-user-01",
+        cache_name: str = "cache-01",
+        key: str = "AKIAAPPUSEREXAMPLE01",
+        secret: str | None = None,
+        session_token: str | None = None,
+        serverless: bool = True,
+        expires: int = 900,
+        action: str = "connect",
+    ) -> str:
+        """An IAM auth token made the way the tutorial's ElastiCacheIAMProvider makes it."""
+        cred = self.world.credentials.get(key)
+        sess = botocore.session.get_session()
+        sess.set_credentials(
+            key,
+            secret if secret is not None else (cred.secret_access_key if cred else "x"),
+            session_token if session_token is not None else (cred.session_token if cred else None),
+        )
+        signer = RequestSigner(
+            ServiceId("elasticache"), REGION, "elasticache", "v4", sess.get_credentials(),
+            sess.get_component("event_emitter"),
+        )
+        from urllib.parse import ParseResult, urlencode, urlunparse
+
+        q = {"Action": action, "User": user_name}
+        if serverless:
+            q["ResourceType"] = "ServerlessCache"
+        url = urlunparse(ParseResult("https", cache_name, "/", "", urlencode(q), ""))
+        signed = signer.generate_presigned_url(
+            {"method": "GET", "url": url, "body": {}, "headers": {}, "context": {}},
+            operation_name="connect", expires_in=expires, region_name=REGION,
+        )
+        return signed.removeprefix("https://")
+
+    def client(self, reader: bool = False, **kw: Any) -> redis.Redis:
+        kw.setdefault("ssl", True)
+        kw.setdefault("ssl_cert_reqs", "none")
+        kw.setdefault("socket_timeout", 10)
+        return redis.Redis(host=self.address, port=self.port + (1 if reader else 0), **kw)
+
+    def close(self) -> None:
+        try:
+            self.lt.run(self.dp.stop())
+        finally:
+            self.lt.stop()
+            self.valkey.stop()
+
+
+@pytest.fixture
+def dp_env(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DataPlaneEnv]:
+    marker = request.node.get_closest_marker("dp_config")
+    overrides = dict(marker.kwargs) if marker else {}
+    env = DataPlaneEnv(tmp_path, overrides)
+    try:
+        yield env
+    finally:
+        env.close()
+
+
+def raise_nofile(n: int = 8192) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard), hard))
+
+
+def have_valkey_cli() -> bool:
+    return shutil.which("valkey-cli") is not None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "dp_config(**kw): Config overrides for the dp_env fixture")
