@@ -146,3 +146,16 @@ def test_environments_die_with_a_killed_cloudlet(cloudlet_factory: Any) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"environment {pid} outlived its cloudlet")
+
+
+def test_function_calls_cloudlet_with_its_role_credentials(boto3_client: Any, role_arn: str) -> None:
+    lam = boto3_client("lambda")
+    src = ("import boto3\n"
+           "def handler(event, context):\n"
+           "    return boto3.client('sts').get_caller_identity()['Arn']\n")
+    _create(lam, "e2e-creds", role_arn, src=src, Timeout=20)
+    r = lam.invoke(FunctionName="e2e-creds")
+    body = json.loads(r["Payload"].read())
+    assert "FunctionError" not in r, body
+    assert body == f"arn:aws:sts::123456789012:assumed-role/{ROLE_NAME}/e2e-creds"
+    lam.delete_function(FunctionName="e2e-creds")

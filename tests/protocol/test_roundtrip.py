@@ -27,17 +27,7 @@ def _normalize(value: Any) -> Any:
         return [_normalize(v) for v in value]
     if isinstance(value, dt.datetime):
         return value.timestamp()
-    if isinstance(value, str):
-        return value
     return value
-
-
-def _op_params() -> list[tuple[str, str]]:
-    out = []
-    for service in SERVICES:
-        model = get_protocol(service).model
-        out.extend((service, op) for op in model.operation_names)
-    return out
 
 
 @pytest.mark.parametrize("service", SERVICES)

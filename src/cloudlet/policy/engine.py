@@ -50,10 +50,28 @@ class _Statement:
     variables: bool  # 2012-10-17 documents substitute ${...}
 
 
-@dataclasses.dataclass(frozen=True)
 class CompiledPolicy:
-    source: str
-    statements: tuple[_Statement, ...]
+    """A document's statements, plus a memo of which statements each action reaches.
+
+    Most statements name other actions, so a request only examines the few whose
+    Action/NotAction element matches; the memo is per action name (bounded).
+    """
+
+    _MEMO_LIMIT = 2048
+
+    def __init__(self, source: str, statements: tuple[_Statement, ...]) -> None:
+        self.source = source
+        self.statements = statements
+        self._by_action: dict[str, tuple[_Statement, ...]] = {}
+
+    def for_action(self, action: str) -> tuple[_Statement, ...]:
+        hit = self._by_action.get(action)
+        if hit is None:
+            hit = tuple(st for st in self.statements if any(m(action) for m in st.actions) != st.not_action)
+            if len(self._by_action) >= self._MEMO_LIMIT:
+                self._by_action.clear()
+            self._by_action[action] = hit
+        return hit
 
 
 def _list(v: Any) -> list[Any]:
@@ -140,9 +158,7 @@ def _resource_matches(st: _Statement, resource: str, context: Mapping[str, Any])
 def _statement_applies(
     st: _Statement, action: str, resource: str, context: Mapping[str, Any], caller: Caller | None
 ) -> MatchKind | bool:
-    """False, or True / the principal match kind when the statement applies."""
-    if any(m(action) for m in st.actions) == st.not_action:
-        return False
+    """False, or True / the principal match kind when the statement applies (action already matched)."""
     if st.resources is not None and not _resource_matches(st, resource, context):
         return False
     kind: MatchKind | bool = True
@@ -162,6 +178,10 @@ def _statement_applies(
     return kind
 
 
+# How strongly an Allow names the caller: a direct grant beats a delegation.
+_STRENGTH: dict[Any, int] = {"anyone": 3, "account": 1, "role": 2, "service": 3, "exact": 3, True: 3}
+
+
 @dataclasses.dataclass
 class _Scan:
     deny: tuple[str, str] | None = None
@@ -177,17 +197,16 @@ def _scan(
     caller: Caller | None,
 ) -> _Scan:
     result = _Scan()
-    strength = {"anyone": 1, "account": 1, "role": 2, "service": 3, "exact": 3, True: 3}
     for p in policies:
         cp = compiled(p)
-        for st in cp.statements:
+        for st in cp.for_action(action):
             applies = _statement_applies(st, action, resource, context, caller)
             if applies is False:
                 continue
             if not st.allow:
                 result.deny = (cp.source, st.label)
                 return result  # an explicit deny needs no further search
-            if result.allow is None or strength[applies] > strength.get(result.allow_kind, 0):
+            if result.allow is None or _STRENGTH[applies] > _STRENGTH.get(result.allow_kind, 0):
                 result.allow, result.allow_kind = (cp.source, st.label), applies
     return result
 

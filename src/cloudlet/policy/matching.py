@@ -64,19 +64,10 @@ def arn_matcher(pattern: str) -> Matcher:
     if len(parts) < 6:
         # Not an ARN pattern: a plain glob over the whole string.
         return _compile(pattern, ignore_case=False)
-    head = [_compile(p, ignore_case=False, dot="[^:]") for p in parts[:5]]
-    tail = _compile(parts[5], ignore_case=False)
-
-    def match(value: str) -> bool:
-        vparts = value.split(":", 5)
-        if len(vparts) < 6:
-            return False
-        for m, v in zip(head, vparts):
-            if not m(v):
-                return False
-        return tail(vparts[5])
-
-    return match
+    # One regex: the first five segments cannot hold ':' so wildcards stay inside them.
+    head = ":".join(_glob_regex(p, "[^:]") for p in parts[:5])
+    rx = re.compile(head + ":" + _glob_regex(parts[5]), re.DOTALL)
+    return lambda value: rx.fullmatch(value) is not None
 
 
 def match_action(pattern: str, action: str) -> bool:

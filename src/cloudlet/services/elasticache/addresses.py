@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 import string
 import threading
 
@@ -49,6 +50,21 @@ def endpoint_hostname(name: str, region: str) -> str:
     return f"{name}-{suffix}.serverless.{region_code(region)}.cache.amazonaws.com"
 
 
+ENDPOINT_PORTS = (6379, 6380)
+
+
+def _ports_free(address: str) -> bool:
+    """Another cloudlet (or anything else) may already serve on this address: skip it then."""
+    for port in ENDPOINT_PORTS:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((address, port))
+            except OSError:
+                return False
+    return True
+
+
 class AddressPool:
     """Hands out addresses NET.x.y (x 0-255, y 1-254) from the loopback /16 given by cache_net."""
 
@@ -62,7 +78,7 @@ class AddressPool:
             for x in range(256):
                 for y in range(1, 255):
                     addr = f"{self.net}.{x}.{y}"
-                    if addr not in self._used:
+                    if addr not in self._used and _ports_free(addr):
                         self._used.add(addr)
                         return addr
         raise AWSError(

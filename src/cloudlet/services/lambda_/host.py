@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudlet.core.errors import AWSError
 from cloudlet.core.identity import Credential
 from cloudlet.services.lambda_.environment import Environment, Invocation, InvokeResult
 from cloudlet.services.lambda_.models import FunctionVersion
@@ -178,7 +179,12 @@ class RuntimeHost:
         sts = self.world.providers.get("sts")
         if sts is None or not hasattr(sts, "issue_role_session"):
             return None
-        cred = sts.issue_role_session(fv.role, session_name=fv.name, duration_s=_CREDENTIAL_S)
+        try:
+            cred = sts.issue_role_session(fv.role, session_name=fv.name, duration_s=_CREDENTIAL_S)
+        except AWSError:
+            # The execution role is gone (deleted after the function was created).
+            raise AWSError("InvalidParameterValueException",
+                           "The role defined for the function cannot be assumed by Lambda.", status=400) from None
         if inspect.isawaitable(cred):
             cred = await cred
         return cred  # type: ignore[no-any-return]
