@@ -46,10 +46,13 @@ def test_disabled_unknown_and_default_users_refused(dp_env: DataPlaneEnv) -> Non
 
 
 def test_commands_before_auth_get_noauth(dp_env: DataPlaneEnv) -> None:
-    r = dp_env.client()
+    r = dp_env.client(protocol=2)
     for cmd in (("GET", "k"), ("PING",), ("CLUSTER", "SLOTS"), ("SELECT", "0")):
-        with pytest.raises(redis.AuthenticationError, match="Authentication required"):
+        with pytest.raises(redis.AuthenticationError, match="^Authentication required.$"):
             r.execute_command(*cmd)
+    # HELLO 3 without AUTH before authenticating: valkey's answer.
+    with pytest.raises(redis.AuthenticationError, match="HELLO must be called with the client already authenticated"):
+        dp_env.client(protocol=3).ping()
 
 
 def test_iam_token_the_tutorial_way(dp_env: DataPlaneEnv) -> None:

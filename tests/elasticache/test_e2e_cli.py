@@ -3,6 +3,7 @@ against a real cloudlet server."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,11 +16,8 @@ def _wait_status(aws_cli: Callable[..., Any], name: str, wanted: str | None, tim
     deadline = time.monotonic() + timeout
     status: str | None = None
     while time.monotonic() < deadline:
-        res = aws_cli("elasticache", "describe-serverless-caches", "--serverless-cache-name", name, check=False)
-        if hasattr(res, "returncode"):  # CompletedProcess: the CLI failed
-            status = None
-        else:
-            status = res["ServerlessCaches"][0]["Status"]
+        cp = aws_cli("elasticache", "describe-serverless-caches", "--serverless-cache-name", name, check=False)
+        status = json.loads(cp.stdout)["ServerlessCaches"][0]["Status"] if cp.returncode == 0 else None
         if status == wanted:
             return
         time.sleep(0.2)
@@ -59,8 +57,7 @@ def test_tutorial_cache_user_group_steps(aws_cli: Callable[..., Any]) -> None:
     aws_cli("elasticache", "delete-user-group", "--user-group-id", "e2e-group")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if hasattr(aws_cli("elasticache", "describe-user-groups", "--user-group-id", "e2e-group", check=False),
-                   "returncode"):
+        if aws_cli("elasticache", "describe-user-groups", "--user-group-id", "e2e-group", check=False).returncode:
             break
         time.sleep(0.2)
     else:
@@ -77,7 +74,9 @@ def test_boto3_errors_have_aws_codes_and_status(boto3_client: Callable[..., Any]
     with pytest.raises(ec.exceptions.InvalidParameterValueException):
         ec.create_serverless_cache(ServerlessCacheName="mc", Engine="memcached")
     with pytest.raises(ec.exceptions.DefaultUserRequired):
-        ec.create_user_group(UserGroupId="no-default", Engine="redis", UserIds=[])
+        ec.create_user(UserId="b3-user", UserName="b3-user", Engine="redis", AccessString="on ~* +@all",
+                       AuthenticationMode={"Type": "iam"})
+        ec.create_user_group(UserGroupId="no-default", Engine="redis", UserIds=["b3-user"])
     versions = ec.describe_cache_engine_versions(Engine="valkey")["CacheEngineVersions"]
     assert {v["EngineVersion"] for v in versions} >= {"7.2", "8.0"}
     with pytest.raises(botocore.exceptions.ClientError) as e:

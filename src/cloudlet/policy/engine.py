@@ -110,24 +110,33 @@ def compile_document(document: Mapping[str, Any], source: str = "") -> CompiledP
 
 
 class _Cache:
-    """Compiled documents keyed by the document object itself (held to pin its id)."""
+    """Compiled documents, found by the document object itself (held to pin its id)
+    or, for a caller that decodes a fresh dict per request, by its contents."""
 
     def __init__(self, size: int = 4096) -> None:
-        self._items: OrderedDict[int, tuple[Mapping[str, Any], str, CompiledPolicy]] = OrderedDict()
+        self._by_id: OrderedDict[int, tuple[Mapping[str, Any], str, CompiledPolicy]] = OrderedDict()
+        self._by_content: OrderedDict[tuple[str, str], CompiledPolicy] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
     def get(self, document: Mapping[str, Any], source: str) -> CompiledPolicy:
-        key = id(document)
-        hit = self._items.get(key)
+        hit = self._by_id.get(id(document))
         if hit is not None and hit[0] is document and hit[1] == source:
             return hit[2]
-        compiled = compile_document(document, source)
+        # repr is far cheaper than compiling again (documents are plain JSON values).
+        content_key = (source, repr(document))
+        compiled = self._by_content.get(content_key)
         with self._lock:
-            self._items[key] = (document, source, compiled)
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            if compiled is None:
+                compiled = compile_document(document, source)
+                self._by_content[content_key] = compiled
+                while len(self._by_content) > self._size:
+                    self._by_content.popitem(last=False)
+            else:
+                self._by_content.move_to_end(content_key)
+            self._by_id[id(document)] = (document, source, compiled)
+            while len(self._by_id) > self._size:
+                self._by_id.popitem(last=False)
         return compiled
 
 
