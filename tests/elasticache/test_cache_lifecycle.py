@@ -122,3 +122,46 @@ def test_stop_kills_every_valkey(tmp_path) -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+_ORPHAN_SCRIPT = """
+import sys, time
+sys.path[:0] = [{src!r}, {tests!r}]
+from ec_harness import Harness
+from pathlib import Path
+h = Harness(Path({data!r}))
+h.call("CreateServerlessCache", ServerlessCacheName="orphan", Engine="valkey")
+h.wait_status("orphan", "available")
+print(h.cache("orphan").process.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_valkey_dies_when_cloudlet_is_killed(tmp_path) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    script = _ORPHAN_SCRIPT.format(src=str(here.parent.parent / "src"), tests=str(here), data=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(proc.stdout.readline())
+        os.kill(pid, 0)  # valkey is running
+        proc.kill()  # SIGKILL: cloudlet gets no chance to clean up
+        proc.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            try:  # reap it if it became our child (it does not; pid 1 reaps it)
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"valkey {pid} outlived its parent")
+    finally:
+        if proc.poll() is None:
+            proc.kill()

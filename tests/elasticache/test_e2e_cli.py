@@ -73,9 +73,9 @@ def test_boto3_errors_have_aws_codes_and_status(boto3_client: Callable[..., Any]
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     with pytest.raises(ec.exceptions.InvalidParameterValueException):
         ec.create_serverless_cache(ServerlessCacheName="mc", Engine="memcached")
+    ec.create_user(UserId="b3-user", UserName="b3-user", Engine="redis", AccessString="on ~* +@all",
+                   AuthenticationMode={"Type": "iam"})
     with pytest.raises(ec.exceptions.DefaultUserRequired):
-        ec.create_user(UserId="b3-user", UserName="b3-user", Engine="redis", AccessString="on ~* +@all",
-                       AuthenticationMode={"Type": "iam"})
         ec.create_user_group(UserGroupId="no-default", Engine="redis", UserIds=["b3-user"])
     versions = ec.describe_cache_engine_versions(Engine="valkey")["CacheEngineVersions"]
     assert {v["EngineVersion"] for v in versions} >= {"7.2", "8.0"}
