@@ -31,6 +31,7 @@ class Config:
     cache_net: str = "127.77"
     log_level: str = "INFO"  # CLOUDLET_LOG_LEVEL
     # CLOUDLET_RUNTIMES_DIR: where per-runtime virtualenvs (awslambdaric + boto3) live.
+    # A machine-wide cache, shared by every data dir (building one takes a pip install).
     runtimes_dir: Path = Path.home() / ".cloudlet" / "runtimes"
     # CLOUDLET_CACHE_IAM_CONN_MAX_S: an IAM-authenticated cache connection is closed
     # this long after its last (re-)authentication (AWS: 12 hours).
@@ -62,7 +63,7 @@ class Config:
         c.cache_net = e.get("CLOUDLET_CACHE_NET", c.cache_net)
         c.log_level = e.get("CLOUDLET_LOG_LEVEL", c.log_level)
         c.runtimes_dir = Path(
-            e.get("CLOUDLET_RUNTIMES_DIR", str(c.data_dir / "runtimes"))
+            e.get("CLOUDLET_RUNTIMES_DIR", str(c.runtimes_dir))
         ).expanduser()
         c.lambda_idle_s = float(e.get("CLOUDLET_LAMBDA_IDLE_S", c.lambda_idle_s))
         c.lambda_max_environments = int(

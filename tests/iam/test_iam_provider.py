@@ -205,3 +205,21 @@ def test_tags_are_case_insensitive_and_limited(iam, root_ctx):
     assert e.value.code == "LimitExceeded"
     call(iam.untag_role, root_ctx, RoleName="r", TagKeys=["ENV"])
     assert call(iam.list_role_tags, root_ctx, RoleName="r")["Tags"] == []
+
+
+def test_list_entities_for_policy(iam, root_ctx):
+    arn = "arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess"
+    call(iam.create_role, root_ctx, RoleName="r", AssumeRolePolicyDocument=TRUST_LAMBDA)
+    call(iam.create_user, root_ctx, UserName="u", PermissionsBoundary=arn)
+    call(iam.attach_role_policy, root_ctx, RoleName="r", PolicyArn=arn)
+    out = call(iam.list_entities_for_policy, root_ctx, PolicyArn=arn)
+    assert [r["RoleName"] for r in out["PolicyRoles"]] == ["r"]
+    assert [u["UserName"] for u in out["PolicyUsers"]] == ["u"]
+    only = call(iam.list_entities_for_policy, root_ctx, PolicyArn=arn, PolicyUsageFilter="PermissionsPolicy")
+    assert only["PolicyUsers"] == [] and len(only["PolicyRoles"]) == 1
+    got = call(iam.get_policy, root_ctx, PolicyArn=arn)["Policy"]
+    assert (got["AttachmentCount"], got["PermissionsBoundaryUsageCount"]) == (1, 1)
+    assert call(iam.list_instance_profiles_for_role, root_ctx, RoleName="r")["InstanceProfiles"] == []
+    with pytest.raises(AWSError) as e:
+        call(iam.list_instance_profiles_for_role, root_ctx, RoleName="gone")
+    assert e.value.code == "NoSuchEntity"

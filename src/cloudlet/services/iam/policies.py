@@ -225,3 +225,32 @@ class PolicyOps(IamBase):
         policy = self.customer_policy(self.state(ctx.account_id), params["PolicyArn"])
         page, extra = paginate(tag_list(policy.tags), params)
         return {"Tags": page, **extra}
+
+    def list_entities_for_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        state = self.state(ctx.account_id)
+        policy = self.readable_policy(state, params["PolicyArn"])
+        wanted = params.get("EntityFilter")
+        usage = params.get("PolicyUsageFilter")
+        prefix = params.get("PathPrefix")
+
+        def uses(entity: Any) -> bool:
+            if not path_matches(entity.path, prefix):
+                return False
+            as_policy = policy.arn in entity.attached
+            as_boundary = entity.permissions_boundary == policy.arn
+            if usage == "PermissionsPolicy":
+                return as_policy
+            if usage == "PermissionsBoundary":
+                return as_boundary
+            return as_policy or as_boundary
+
+        out: dict[str, Any] = {"PolicyGroups": [], "PolicyUsers": [], "PolicyRoles": []}
+        if wanted in (None, "Group"):
+            out["PolicyGroups"] = [{"GroupName": g.name, "GroupId": g.id}
+                                   for g in state.groups.values() if uses(g)]
+        if wanted in (None, "User"):
+            out["PolicyUsers"] = [{"UserName": u.name, "UserId": u.id} for u in state.users.values() if uses(u)]
+        if wanted in (None, "Role"):
+            out["PolicyRoles"] = [{"RoleName": r.name, "RoleId": r.id} for r in state.roles.values() if uses(r)]
+        out["IsTruncated"] = False
+        return out

@@ -172,3 +172,8 @@ class RoleOps(IamBase):
 
     def delete_role_permissions_boundary(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.set_boundary(ctx, "role", params["RoleName"], None)
+
+    def list_instance_profiles_for_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        # cloudlet has no instance profiles, so no role is in one; the role must still exist.
+        self.role_named(self.state(ctx.account_id), params["RoleName"])
+        return {"InstanceProfiles": [], "IsTruncated": False}
