@@ -26,6 +26,8 @@ from typing import Any
 import botocore.session
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 import uvloop
 from botocore.model import ServiceId
 from botocore.signers import RequestSigner
@@ -247,6 +249,7 @@ class DataPlaneEnv:
         kw.setdefault("ssl", True)
         kw.setdefault("ssl_cert_reqs", "none")
         kw.setdefault("socket_timeout", 10)
+        kw.setdefault("retry", Retry(NoBackoff(), 0))
         return redis.Redis(host=self.address, port=self.port + (1 if reader else 0), **kw)
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 import uuid
@@ -92,3 +93,36 @@ def test_boto3_roles_paginate_and_errors(boto3_client):
     assert e.value.response["Error"]["Code"] == "MalformedPolicyDocument"
     for i in range(3):
         iam.delete_role(RoleName=f"pg-{prefix.strip('/')}-{i}")
+
+
+def test_user_policies_drive_enforcement(boto3_client):
+    """Inline, group and managed policies of a user are what the authorizer evaluates."""
+    iam = boto3_client("iam")
+    s = uuid.uuid4().hex[:8]
+    user, group = f"limited-{s}", f"readers-{s}"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="get-roles", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    as_user = boto3_client("iam", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    role = f"target-{s}"
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=(TUTORIAL / "trust-policy.json").read_text())
+    assert as_user.get_role(RoleName=role)["Role"]["RoleName"] == role
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        as_user.list_users()
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    # Group membership grants through the group's managed policy.
+    iam.create_group(GroupName=group)
+    iam.attach_group_policy(GroupName=group, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    assert any(u["UserName"] == user for u in as_user.list_users()["Users"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        as_user.delete_role(RoleName=role)
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    iam.remove_user_from_group(GroupName=group, UserName=user)
+    iam.detach_group_policy(GroupName=group, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    iam.delete_group(GroupName=group)
+    iam.delete_user_policy(UserName=user, PolicyName="get-roles")
+    iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+    iam.delete_user(UserName=user)
+    iam.delete_role(RoleName=role)

@@ -13,9 +13,10 @@ from cloudlet.core.errors import AWSError
 from cloudlet.dataplane.spec import ADMIN_USER, backend_password
 from cloudlet.services.elasticache import acl_sync, network, validation, views
 from cloudlet.services.elasticache.addresses import endpoint_hostname
-from cloudlet.services.elasticache.base import ElastiCacheBase, log
+from cloudlet.services.elasticache.base import log
 from cloudlet.services.elasticache.engines import SERVERLESS_MAJORS, resolve_engine
 from cloudlet.services.elasticache.pagination import page
+from cloudlet.services.elasticache.snapshot_ops import SnapshotOps
 from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCache, Snapshot, UserGroupRecord
 from cloudlet.services.elasticache.valkey_process import GB, ValkeyProcess
 
@@ -29,7 +30,7 @@ def maxmemory_of(limits: dict[str, Any] | None) -> int:
     return int(storage.get("Maximum") or DEFAULT_STORAGE_GB) * GB
 
 
-class CacheOps(ElastiCacheBase):
+class CacheOps(SnapshotOps):
     # ---- checks shared by create and modify
     def _user_group_for(self, st: ElastiCacheState, group_id: str, engine: str) -> UserGroupRecord:
         group = st.groups.get(group_id.lower())
@@ -256,14 +257,14 @@ class CacheOps(ElastiCacheBase):
                     "InvalidServerlessCacheStateFault",
                     f"Cannot take a final snapshot of serverless cache {cache.name} in state {cache.status}.",
                 )
-            final = self.new_snapshot(st, params["FinalSnapshotName"], cache, None, [])  # type: ignore[attr-defined]
+            final = self.new_snapshot(st, params["FinalSnapshotName"], cache, None, [])
         cache.status = "deleting"
         self.background(self._tear_down(st, cache, final))
         return {"ServerlessCache": views.cache(cache)}
 
     async def _tear_down(self, st: ElastiCacheState, cache: ServerlessCache, final: Snapshot | None) -> None:
         if final is not None:
-            await self.take_snapshot(st, cache, final)  # type: ignore[attr-defined]
+            await self.take_snapshot(st, cache, final)
         if self.dataplane is not None:
             try:
                 await self.dataplane.close_cache(cache.name)

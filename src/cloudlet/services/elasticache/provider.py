@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from cloudlet.services.elasticache.base import log
 from cloudlet.services.elasticache.cache_ops import CacheOps
-from cloudlet.services.elasticache.snapshot_ops import SnapshotOps
 from cloudlet.services.elasticache.tag_ops import TagOps
 from cloudlet.services.elasticache.user_ops import UserOps
 
 
-class ElastiCacheProvider(CacheOps, SnapshotOps, UserOps, TagOps):
+class ElastiCacheProvider(CacheOps, UserOps, TagOps):
     service = "elasticache"
 
     async def start(self) -> None:
@@ -41,4 +40,5 @@ class ElastiCacheProvider(CacheOps, SnapshotOps, UserOps, TagOps):
     def health(self) -> str:
         caches = [c for _, st in self.store.items() for c in st.caches.values()]
         failed = [c.name for c in caches if c.status == "create-failed"]
-        return f"running ({len(caches)} caches" + (f", create-failed: {', '.join(failed)})" if failed else ")")
+        text = f"running ({len(caches)} cache{'' if len(caches) == 1 else 's'}"
+        return text + (f", create-failed: {', '.join(failed)})" if failed else ")")
