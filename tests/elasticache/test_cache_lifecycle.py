@@ -165,3 +165,41 @@ def test_valkey_dies_when_cloudlet_is_killed(tmp_path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_endpoint_listens_while_available_and_closes_on_delete(harness: Harness) -> None:
+    import socket
+
+    if harness.provider.dataplane is None:
+        pytest.skip("no data plane module in this checkout")
+    assert harness.world.components["dataplane"] is harness.provider.dataplane
+    harness.call("CreateServerlessCache", ServerlessCacheName="ep", Engine="valkey")
+    harness.wait_status("ep", "available")
+    address = harness.cache("ep").address
+    for port in (6379, 6380):
+        with socket.create_connection((address, port), timeout=2):
+            pass
+    harness.call("DeleteServerlessCache", ServerlessCacheName="ep")
+    harness.wait_status("ep", None)
+    with pytest.raises(OSError):
+        socket.create_connection((address, 6379), timeout=2).close()
+
+
+def test_storage_limit_evicts_volatile_keys_then_refuses_writes(harness: Harness) -> None:
+    """AWS's semantics at the DataStorage maximum, as the cache's valkey is configured.
+    (The API's minimum is 1 GB; the test lowers maxmemory directly to reach it quickly.)"""
+    import redis
+
+    harness.call("CreateServerlessCache", ServerlessCacheName="full", Engine="valkey",
+                 CacheUsageLimits={"DataStorage": {"Maximum": 1, "Unit": "GB"}})
+    harness.wait_status("full", "available")
+    admin = harness.admin("full")
+    used = int(admin.info("memory")["used_memory"])
+    admin.config_set("maxmemory", str(used + 2 * 1024 * 1024))
+    client = harness.as_user("full", "default")
+    for i in range(400):  # ~4 MB of keys with a TTL: the oldest are evicted, writes still succeed
+        client.set(f"ttl:{i}", "x" * 10_000, ex=3600)
+    assert int(admin.info("stats")["evicted_keys"]) > 0
+    with pytest.raises(redis.exceptions.OutOfMemoryError):
+        for i in range(1000):  # keys without a TTL cannot be evicted: OOM once memory is full
+            client.set(f"plain:{i}", "x" * 10_000)

@@ -200,3 +200,21 @@ def test_acls_survive_crash_restart(harness: Harness) -> None:
             return False
 
     harness.wait_for(ready)
+
+
+def test_describe_users_filters_and_deleting_group(harness: Harness) -> None:
+    _tutorial_users(harness)
+    harness.call("CreateUserGroup", UserGroupId="g", Engine="redis", UserIds=["default-user-disabled"])
+    harness.settle()
+    by_id = harness.call("DescribeUsers", Filters=[{"Name": "user-id", "Values": ["iam-user-01"]}])["Users"]
+    assert [u["UserId"] for u in by_id] == ["iam-user-01"]
+    redis_users = harness.call("DescribeUsers", Engine="redis")["Users"]
+    assert {u["UserId"] for u in redis_users} == {"default", "default-user-disabled", "iam-user-01"}
+    assert _err(harness, "DescribeUsers", Filters=[{"Name": "colour", "Values": ["x"]}]) == "InvalidParameterValue"
+    page1 = harness.call("DescribeUsers", MaxRecords=2)
+    page2 = harness.call("DescribeUsers", MaxRecords=2, Marker=page1["Marker"])
+    assert len(page1["Users"]) == 2 and len(page2["Users"]) == 1 and "Marker" not in page2
+    harness.call("DeleteUserGroup", UserGroupId="g")
+    assert _err(harness, "CreateServerlessCache", ServerlessCacheName="c", Engine="valkey",
+                UserGroupId="g") == "InvalidUserGroupState"
+    assert _err(harness, "ModifyUserGroup", UserGroupId="g", UserIdsToAdd=["iam-user-01"]) == "InvalidUserGroupState"

@@ -183,11 +183,20 @@ class UserOps(ElastiCacheBase):
         if params.get("Engine"):
             items = [u for u in items if u.engine == params["Engine"].lower()]
         for f in params.get("Filters") or []:
-            if f.get("Name") != "user-group-id":
-                raise AWSError("InvalidParameterValue", f"Invalid filter name {f.get('Name')}. Valid: user-group-id.")
+            name = (f.get("Name") or "").lower().replace("-", "")
             wanted = {v.lower() for v in f.get("Values") or []}
-            items = [u for u in items if wanted & set(st.groups_of(u.user_id))]
-        chunk, marker = page(items, params.get("Marker"), params.get("MaxRecords"), 100, 20, 100, "MaxRecords")
+            if name == "usergroupid":
+                items = [u for u in items if wanted & set(st.groups_of(u.user_id))]
+            elif name == "userid":
+                items = [u for u in items if u.user_id in wanted]
+            elif name == "username":
+                items = [u for u in items if u.user_name.lower() in wanted]
+            else:
+                raise AWSError(
+                    "InvalidParameterValue",
+                    f"Invalid filter name {f.get('Name')}. Valid names: user-group-id, user-id, user-name.",
+                )
+        chunk, marker = page(items, params.get("Marker"), params.get("MaxRecords"), 100, 1, 100, "MaxRecords")
         out: dict[str, Any] = {"Users": [views.user(st, u) for u in chunk]}
         if marker:
             out["Marker"] = marker
@@ -293,7 +302,7 @@ class UserOps(ElastiCacheBase):
         items = list(st.groups.values())
         if params.get("UserGroupId"):
             items = [self.get_group(st, params["UserGroupId"])]
-        chunk, marker = page(items, params.get("Marker"), params.get("MaxRecords"), 100, 20, 100, "MaxRecords")
+        chunk, marker = page(items, params.get("Marker"), params.get("MaxRecords"), 100, 1, 100, "MaxRecords")
         out: dict[str, Any] = {"UserGroups": [views.user_group(st, g) for g in chunk]}
         if marker:
             out["Marker"] = marker

@@ -129,7 +129,7 @@ class IamBase(Provider):
         state = self.state(ctx.account_id)
         entity = self.find(state, kind, name)
         text = decode_document(params["PolicyDocument"])
-        parse_document(text, "identity")
+        parse_document(text, "inline")
         others = sum(len(t) for n, t in entity.inline.items() if n != params["PolicyName"])
         check_document_size(
             text + "x" * others, INLINE_SIZE[kind], f"{_KIND_TITLE[kind]}PolicySize"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 from typing import Any
 
@@ -44,8 +45,16 @@ class Role(Entity):
 
     @property
     def assume_role_policy(self) -> dict[str, Any]:
-        doc: dict[str, Any] = json.loads(self.assume_role_policy_text)
-        return doc
+        return decoded_json(self.assume_role_policy_text)
+
+
+@functools.lru_cache(maxsize=4096)
+def decoded_json(text: str) -> dict[str, Any]:
+    """Policy text -> dict, decoded once per distinct text (every request reads them).
+
+    The dict is shared: callers must not mutate it."""
+    doc: dict[str, Any] = json.loads(text)
+    return doc
 
 
 @dataclasses.dataclass
@@ -88,8 +97,7 @@ class ManagedPolicy:
 
     @property
     def default_document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = json.loads(self.versions[self.default_version_id].document_text)
-        return doc
+        return decoded_json(self.versions[self.default_version_id].document_text)
 
 
 @dataclasses.dataclass

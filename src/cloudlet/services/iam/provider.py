@@ -10,13 +10,12 @@ Internal interface (plain Python, no wire format):
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.policies import PolicyDoc, PrincipalPolicies
 from cloudlet.services.iam.groups import GroupOps
-from cloudlet.services.iam.model import Entity, Role, User
+from cloudlet.services.iam.model import Entity, Role, User, decoded_json
 from cloudlet.services.iam.policies import PolicyOps
 from cloudlet.services.iam.roles import RoleOps
 from cloudlet.services.iam.users import UserOps
@@ -83,7 +82,7 @@ class IamProvider(RoleOps, PolicyOps, UserOps, GroupOps):
                 if policy is not None:
                     docs.append(PolicyDoc(arn, policy.default_document))
             for name, text in source.inline.items():
-                docs.append(PolicyDoc(f"inline:{kind}/{source.name}/{name}", json.loads(text)))
+                docs.append(PolicyDoc(f"inline:{kind}/{source.name}/{name}", decoded_json(text)))
         return docs
 
     def _boundary_doc(self, account_id: str, entity: Entity) -> PolicyDoc | None:

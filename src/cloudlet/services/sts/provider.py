@@ -166,7 +166,7 @@ class StsProvider(Provider):
 
         docs: list[dict[str, Any]] = []
         if params.get("Policy"):
-            docs.append(parse_policy_document(params["Policy"], "identity"))
+            docs.append(parse_policy_document(params["Policy"], "session"))
         for ref in params.get("PolicyArns") or []:
             arn = ref.get("arn", "")
             doc = self._iam().managed_policy_document(caller.account_id, arn)
