@@ -59,6 +59,20 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def server_alive(info: dict[str, object] | None) -> bool:
+    """The pid file names a live cloudlet (not a stale pid reused by another program)."""
+    if not info or not str(info.get("pid", "")).isdigit():
+        return False
+    pid = int(str(info["pid"]))
+    if not pid_alive(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"cloudlet" in f.read()
+    except OSError:
+        return True
+
+
 def descendants(pid: int) -> list[int]:
     """All live descendants of pid (from /proc), children first."""
     children: dict[int, list[int]] = {}
@@ -117,14 +131,14 @@ def terminate_tree(pid: int, timeout: float = 10.0) -> None:
 
 def cmd_start(args: argparse.Namespace) -> int:
     config = _config(args)
+    running = read_pid_file(config.data_dir)
+    if running and running.get("pid") != os.getpid() and server_alive(running):
+        print(f"cloudlet is already running (pid {running['pid']}) at {running['endpoint']}", file=sys.stderr)
+        return 1
     if not args.detach:
         from cloudlet.server import run_forever
 
         return run_forever(config)
-    running = read_pid_file(config.data_dir)
-    if running and pid_alive(int(str(running["pid"]))):
-        print(f"cloudlet is already running (pid {running['pid']}) at {running['endpoint']}", file=sys.stderr)
-        return 1
     config.data_dir.mkdir(parents=True, exist_ok=True)
     (config.data_dir / "logs").mkdir(exist_ok=True)
     t0 = time.monotonic()
@@ -158,7 +172,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 def cmd_stop(args: argparse.Namespace) -> int:
     config = _config(args)
     info = read_pid_file(config.data_dir)
-    if not info or not pid_alive(int(str(info["pid"]))):
+    if info is None or not server_alive(info):
         print("cloudlet is not running")
         (config.data_dir / PID_FILE).unlink(missing_ok=True)
         return 0
@@ -172,7 +186,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
     info = read_pid_file(config.data_dir)
-    if not info or not pid_alive(int(str(info["pid"]))):
+    if info is None or not server_alive(info):
         print("cloudlet: not running")
         return 3
     endpoint = str(info["endpoint"])
@@ -193,13 +207,19 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
+    import shlex
+
     config = _config(args)
     info = read_pid_file(config.data_dir)
-    endpoint = str(info["endpoint"]) if info and getattr(args, "port", None) is None else config.endpoint_url
-    print(f"export AWS_ENDPOINT_URL={endpoint}")
-    print(f"export AWS_ACCESS_KEY_ID={config.access_key_id}")
-    print(f"export AWS_SECRET_ACCESS_KEY={config.secret_access_key}")
-    print(f"export AWS_DEFAULT_REGION={config.region}")
+    running = info is not None and server_alive(info) and getattr(args, "port", None) is None
+    endpoint = str(info["endpoint"]) if running and info else config.endpoint_url
+    for name, value in (
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", config.access_key_id),
+        ("AWS_SECRET_ACCESS_KEY", config.secret_access_key),
+        ("AWS_DEFAULT_REGION", config.region),
+    ):
+        print(f"export {name}={shlex.quote(value)}")
     return 0
 
 

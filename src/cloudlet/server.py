@@ -76,6 +76,16 @@ def load_service_info(name: str) -> ServiceInfo:
     return info
 
 
+def load_service_infos(names: list[str]) -> list[ServiceInfo]:
+    infos = []
+    for n in names:
+        try:
+            infos.append(load_service_info(n))
+        except Exception as e:  # a provider for a service botocore has no model of
+            log.error("no botocore model for service %s: %s", n, e)
+    return infos
+
+
 class ServiceRouter:
     """Maps a request to a botocore service name, from the models' metadata."""
 
@@ -240,7 +250,7 @@ class FrontDoor:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         names = [s.service for s in self.slots]
-        self._router_task = loop.run_in_executor(None, lambda: ServiceRouter([load_service_info(n) for n in names]))
+        self._router_task = loop.run_in_executor(None, lambda: ServiceRouter(load_service_infos(names)))
         for slot in self.slots:
             if slot.provider is not None:
                 await slot.provider.start()
@@ -267,7 +277,7 @@ class FrontDoor:
         if self._router is None:
             if self._router_task is None:
                 names = [s.service for s in self.slots]
-                self._router = ServiceRouter([load_service_info(n) for n in names])
+                self._router = ServiceRouter(load_service_infos(names))
             else:
                 self._router = await self._router_task
         return self._router

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import datetime
+import functools
 import hashlib
 import hmac
 import time
@@ -327,10 +329,12 @@ def string_to_sign(amz_date: str, scope: str, canonical_request: str) -> str:
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
-    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(key, msg.encode("utf-8"), "sha256")
 
 
+@functools.lru_cache(maxsize=1024)
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    # Cached: a key is good for a whole day, and deriving it costs four HMACs.
     k = _hmac(("AWS4" + secret).encode("utf-8"), date)
     k = _hmac(k, region)
     k = _hmac(k, service)
@@ -339,7 +343,7 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
 
 def signature(secret: str, params: AuthParams, sts: str) -> str:
     key = signing_key(secret, params.scope_date, params.region, params.service)
-    return hmac.new(key, sts.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, sts.encode("utf-8"), "sha256").hex()
 
 
 # ---------------------------------------------------------------------------
@@ -351,10 +355,16 @@ def _fmt(ts: float) -> str:
 
 
 def parse_amz_date(value: str) -> float | None:
+    """YYYYMMDDTHHMMSSZ -> epoch seconds (None if malformed)."""
+    if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (value[:8] + value[9:15]).isdigit():
+        return None
     try:
-        return float(calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ")))
+        t = (int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]), int(value[11:13]),
+             int(value[13:15]))
+        datetime.datetime(*t)  # validates the calendar date
     except ValueError:
         return None
+    return float(calendar.timegm(t + (0, 0, 0)))
 
 
 def _request_time(params: AuthParams, headers: Mapping[str, str]) -> tuple[str, float]:
@@ -473,8 +483,12 @@ def verify_request(
     _check_skew(amz, ts, now)
     cred = _lookup(credentials, params, now)
     if "host" not in params.signed_headers:
-        raise SigV4Failure("bad_signature", SIGNATURE_MISMATCH_MESSAGE)
-    payload = _header(headers, "X-Amz-Content-SHA256") or hashlib.sha256(body).hexdigest()
+        raise SigV4Failure("bad_signature", "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+    body_hash = hashlib.sha256(body).hexdigest()
+    payload = _header(headers, "X-Amz-Content-SHA256") or body_hash
+    if payload not in (body_hash, UNSIGNED_PAYLOAD):
+        # A signed payload hash that is not the body's would let the body be swapped.
+        raise SigV4Failure("bad_signature", "The provided 'x-amz-content-sha256' header does not match what was computed.")
     cr = build_canonical_request(method, raw_path, pairs, headers, params.signed_headers, payload)
     _check_signature(cred, params, amz, [cr])
     return Verified(cred, params)

@@ -20,10 +20,13 @@ def test_bad_names(harness: Harness, name: str) -> None:
 
 
 def test_engines_and_versions(harness: Harness) -> None:
-    assert _err(harness, "CreateServerlessCache", ServerlessCacheName="m", Engine="memcached") == "InvalidParameterValue"
+    code = _err(harness, "CreateServerlessCache", ServerlessCacheName="m", Engine="memcached")
+    assert code == "InvalidParameterValue"
     assert _err(harness, "CreateServerlessCache", ServerlessCacheName="m", Engine="mysql") == "InvalidParameterValue"
     assert _err(harness, "CreateServerlessCache", ServerlessCacheName="m", Engine="redis",
                 MajorEngineVersion="6") == "InvalidParameterValue"
+    assert _err(harness, "CreateServerlessCache", ServerlessCacheName="m", Engine="valkey",
+                NetworkType="ipv6") == "InvalidParameterValue"
     v7 = harness.call("CreateServerlessCache", ServerlessCacheName="v7", Engine="valkey", MajorEngineVersion="7")
     assert v7["ServerlessCache"]["FullEngineVersion"] == "7.2"
 

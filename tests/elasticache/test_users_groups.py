@@ -90,6 +90,13 @@ def test_group_rules(harness: Harness) -> None:
     assert _err(harness, "CreateServerlessCache", ServerlessCacheName="rc", Engine="redis", UserGroupId="vg") == \
         "InvalidParameterValue"
     assert _err(harness, "DescribeUserGroups", UserGroupId="none") == "UserGroupNotFound"
+    for arn in (vg["ARN"], "arn:aws:elasticache:us-east-1:123456789012:user:iam-user-01"):
+        harness.call("AddTagsToResource", ResourceName=arn, Tags=[{"Key": "team", "Value": "cache"}])
+        assert harness.call("ListTagsForResource", ResourceName=arn)["TagList"] == [{"Key": "team", "Value": "cache"}]
+    assert _err(harness, "ListTagsForResource",
+                ResourceName="arn:aws:elasticache:us-east-1:123456789012:user:ghost") == "UserNotFound"
+    assert _err(harness, "ListTagsForResource",
+                ResourceName="arn:aws:elasticache:us-east-1:123456789012:usergroup:ghost") == "UserGroupNotFound"
 
 
 def test_tutorial_users_group_and_acls(harness: Harness) -> None:

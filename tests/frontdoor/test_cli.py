@@ -111,3 +111,42 @@ def test_bad_command_line(args: list[str], tmp_path: Path) -> None:
         [sys.executable, "-m", "cloudlet"], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)})
     assert r.returncode == 2
     assert "usage: cloudlet" in r.stderr
+
+
+def test_stop_takes_caches_valkey_servers_down(tmp_path: Path) -> None:
+    import boto3
+
+    data = tmp_path / "data"
+    port = free_port()
+    r = cloudlet("start", "-d", "--port", str(port), data_dir=data)
+    assert r.returncode == 0, r.stderr
+    pid = json.loads((data / "cloudlet.pid").read_text())["pid"]
+    try:
+        ec = boto3.client("elasticache", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                          aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+                          aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        ec.create_serverless_cache(ServerlessCacheName="cli-stop", Engine="valkey")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            cache = ec.describe_serverless_caches(ServerlessCacheName="cli-stop")["ServerlessCaches"][0]
+            if cache["Status"] == "available":
+                break
+            time.sleep(0.2)
+        assert cache["Status"] == "available"
+        st = cloudlet("status", data_dir=data)
+        assert cache["Endpoint"]["Address"] in st.stdout or "cli-stop" in st.stdout, st.stdout
+        tree = descendants(pid)
+        cmdlines = []
+        for p in tree:
+            try:
+                cmdlines.append(Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except OSError:
+                pass
+        assert any("valkey-server" in c for c in cmdlines), cmdlines
+        ca = cloudlet("ca", data_dir=data)
+        assert ca.returncode == 0 and Path(ca.stdout.strip()).is_file()
+    finally:
+        stop = cloudlet("stop", data_dir=data)
+    assert stop.returncode == 0
+    for p in [pid, *tree]:
+        assert not pid_alive(p), f"process {p} survived cloudlet stop"

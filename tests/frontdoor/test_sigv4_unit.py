@@ -241,3 +241,25 @@ def test_any_botocore_signed_request_verifies(segments: list[str], params: list[
     url = BASE + path + ("?" + urlencode(params, quote_via=quote) if params else "")
     p = sign("POST", url, "lambda", KEY, SECRET, body)
     assert verify(registry, p).credential.principal is ROOT
+
+
+def test_payload_hash_header_must_match_body(registry) -> None:
+    import hashlib
+
+    body = b"Action=ListRoles&Version=2010-05-08"
+    good = sign("POST", BASE + "/", "iam", KEY, SECRET, body,
+                {**FORM, "X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()})
+    assert verify(registry, good)
+    p = sign("POST", BASE + "/", "iam", KEY, SECRET, body, {**FORM, "X-Amz-Content-SHA256": "0" * 64})
+    f = failure(verify, registry, p)
+    assert f.reason == "bad_signature" and "x-amz-content-sha256" in f.message
+
+
+def test_host_must_be_signed(registry) -> None:
+    p = sign("POST", BASE + "/", "iam", KEY, SECRET, b"A=1", FORM)
+    headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in p.headers.items()}
+    headers["Authorization"] = headers["Authorization"].replace("SignedHeaders=content-type;host;x-amz-date",
+                                                                "SignedHeaders=content-type;x-amz-date")
+    headers["Host"] = "127.0.0.1:4566"
+    f = failure(sigv4.verify_request, registry, "POST", "/", "", headers, b"A=1")
+    assert f.reason == "bad_signature" and "'Host'" in f.message

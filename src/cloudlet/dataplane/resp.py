@@ -189,6 +189,10 @@ class CommandScanner:
                 continue
             # At the start of a command.
             if buf[pos] == 0x2A:  # '*'
+                if not self.capture_all:
+                    pos = self._skip_plain(buf, pos, n)
+                    if pos >= n or buf[pos] != 0x2A:
+                        continue
                 got = self._multibulk(buf, pos, n)
                 if got is None:  # incomplete: keep from the command's start
                     if pos > fwd:
@@ -235,6 +239,61 @@ class CommandScanner:
         if pos > fwd:
             out.append(buf[fwd:pos] if fwd or pos != n else buf)
         return out
+
+    def _skip_plain(self, buf: bytes, pos: int, n: int) -> int:
+        """Hot path: step over whole pass-through multibulk commands, return where it stopped.
+
+        Anything unusual (incomplete, captured, malformed) stops it; the general
+        path then handles that command. int() is laxer than valkey's parser, but
+        only on input valkey refuses (and then closes the connection), so the
+        two never frame an accepted command differently.
+        """
+        capture = self.capture
+        find = buf.find
+        seen = 0
+        while pos < n and buf[pos] == 0x2A:
+            nl = find(b"\r\n", pos)
+            if nl < 0:
+                break
+            try:
+                argc = int(buf[pos + 1 : nl])
+            except ValueError:
+                break
+            if argc <= 0 or argc > MAX_ARGS:
+                break
+            p = nl + 2
+            ln = 0
+            nl = find(b"\r\n", p)
+            if nl < 0 or buf[p] != 0x24:
+                break
+            try:
+                ln = int(buf[p + 1 : nl])
+            except ValueError:
+                break
+            if ln < 0 or ln > MAX_BULK or (ln <= 32 and buf[nl + 2 : nl + 2 + ln].upper() in capture):
+                break
+            p = nl + 4 + ln
+            argc -= 1
+            while argc and p < n:
+                if buf[p] != 0x24:
+                    break
+                nl = find(b"\r\n", p)
+                if nl < 0:
+                    break
+                try:
+                    ln = int(buf[p + 1 : nl])
+                except ValueError:
+                    break
+                if ln < 0 or ln > MAX_BULK:
+                    break
+                p = nl + 4 + ln
+                argc -= 1
+            if argc or p > n:
+                break
+            pos = p
+            seen += 1
+        self.commands_seen += seen
+        return pos
 
     def _multibulk(
         self, buf: bytes, pos: int, n: int

@@ -39,16 +39,30 @@ class ElastiCacheBase(Provider):
         self.root: Path = world.config.data_dir / "elasticache"
         self.dataplane: Any | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---- plumbing
     def state(self, ctx: RequestContext) -> ElastiCacheState:
         return self.store.get(ctx.account_id, ctx.region)
 
-    def background(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    def background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run an asynchronous transition on cloudlet's loop (also when called from a worker thread)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or (self._loop is not None and loop is not self._loop):
+            if self._loop is None:
+                coro.close()
+                raise RuntimeError("ElastiCacheProvider.start() was not awaited on cloudlet's loop")
+            self._loop.call_soon_threadsafe(self._track, coro)
+            return
+        self._track(coro)
+
+    def _track(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
-        return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -62,7 +76,8 @@ class ElastiCacheBase(Provider):
 
     def cache_dir(self, st: ElastiCacheState, name: str) -> Path:
         cfg = self.world.config
-        leaf = name if (st.account_id, st.region) == (cfg.account_id, cfg.region) else f"{st.region}.{st.account_id}.{name}"
+        home = (st.account_id, st.region) == (cfg.account_id, cfg.region)
+        leaf = name if home else f"{st.region}.{st.account_id}.{name}"
         return self.root / "caches" / leaf
 
     def snapshot_dir(self, st: ElastiCacheState) -> Path:

@@ -13,7 +13,7 @@ from cloudlet.core.errors import AWSError
 from cloudlet.dataplane.spec import ADMIN_USER, backend_password
 from cloudlet.services.elasticache import acl_sync, network, validation, views
 from cloudlet.services.elasticache.addresses import endpoint_hostname
-from cloudlet.services.elasticache.base import log
+from cloudlet.services.elasticache.base import TRANSITION_S, log
 from cloudlet.services.elasticache.engines import SERVERLESS_MAJORS, resolve_engine
 from cloudlet.services.elasticache.pagination import page
 from cloudlet.services.elasticache.snapshot_ops import SnapshotOps
@@ -90,6 +90,13 @@ class CacheOps(SnapshotOps):
                 "ServerlessCacheQuotaForCustomerExceededFault",
                 f"You have reached the quota of {CACHE_QUOTA} serverless caches.",
             )
+        network_type = params.get("NetworkType") or "ipv4"
+        if network_type != "ipv4":
+            # The default VPC's subnets have no IPv6 CIDR blocks, so AWS refuses ipv6 and dual_stack there.
+            raise AWSError(
+                "InvalidParameterValue",
+                f"NetworkType {network_type} requires subnets with IPv6 CIDR blocks; the subnets have none.",
+            )
         group = self._user_group_for(st, params["UserGroupId"], engine) if params.get("UserGroupId") else None
         tags = validation.tags({}, params.get("Tags"))
         sgs = network.security_groups(self.world, ctx.account_id, ctx.region, params.get("SecurityGroupIds"))
@@ -117,7 +124,7 @@ class CacheOps(SnapshotOps):
             user_group_id=group.group_id if group else None,
             snapshot_retention_limit=params.get("SnapshotRetentionLimit") or 0,
             daily_snapshot_time=params.get("DailySnapshotTime"),
-            network_type=params.get("NetworkType") or "ipv4",
+            network_type=network_type,
             tags=tags,
             restore_from=snap.path if snap else None,
         )
@@ -234,10 +241,11 @@ class CacheOps(SnapshotOps):
         try:
             if memory_changed and cache.process is not None:
                 await cache.process.set_maxmemory(maxmemory_of(cache.usage_limits))
-            await asyncio.sleep(0)  # let the modifying status be observable by the caller's next request
-            cache.status = "available"
             if users_changed:
                 await self.resync(st, cache)
+            # AWS applies changes asynchronously: keep "modifying" visible for a moment.
+            await asyncio.sleep(TRANSITION_S)
+            cache.status = "available"
         except Exception:
             log.exception("modify of serverless cache %s failed", cache.name)
             cache.status = "available"

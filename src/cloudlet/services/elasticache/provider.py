@@ -5,6 +5,8 @@ ExportServerlessCacheSnapshot needs S3, which cloudlet does not have: no method,
 
 from __future__ import annotations
 
+import asyncio
+
 from cloudlet.services.elasticache.base import log
 from cloudlet.services.elasticache.cache_ops import CacheOps
 from cloudlet.services.elasticache.tag_ops import TagOps
@@ -15,6 +17,7 @@ class ElastiCacheProvider(CacheOps, UserOps, TagOps):
     service = "elasticache"
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         try:
             from cloudlet.dataplane.server import DataPlane
         except ModuleNotFoundError as e:

@@ -73,7 +73,9 @@ class SnapshotOps(ElastiCacheBase):
                 "InvalidServerlessCacheStateFault",
                 f"Serverless cache {cache.name} is not in available state (current state: {cache.status}).",
             )
-        snap = self.new_snapshot(st, params["ServerlessCacheSnapshotName"], cache, params.get("KmsKeyId"), params.get("Tags"))
+        snap = self.new_snapshot(
+            st, params["ServerlessCacheSnapshotName"], cache, params.get("KmsKeyId"), params.get("Tags")
+        )
         self.background(self.take_snapshot(st, cache, snap))
         return {"ServerlessCacheSnapshot": views.snapshot(snap)}
 
@@ -84,7 +86,8 @@ class SnapshotOps(ElastiCacheBase):
             raise AWSError(
                 "InvalidServerlessCacheSnapshotStateFault", f"Serverless cache snapshot {src.name} is not available."
             )
-        name = validation.identifier(params["TargetServerlessCacheSnapshotName"], "TargetServerlessCacheSnapshotName", 255)
+        target = "TargetServerlessCacheSnapshotName"
+        name = validation.identifier(params[target], target, 255)
         if name in st.snapshots:
             raise AWSError(
                 "ServerlessCacheSnapshotAlreadyExistsFault", f"Serverless cache snapshot {name} already exists."

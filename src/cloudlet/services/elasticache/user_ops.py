@@ -44,7 +44,9 @@ def _authentication(params: dict[str, Any]) -> tuple[str, list[str]] | None:
             return "password", validation.passwords(pws)
         if kind in ("iam", "no-password-required"):
             if pws:
-                raise AWSError("InvalidParameterCombination", f"Passwords are not allowed with authentication type {kind}.")
+                raise AWSError(
+                    "InvalidParameterCombination", f"Passwords are not allowed with authentication type {kind}."
+                )
             return ("iam" if kind == "iam" else "no-password"), []
         raise AWSError(
             "InvalidParameterValue", "AuthenticationMode Type must be one of password, no-password-required, iam."
@@ -101,7 +103,8 @@ class UserOps(ElastiCacheBase):
         auth = _authentication(params)
         if auth is None:
             raise AWSError(
-                "InvalidParameterValue", "No password argument: give AuthenticationMode, Passwords or NoPasswordRequired."
+                "InvalidParameterValue",
+                "No password argument: give AuthenticationMode, Passwords or NoPasswordRequired.",
             )
         auth_type, pws = auth
         if auth_type == "iam" and raw_id != name:
@@ -218,7 +221,8 @@ class UserOps(ElastiCacheBase):
             if bad:
                 raise AWSError(
                     "InvalidParameterValue",
-                    f"User group of engine valkey only holds users with password or iam authentication: {', '.join(bad)}.",
+                    "User group of engine valkey only holds users with password or iam authentication: "
+                    + ", ".join(bad),
                 )
 
     def create_user_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -231,6 +231,14 @@ class ValkeyProcess:
 
     async def stop(self, graceful: bool = True, timeout: float = 5.0) -> None:
         self._stopping = True
+        # Supervisor first, so it cannot spawn a replacement behind our back.
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            try:
+                await self._supervisor
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._supervisor = None
         if self._client is not None:
             try:
                 await self._client.aclose()
@@ -245,10 +253,3 @@ class ValkeyProcess:
             except asyncio.TimeoutError:
                 proc.kill()
                 await proc.wait()
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            try:
-                await self._supervisor
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._supervisor = None
