@@ -365,11 +365,8 @@ class FrontDoor:
                 # Nothing says which service: answer like the query front ends do.
                 raise sigv4.SigV4Failure("missing", "Request is missing Authentication Token")
             if info is None:
-                raise AWSError(
-                    "UnknownService" if auth is not None else "InvalidAction",
-                    f"cloudlet does not serve the service '{auth.service if auth else '?'}'.",
-                    status=400,
-                )
+                name = auth.service if auth is not None else "?"
+                raise AWSError("NotImplemented", f"cloudlet does not serve the service '{name}'.", status=501)
             service, protocol_name = info.name, info.protocol
             out.service = service
             proto = _get_protocol(service)

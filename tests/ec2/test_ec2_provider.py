@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import call
+from provider_world import call
 
 from cloudlet.core.errors import AWSError
 from cloudlet.services.ec2.provider import Ec2Provider

@@ -166,3 +166,10 @@ def test_unimplemented_operation_is_501(boto3_client) -> None:
     code, status = code_status(e)
     assert status == 501
     assert code in ("NotImplemented", "NotImplementedException")
+
+
+def test_service_cloudlet_does_not_serve(cloudlet_server) -> None:
+    p = sign("GET", cloudlet_server.endpoint_url + "/?list-type=2", "s3", KEY, SECRET)
+    status, _, body = send(p)
+    assert status == 501
+    assert xml_error(body)[0] == "NotImplemented"

@@ -6,7 +6,7 @@ import json
 import urllib.parse
 
 import pytest
-from conftest import TRUST_LAMBDA, call, policy_doc
+from provider_world import TRUST_LAMBDA, call, policy_doc
 
 from cloudlet.core.errors import AWSError
 
