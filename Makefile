@@ -10,15 +10,27 @@ BIN := $(CURDIR)/$(VENV)/bin
 TUTORIAL := ../shared/tutorial/run-tutorial.sh
 BACKPORTS := deb http://deb.debian.org/debian bookworm-backports main
 
-.PHONY: install valkey zip test demo bench clean
+.PHONY: install pyvenv valkey zip runtimes test demo bench clean
 
-install: $(VENV)/.installed valkey zip
+install: $(VENV)/.installed valkey zip runtimes
 
-$(VENV)/.installed: pyproject.toml
+# Debian's python3 needs python3-venv for `python3 -m venv` (root to install).
+pyvenv:
+	@if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv python3-pip
+	  else echo "python3-venv is missing. Run as root: apt-get install -y python3-venv python3-pip" >&2; exit 1; fi
+	fi
+
+$(VENV)/.installed: pyproject.toml | pyvenv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
+
+# The Lambda runtimes' virtualenvs (awslambdaric + boto3 per interpreter), built once
+# per machine under ~/.cloudlet/runtimes so that no invoke waits for a pip install.
+runtimes: $(VENV)/.installed
+	@$(BIN)/python -m cloudlet.services.lambda_.runtimes python3.12 python3.11
 
 # valkey-server 8 (Debian 12 has it in bookworm-backports). Needs root to install.
 valkey:
