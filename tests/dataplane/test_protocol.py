@@ -174,3 +174,18 @@ def test_multi_exec_through_proxy(dp_env: DataPlaneEnv) -> None:
     p = r.pipeline(transaction=True)
     p.set("t", "1").incr("t").get("t")
     assert p.execute() == [True, 2, b"2"]
+
+
+def test_refused_commands_never_reach_valkey(dp_env: DataPlaneEnv) -> None:
+    """Many refusals on many connections: none may run (valkey's command lookup
+    compares C strings, so a refusal must not rely on a mangled command name)."""
+    for i in range(40):
+        r = dp_env.client(**PW)
+        with pytest.raises(redis.ResponseError, match="unknown subcommand 'SETUSER'"):
+            r.execute_command("ACL", "SETUSER", f"evil{i}", "on", ">x", "+@all")
+        with pytest.raises(redis.ResponseError, match="unknown command 'CONFIG'"):
+            r.execute_command("CONFIG", "SET", "maxmemory-policy", "allkeys-random")
+        r.close()
+    admin = dp_env.valkey.admin()
+    assert not [u for u in admin.acl_users() if u.startswith("evil")]
+    assert admin.config_get("maxmemory-policy")["maxmemory-policy"] != "allkeys-random"

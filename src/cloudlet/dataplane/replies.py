@@ -39,6 +39,20 @@ def error(text: str) -> bytes:
     return b"-" + text.replace("\r", " ").replace("\n", " ").encode() + b"\r\n"
 
 
+def _quoted(arg: bytes) -> str:
+    return arg[:128].decode("utf-8", "replace")
+
+
+def unknown_command(args: list[bytes]) -> bytes:
+    """Valkey's own reply to a command it does not have (how serverless refuses one)."""
+    rest = "".join(f"'{_quoted(a)}' " for a in args[1:])
+    return error(f"ERR unknown command '{_quoted(args[0])}', with args beginning with: {rest}")
+
+
+def unknown_subcommand(args: list[bytes]) -> bytes:
+    return error(f"ERR unknown subcommand '{_quoted(args[1])}'. Try {_quoted(args[0]).upper()} HELP.")
+
+
 def wrong_args(command: str) -> bytes:
     return error(f"ERR wrong number of arguments for '{command.lower()}' command")
 

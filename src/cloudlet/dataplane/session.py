@@ -419,10 +419,10 @@ class ClientSession(asyncio.Protocol):
                 return
             self._relogin(cmd, parsed.user, parsed.password, parsed)
         elif name in RESTRICTED:
-            self._send(replies.command_array([args[0] + b"\0", *args[1:]]))
+            self._refuse(cmd, replies.unknown_command(args))
         elif name == b"ACL":
             if len(args) > 1 and args[1].upper() in RESTRICTED_ACL:
-                self._send(replies.command_array([args[0], args[1] + b"\0", *args[2:]]))
+                self._refuse(cmd, replies.unknown_subcommand(args))
             else:
                 self._send(replies.command_array(args))
         elif name == b"MULTI":
@@ -502,12 +502,31 @@ class ClientSession(asyncio.Protocol):
         self.markers.append((b"-ERR unknown command '" + marker + b"'", reply))
         self._send(replies.command_array([marker]))
 
+    def _refuse(self, cmd: Command, reply: bytes) -> None:
+        """Refuse a command without valkey ever running it, in its place among the replies.
+
+        valkey gets a random unknown command instead (inside MULTI that aborts the
+        transaction, as the refused command would) and its error is replaced by ours.
+        Never mangle the name itself: valkey's command lookup compares C strings, so
+        a NUL-suffixed name can still match the real command.
+        """
+        marker = b"cloudlet-refused-" + secrets.token_hex(16).encode()
+        if self.reply_off:
+            self._send(replies.command_array([marker]))
+            return
+        if self.skip_seq == cmd.seq:
+            self.skip_seq = None
+            self._send(replies.command_array([marker]))
+            return
+        self.markers.append((b"-ERR unknown command '" + marker + b"'", reply))
+        self._send(replies.command_array([marker]))
+
     def _relogin(self, cmd: Command, user: bytes | None, password: bytes, hello: Hello | None) -> None:
         """AUTH / HELLO AUTH on an open connection: verify here, let valkey answer in order."""
         spec = self.cache.spec
         if self.in_multi:
             # AWS refuses re-authentication inside a transaction.
-            self._send(replies.command_array([cmd.args[0] + b"\0"]))
+            self._refuse(cmd, replies.unknown_command(cmd.args))
             return
         try:
             result = self.cache.authenticator.authenticate(user, password, self.peer_ip)
