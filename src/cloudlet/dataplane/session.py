@@ -419,10 +419,10 @@ class ClientSession(asyncio.Protocol):
                 return
             self._relogin(cmd, parsed.user, parsed.password, parsed)
         elif name in RESTRICTED:
-            self._refuse(cmd, replies.unknown_command(args))
+            self._in_place(cmd, replies.unknown_command(args))
         elif name == b"ACL":
             if len(args) > 1 and args[1].upper() in RESTRICTED_ACL:
-                self._refuse(cmd, replies.unknown_subcommand(args))
+                self._in_place(cmd, replies.unknown_subcommand(args))
             else:
                 self._send(replies.command_array(args))
         elif name == b"MULTI":
@@ -491,26 +491,15 @@ class ClientSession(asyncio.Protocol):
             # Inside MULTI valkey queues it and answers at EXEC, as a cluster node would.
             self._send(replies.command_array(cmd.args))
             return
+        self._in_place(cmd, reply)
+
+    def _in_place(self, cmd: Command, reply: bytes) -> None:
+        """Send valkey a random unknown command and replace its error with REPLY, so
+        the answer keeps its place in the pipeline. Refusals use it too: valkey never
+        runs the refused command, and inside MULTI the marker's error aborts the
+        transaction as the refused command's would. (Never refuse by mangling the
+        name: valkey's command lookup compares C strings, so "CONFIG\\0" can match.)"""
         marker = b"cloudlet-barrier-" + secrets.token_hex(16).encode()
-        if self.reply_off:
-            return
-        if self.skip_seq == cmd.seq:
-            # CLIENT REPLY SKIP applies to this command: valkey drops the marker's reply.
-            self.skip_seq = None
-            self._send(replies.command_array([marker]))
-            return
-        self.markers.append((b"-ERR unknown command '" + marker + b"'", reply))
-        self._send(replies.command_array([marker]))
-
-    def _refuse(self, cmd: Command, reply: bytes) -> None:
-        """Refuse a command without valkey ever running it, in its place among the replies.
-
-        valkey gets a random unknown command instead (inside MULTI that aborts the
-        transaction, as the refused command would) and its error is replaced by ours.
-        Never mangle the name itself: valkey's command lookup compares C strings, so
-        a NUL-suffixed name can still match the real command.
-        """
-        marker = b"cloudlet-refused-" + secrets.token_hex(16).encode()
         if self.reply_off:
             self._send(replies.command_array([marker]))
             return
@@ -526,7 +515,7 @@ class ClientSession(asyncio.Protocol):
         spec = self.cache.spec
         if self.in_multi:
             # AWS refuses re-authentication inside a transaction.
-            self._refuse(cmd, replies.unknown_command(cmd.args))
+            self._in_place(cmd, replies.unknown_command(cmd.args))
             return
         try:
             result = self.cache.authenticator.authenticate(user, password, self.peer_ip)
