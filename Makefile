@@ -83,11 +83,11 @@ demo: install
 	    now=$${EPOCHREALTIME/./}; [[ -n "$$step" ]] && timing "$$step" $$(( now - t ))
 	    step="$${line#== }"; t=$$now
 	  fi
-	  printf '%s\n' "$$line"
 	  if [[ "$$line" == "TUTORIAL PASSED" || "$$line" == "TUTORIAL FAILED"* ]]; then
 	    now=$${EPOCHREALTIME/./}; [[ -n "$$step" ]] && timing "$$step" $$(( now - t ))
 	    timing total $$(( now - start ))
 	  fi
+	  printf '%s\n' "$$line"
 	done || rc=$$?
 	exit $$rc
 
