@@ -73,6 +73,12 @@ def server_alive(info: dict[str, object] | None) -> bool:
         return True
 
 
+def running_server(data_dir: Path) -> dict[str, object] | None:
+    """The pid file's record when it names a live cloudlet, else None."""
+    info = read_pid_file(data_dir)
+    return info if server_alive(info) else None
+
+
 def descendants(pid: int) -> list[int]:
     """All live descendants of pid (from /proc), children first."""
     children: dict[int, list[int]] = {}
@@ -131,8 +137,8 @@ def terminate_tree(pid: int, timeout: float = 10.0) -> None:
 
 def cmd_start(args: argparse.Namespace) -> int:
     config = _config(args)
-    running = read_pid_file(config.data_dir)
-    if running and running.get("pid") != os.getpid() and server_alive(running):
+    running = running_server(config.data_dir)
+    if running and running.get("pid") != os.getpid():
         print(f"cloudlet is already running (pid {running['pid']}) at {running['endpoint']}", file=sys.stderr)
         return 1
     if not args.detach:
@@ -171,8 +177,8 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     config = _config(args)
-    info = read_pid_file(config.data_dir)
-    if info is None or not server_alive(info):
+    info = running_server(config.data_dir)
+    if info is None:
         print("cloudlet is not running")
         (config.data_dir / PID_FILE).unlink(missing_ok=True)
         return 0
@@ -185,8 +191,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
-    info = read_pid_file(config.data_dir)
-    if info is None or not server_alive(info):
+    info = running_server(config.data_dir)
+    if info is None:
         print("cloudlet: not running")
         return 3
     endpoint = str(info["endpoint"])
@@ -210,9 +216,9 @@ def cmd_env(args: argparse.Namespace) -> int:
     import shlex
 
     config = _config(args)
-    info = read_pid_file(config.data_dir)
-    running = info is not None and server_alive(info) and getattr(args, "port", None) is None
-    endpoint = str(info["endpoint"]) if running and info else config.endpoint_url
+    # An explicit --port names another server than the one the pid file records.
+    info = running_server(config.data_dir) if getattr(args, "port", None) is None else None
+    endpoint = str(info["endpoint"]) if info else config.endpoint_url
     for name, value in (
         ("AWS_ENDPOINT_URL", endpoint),
         ("AWS_ACCESS_KEY_ID", config.access_key_id),

@@ -53,6 +53,7 @@ class ServiceInfo:
     signing_name: str
     target_prefix: str | None = None
     uri_roots: set[str] = field(default_factory=set)  # first path segments of requestUris
+    api_version: str | None = None  # the query protocols' Version parameter
 
 
 def load_service_info(name: str) -> ServiceInfo:
@@ -66,6 +67,7 @@ def load_service_info(name: str) -> ServiceInfo:
         protocol=protocol,
         signing_name=meta.get("signingName") or meta.get("endpointPrefix") or name,
         target_prefix=meta.get("targetPrefix"),
+        api_version=meta.get("apiVersion"),
     )
     if protocol.startswith("rest"):
         for op in model["operations"].values():
@@ -94,7 +96,10 @@ class ServiceRouter:
         self.by_signing: dict[str, list[ServiceInfo]] = {}
         self.by_target: dict[str, ServiceInfo] = {}
         self.by_root: dict[str, ServiceInfo] = {}
+        self.by_version: dict[str, ServiceInfo] = {}
         for i in infos:
+            if i.protocol in ("query", "ec2") and i.api_version:
+                self.by_version.setdefault(i.api_version, i)
             self.by_signing.setdefault(i.signing_name, []).append(i)
             if i.target_prefix:
                 self.by_target[i.target_prefix] = i
@@ -119,6 +124,15 @@ class ServiceRouter:
                 if not c.protocol.startswith("rest"):
                     return c
         return by_path
+
+    def route_unsigned(self, req: HttpRequest) -> ServiceInfo | None:
+        """An unsigned query-protocol request: its Version names the service
+        (each has its own endpoint on AWS, so each answers in its own format)."""
+        pairs = parse_qsl(req.raw_query, keep_blank_values=True)
+        if req.method == "POST" and "x-www-form-urlencoded" in req.headers.get("Content-Type", ""):
+            pairs += parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True)
+        version = next((v for k, v in pairs if k == "Version"), None)
+        return self.by_version.get(version) if version else None
 
 
 # ---------------------------------------------------------------------------
@@ -361,6 +375,8 @@ class FrontDoor:
                 info = candidates[0] if candidates else None
                 if info is None:
                     raise auth_error
+            if info is None and auth is None:
+                info = router.route_unsigned(req)
             if info is None and auth is None:
                 # Nothing says which service: answer like the query front ends do.
                 raise sigv4.SigV4Failure("missing", "Request is missing Authentication Token")

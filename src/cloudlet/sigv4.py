@@ -594,7 +594,8 @@ _CODES: dict[str, dict[FailureReason, tuple[str, int]]] = {
         "bad_signature": ("SignatureDoesNotMatch", 403),
     },
     "ec2": {
-        "missing": ("MissingAuthenticationToken", 401),
+        # EC2 asks for the access key like a missing parameter (answer to an unsigned request).
+        "missing": ("MissingParameter", 400),
         "incomplete": ("IncompleteSignature", 400),
         "unknown_key": ("AuthFailure", 401),
         "bad_token": ("AuthFailure", 401),
@@ -625,6 +626,7 @@ _CODES: dict[str, dict[FailureReason, tuple[str, int]]] = {
     },
 }
 _EC2_MESSAGES: dict[FailureReason, str] = {
+    "missing": "The request must contain the parameter AWSAccessKeyId",
     "unknown_key": "AWS was not able to validate the provided access credentials",
     "bad_token": "AWS was not able to validate the provided access credentials",
     "expired_token": "Request has expired.",

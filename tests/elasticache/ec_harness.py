@@ -78,23 +78,20 @@ class Harness:
         return self.provider.store.get(self.config.account_id, "us-east-1").caches[name]
 
     def admin(self, name: str) -> redis.Redis:
-        c = self.cache(name)
-        return redis.Redis(
-            unix_socket_path=str(c.socket),
-            username=ADMIN_USER,
-            password=backend_password(c.backend_secret, ADMIN_USER),
-            decode_responses=True,
-        )
+        return self._client(name, ADMIN_USER)
 
     def as_user(self, name: str, user_name: str) -> redis.Redis:
         """Connect to valkey as the data plane would after authenticating user_name."""
+        return self._client(name, user_name, retry=Retry(NoBackoff(), 0))
+
+    def _client(self, name: str, user_name: str, **options: Any) -> redis.Redis:
         c = self.cache(name)
         return redis.Redis(
             unix_socket_path=str(c.socket),
             username=user_name,
             password=backend_password(c.backend_secret, user_name),
             decode_responses=True,
-            retry=Retry(NoBackoff(), 0),
+            **options,
         )
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from ec_harness import Harness, harness  # noqa: F401  (fixture)
+from process_helpers import wait_gone
 
 from cloudlet.core.errors import AWSError
 
@@ -150,18 +151,7 @@ def test_valkey_dies_when_cloudlet_is_killed(tmp_path) -> None:
         os.kill(pid, 0)  # valkey is running
         proc.kill()  # SIGKILL: cloudlet gets no chance to clean up
         proc.wait()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            try:  # reap it if it became our child (it does not; pid 1 reaps it)
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"valkey {pid} outlived its parent")
+        assert wait_gone(pid), f"valkey {pid} outlived its parent"
     finally:
         if proc.poll() is None:
             proc.kill()

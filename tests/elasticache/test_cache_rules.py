@@ -122,3 +122,17 @@ def test_engine_versions(harness: Harness) -> None:
     page1 = harness.call("DescribeCacheEngineVersions", MaxRecords=20)
     assert "Marker" not in page1
     assert _err(harness, "DescribeCacheEngineVersions", MaxRecords=5) == "InvalidParameterValue"
+
+
+def test_daily_snapshot_time_is_always_reported(harness: Harness) -> None:
+    # AWS fills in a half-hour DailySnapshotTime even with SnapshotRetentionLimit 0.
+    out = harness.call("CreateServerlessCache", ServerlessCacheName="snaptime", Engine="valkey")["ServerlessCache"]
+    assigned = out["DailySnapshotTime"]
+    hours, minutes = assigned.split(":")
+    assert len(hours) == 2 and minutes in ("00", "30") and 3 <= int(hours) <= 10
+    assert out["SnapshotRetentionLimit"] == 0
+    again = harness.call("DescribeServerlessCaches", ServerlessCacheName="snaptime")["ServerlessCaches"][0]
+    assert again["DailySnapshotTime"] == assigned
+    chosen = harness.call("CreateServerlessCache", ServerlessCacheName="snaptime2", Engine="valkey",
+                          DailySnapshotTime="23:30")["ServerlessCache"]
+    assert chosen["DailySnapshotTime"] == "23:30"

@@ -34,20 +34,31 @@ def xml_error(body: bytes) -> tuple[str, str]:
     return code.text or "", msg.text or ""
 
 
+# One cheap signed call per service (each protocol's error shape is what is checked).
+CALLS = {
+    "sts": lambda c: c.get_caller_identity(),
+    "iam": lambda c: c.list_roles(),
+    "elasticache": lambda c: c.describe_serverless_caches(),
+    "logs": lambda c: c.describe_log_groups(),
+    "lambda": lambda c: c.list_functions(),
+    "ec2": lambda c: c.describe_vpcs(),
+}
+
+
 @pytest.mark.parametrize(
-    ("service", "call", "code", "status"),
+    ("service", "code", "status"),
     [
-        ("sts", lambda c: c.get_caller_identity(), "SignatureDoesNotMatch", 403),
-        ("iam", lambda c: c.list_roles(), "SignatureDoesNotMatch", 403),
-        ("elasticache", lambda c: c.describe_serverless_caches(), "SignatureDoesNotMatch", 403),
-        ("logs", lambda c: c.describe_log_groups(), "InvalidSignatureException", 400),
-        ("lambda", lambda c: c.list_functions(), "InvalidSignatureException", 403),
-        ("ec2", lambda c: c.describe_vpcs(), "SignatureDoesNotMatch", 403),
+        ("sts", "SignatureDoesNotMatch", 403),
+        ("iam", "SignatureDoesNotMatch", 403),
+        ("elasticache", "SignatureDoesNotMatch", 403),
+        ("logs", "InvalidSignatureException", 400),
+        ("lambda", "InvalidSignatureException", 403),
+        ("ec2", "SignatureDoesNotMatch", 403),
     ],
 )
-def test_wrong_secret(boto3_client, service, call, code, status) -> None:
+def test_wrong_secret(boto3_client, service, code, status) -> None:
     c = boto3_client(service, aws_secret_access_key="not-the-secret", config=NO_RETRY)
-    e = client_error(call, c)
+    e = client_error(CALLS[service], c)
     assert code_status(e) == (code, status)
     assert e.response["Error"]["Message"].startswith(
         "The request signature we calculated does not match the signature you provided."
@@ -55,17 +66,17 @@ def test_wrong_secret(boto3_client, service, call, code, status) -> None:
 
 
 @pytest.mark.parametrize(
-    ("service", "call", "code", "status"),
+    ("service", "code", "status"),
     [
-        ("sts", lambda c: c.get_caller_identity(), "InvalidClientTokenId", 403),
-        ("logs", lambda c: c.describe_log_groups(), "UnrecognizedClientException", 400),
-        ("lambda", lambda c: c.list_functions(), "UnrecognizedClientException", 403),
-        ("ec2", lambda c: c.describe_vpcs(), "AuthFailure", 401),
+        ("sts", "InvalidClientTokenId", 403),
+        ("logs", "UnrecognizedClientException", 400),
+        ("lambda", "UnrecognizedClientException", 403),
+        ("ec2", "AuthFailure", 401),
     ],
 )
-def test_unknown_access_key(boto3_client, service, call, code, status) -> None:
+def test_unknown_access_key(boto3_client, service, code, status) -> None:
     c = boto3_client(service, aws_access_key_id="AKIAUNKNOWNKEY000000", config=NO_RETRY)
-    assert code_status(client_error(call, c)) == (code, status)
+    assert code_status(client_error(CALLS[service], c)) == (code, status)
 
 
 def test_unknown_key_with_aws_cli(aws_cli) -> None:
@@ -80,6 +91,32 @@ def test_missing_auth_query(cloudlet_server) -> None:
                                  body=b"Action=GetCallerIdentity&Version=2011-06-15", headers=FORM)
     assert status == 403
     assert xml_error(body)[0] == "MissingAuthenticationToken"
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "code", "status"),
+    [
+        # Each query service has its own endpoint on AWS: an unsigned request is answered by it.
+        ("ec2", lambda c: c.describe_vpcs(), "MissingParameter", 400),
+        ("elasticache", lambda c: c.describe_serverless_caches(), "MissingAuthenticationToken", 403),
+        ("sts", lambda c: c.get_caller_identity(), "MissingAuthenticationToken", 403),
+    ],
+)
+def test_unsigned_query_request_answered_by_its_service(boto3_client, service, call, code, status) -> None:
+    from botocore import UNSIGNED
+
+    c = boto3_client(service, config=BotoConfig(signature_version=UNSIGNED, retries={"max_attempts": 0}))
+    err = client_error(call, c)
+    assert code_status(err) == (code, status)
+    if service == "ec2":
+        assert err.response["Error"]["Message"] == "The request must contain the parameter AWSAccessKeyId"
+
+
+def test_unsigned_elasticache_error_has_its_namespace(cloudlet_server) -> None:
+    status, _, body = send(method="POST", url=cloudlet_server.endpoint_url + "/",
+                           body=b"Action=DescribeServerlessCaches&Version=2015-02-02", headers=FORM)
+    assert status == 403
+    assert ET.fromstring(body).tag == "{http://elasticache.amazonaws.com/doc/2015-02-02/}ErrorResponse"
 
 
 def test_missing_auth_rest_json(cloudlet_server) -> None:

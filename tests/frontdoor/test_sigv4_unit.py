@@ -215,6 +215,10 @@ def test_elasticache_iam_token(registry) -> None:
         ("rest-json", "bad_signature", "InvalidSignatureException", 403),
         ("ec2", "unknown_key", "AuthFailure", 401),
         ("ec2", "skewed", "RequestExpired", 400),
+        ("ec2", "expired_token", "RequestExpired", 400),
+        ("ec2", "incomplete", "IncompleteSignature", 400),
+        ("ec2", "missing", "MissingParameter", 400),
+        ("rest-json", "expired_token", "ExpiredTokenException", 403),
     ],
 )
 def test_failure_codes_per_protocol(protocol: str, reason, code: str, status: int) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, make_zip
+from process_helpers import wait_gone
 
 ROLE_NAME = "lambda-e2e-role"
 
@@ -138,14 +139,7 @@ def test_environments_die_with_a_killed_cloudlet(cloudlet_factory: Any) -> None:
     pid = json.loads(lam.invoke(FunctionName="orphan")["Payload"].read())["pid"]
     os.kill(pid, 0)
     os.kill(server.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"environment {pid} outlived its cloudlet")
+    assert wait_gone(pid), f"environment {pid} outlived its cloudlet"
 
 
 def test_function_calls_cloudlet_with_its_role_credentials(boto3_client: Any, role_arn: str) -> None:
@@ -159,3 +153,25 @@ def test_function_calls_cloudlet_with_its_role_credentials(boto3_client: Any, ro
     assert "FunctionError" not in r, body
     assert body == f"arn:aws:sts::123456789012:assumed-role/{ROLE_NAME}/e2e-creds"
     lam.delete_function(FunctionName="e2e-creds")
+
+
+def test_publish_on_create_and_on_code_update(boto3_client: Any, role_arn: str) -> None:
+    lam = boto3_client("lambda")
+
+    def versions() -> list[str]:
+        return [v["Version"] for v in lam.list_versions_by_function(FunctionName="e2e-publish")["Versions"]]
+
+    def wait_versions(expected: list[str]) -> None:
+        deadline = time.monotonic() + 20
+        while versions() != expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert versions() == expected
+
+    _create(lam, "e2e-publish", role_arn, Publish=True)
+    wait_versions(["$LATEST", "1"])
+    src2 = HANDLER_SRC + "\n# v2\n"
+    lam.update_function_code(FunctionName="e2e-publish", ZipFile=make_zip({"app.py": src2}), Publish=True)
+    wait_versions(["$LATEST", "1", "2"])
+    assert lam.get_function_configuration(FunctionName="e2e-publish", Qualifier="2")["CodeSha256"] == \
+        lam.get_function_configuration(FunctionName="e2e-publish")["CodeSha256"]
+    lam.delete_function(FunctionName="e2e-publish")

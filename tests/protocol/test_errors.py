@@ -160,8 +160,24 @@ def test_elasticache_missing_parameter() -> None:
     req = HttpRequest("POST", "/", [], CIMultiDict(), b"Action=CreateServerlessCache&Version=2015-02-02&Engine=valkey")
     with pytest.raises(AWSError) as info:
         get_protocol("elasticache").parse_request(req)
+    assert info.value.code == "InvalidParameterValue" and info.value.status == 400
+    # Absent: "null"; sent empty: "blank" (as ElastiCache words them).
+    assert info.value.message == "The parameter ServerlessCacheName must be provided and must not be null."
+    req = HttpRequest("POST", "/", [], CIMultiDict(),
+                      b"Action=CreateServerlessCache&Version=2015-02-02&Engine=valkey&ServerlessCacheName=")
+    with pytest.raises(AWSError) as info:
+        get_protocol("elasticache").parse_request(req)
     assert info.value.code == "InvalidParameterValue"
-    assert "ServerlessCacheName" in info.value.message
+    assert info.value.message == "The parameter ServerlessCacheName must be provided and must not be blank."
+
+
+def test_coral_required_empty_string_is_not_reported_blank() -> None:
+    # Coral's "required" means present; an empty string fails only a length constraint.
+    err = _rejects("iam", "CreateRole", {"RoleName": "", "AssumeRolePolicyDocument": "{}"})
+    assert err.code == "ValidationError"
+    assert "Value '' at 'roleName' failed to satisfy constraint: Member must have length greater than or equal to 1" \
+        in err.message
+    assert "blank" not in err.message and "Value null" not in err.message
 
 
 def test_query_wrong_type_is_rejected_not_crashed() -> None:

@@ -81,7 +81,7 @@ class QueryProtocol(Protocol):
         except WireTypeError as exc:
             raise self.type_error(exc) from None
         if validate_input:
-            failures = validate.check(shape, params)
+            failures = validate.check(shape, params, self.style)
             if failures:
                 raise validate.to_error(self.style, failures, self.wire_name_for(op))
         return action, params

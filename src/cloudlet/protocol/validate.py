@@ -28,6 +28,7 @@ class Failure:
     constraint: str  # "Member must ..." text
     missing: bool = False
     sensitive: bool = False
+    blank: bool = False  # a required string sent empty (only ElastiCache's wording reports it)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -45,13 +46,19 @@ def _render_value(value: object) -> str:
         return "[" + ", ".join(_render_value(v) for v in value) + "]"
     if isinstance(value, (bytes, bytearray)):
         return "java.nio.HeapByteBuffer"
+    if isinstance(value, dict):
+        # java.util.Map's toString
+        return "{" + ", ".join(f"{_render_value(k)}={_render_value(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 
-def check(shape: Shape | None, params: dict[str, Any]) -> list[Failure]:
+def check(shape: Shape | None, params: dict[str, Any], style: ValidationStyle | None = None) -> list[Failure]:
     failures: list[Failure] = []
     if shape is not None:
         _check_structure(shape, params, [], failures)
+    if style is None or style.wording != "elasticache":
+        # Coral and EC2 check only presence; an empty string meets "required".
+        failures = [f for f in failures if not f.blank]
     return failures
 
 
@@ -60,6 +67,8 @@ def _check_structure(shape: Shape, value: dict[str, Any], path: list[str], out: 
     for name in shape.required_members:
         if value.get(name) is None:
             out.append(Failure(path + [name], None, "Member must not be null", missing=True))
+        elif value[name] == "" and members[name].type_name == "string":
+            out.append(Failure(path + [name], "", "Member must not be blank", missing=True, blank=True))
     for name, member_value in value.items():
         member = members.get(name)
         if member is not None and member_value is not None:
@@ -82,10 +91,7 @@ def _check_value(shape: Shape, value: Any, path: list[str], out: list[Failure]) 
         return
     if kind == "map":
         _check_length(len(value), meta, value, path, sensitive, out)
-        for key, item in value.items():
-            _check_value(shape.key, key, path + [str(key), "key"], out)
-            if item is not None:
-                _check_value(shape.value, item, path + [str(key), "value"], out)
+        _check_map_entries(shape, value, path, sensitive, out)
         return
     if kind == "string":
         enum = shape.enum
@@ -111,6 +117,45 @@ def _check_value(shape: Shape, value: Any, path: list[str], out: list[Failure]) 
             out.append(Failure(path, value, f"Member must have value greater than or equal to {low}", sensitive=sensitive))
         elif high is not None and value > high:
             out.append(Failure(path, value, f"Member must have value less than or equal to {high}", sensitive=sensitive))
+
+
+def _check_map_entries(shape: Shape, value: dict[Any, Any], path: list[str], sensitive: bool, out: list[Failure]) -> None:
+    """Coral reports a map's bad keys once and its bad scalar values once, at the map's
+    own path, listing every constraint of the key (value) shape:
+    "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: ...]"."""
+    key_shape, value_shape = shape.key, shape.value
+    if any(_failures_of(key_shape, key) for key in value):
+        hidden = sensitive or bool(key_shape.metadata.get("sensitive"))
+        out.append(Failure(path, value, f"Map keys must satisfy constraint: [{_constraints_of(key_shape)}]", sensitive=hidden))
+    if value_shape.type_name in ("structure", "list", "map"):
+        for key, item in value.items():
+            if item is not None:
+                _check_value(value_shape, item, path + [str(key), "value"], out)
+    elif any(_failures_of(value_shape, item) for item in value.values() if item is not None):
+        hidden = sensitive or bool(value_shape.metadata.get("sensitive"))
+        out.append(Failure(path, value, f"Map value must satisfy constraint: [{_constraints_of(value_shape)}]", sensitive=hidden))
+
+
+def _failures_of(shape: Shape, value: Any) -> list[Failure]:
+    found: list[Failure] = []
+    _check_value(shape, value, [], found)
+    return found
+
+
+def _constraints_of(shape: Shape) -> str:
+    """Every constraint of a scalar shape, in Coral's order (max before min, then pattern)."""
+    meta = shape.metadata
+    if shape.type_name == "string" and shape.enum:
+        return f"Member must satisfy enum value set: [{', '.join(shape.enum)}]"
+    noun = "length" if shape.type_name in ("string", "blob") else "value"
+    parts = []
+    if meta.get("max") is not None:
+        parts.append(f"Member must have {noun} less than or equal to {meta['max']}")
+    if meta.get("min") is not None:
+        parts.append(f"Member must have {noun} greater than or equal to {meta['min']}")
+    if shape.type_name == "string" and meta.get("pattern"):
+        parts.append(f"Member must satisfy regular expression pattern: {meta['pattern']}")
+    return ", ".join(parts)
 
 
 def _check_length(
@@ -159,7 +204,9 @@ def to_error(style: ValidationStyle, failures: list[Failure], wire_name: Any = N
         if style.wording == "ec2":
             message = f"The request must contain the parameter {name_of(first)}"
         else:
-            message = f"The parameter {name_of(first)} must be provided and must not be blank."
+            # ElastiCache words an absent parameter "null" and an empty one "blank".
+            empty = "blank" if first.blank else "null"
+            message = f"The parameter {name_of(first)} must be provided and must not be {empty}."
         return AWSError(style.missing_code, message, status=400, sender_fault=True)
     shown_value = "" if first.sensitive else _render_value(first.value)
     if style.wording == "ec2":

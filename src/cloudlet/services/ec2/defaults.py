@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from typing import Any
 
 from cloudlet.services.ec2.model import AvailabilityZone, Ec2State, SecurityGroup, Subnet, Vpc
 
@@ -83,6 +84,11 @@ def default_security_group(sg_id: str, vpc: Vpc, account_id: str, region: str) -
         region=region,
         ingress=[{"IpProtocol": "-1", "IpRanges": [], "Ipv6Ranges": [], "PrefixListIds": [],
                   "UserIdGroupPairs": [{"UserId": account_id, "GroupId": sg_id}]}],
-        egress=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [],
-                 "PrefixListIds": [], "UserIdGroupPairs": []}],
+        egress=allow_all_egress(),
     )
+
+
+def allow_all_egress() -> list[dict[str, Any]]:
+    """The outbound rule every new security group starts with (a fresh list: groups' rules change apart)."""
+    return [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [],
+             "PrefixListIds": [], "UserIdGroupPairs": []}]

@@ -15,13 +15,25 @@ from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import hex_id
 from cloudlet.core.provider import Provider
 from cloudlet.core.store import AccountRegionStore
-from cloudlet.services.ec2.defaults import default_state
+from cloudlet.services.ec2.defaults import allow_all_egress, default_state
 from cloudlet.services.ec2.filters import apply_filters, flag
 from cloudlet.services.ec2.model import Ec2State, SecurityGroup, Subnet, Vpc
-from cloudlet.services.ec2.shapes import security_group_shape, subnet_shape, vpc_shape, zone_shape
+from cloudlet.services.ec2.shapes import security_group_shape, subnet_shape, tag_set, vpc_shape, zone_shape
 
 T = TypeVar("T")
 _ID = {prefix: re.compile(rf"^{prefix}-([0-9a-f]{{8}}|[0-9a-f]{{17}})$") for prefix in ("vpc", "subnet", "sg")}
+# Id prefix -> AWS's (malformed code, message), (not-found code, message); {id} is the id asked for.
+_MALFORMED = {
+    "vpc": ("InvalidVpcID.Malformed", 'Invalid id: "{id}"'),
+    "subnet": ("InvalidSubnetID.Malformed", 'Invalid id: "{id}"'),
+    "sg": ("InvalidGroupId.Malformed", 'Invalid id: "{id}" (expecting "sg-...")'),
+}
+_NOT_FOUND = {
+    "vpc": ("InvalidVpcID.NotFound", "The vpc ID '{id}' does not exist"),
+    "subnet": ("InvalidSubnetID.NotFound", "The subnet ID '{id}' does not exist"),
+    "sg": ("InvalidGroup.NotFound", "The security group '{id}' does not exist"),
+}
+_RULE_FIELDS = ("protocol", "cidr", "group-id", "from-port", "to-port")
 MAX_TAGS = 50
 
 
@@ -77,10 +89,8 @@ SG_FILTERS: dict[str, Callable[[SecurityGroup], Iterable[str]]] = {
     "group-name": lambda g: [g.name],
     "owner-id": lambda g: [g.owner_id],
     "vpc-id": lambda g: [g.vpc_id],
-    **{f"ip-permission.{f}": (lambda g, f=f: _rule_values(g.ingress, f))
-       for f in ("protocol", "cidr", "group-id", "from-port", "to-port")},
-    **{f"egress.ip-permission.{f}": (lambda g, f=f: _rule_values(g.egress, f))
-       for f in ("protocol", "cidr", "group-id", "from-port", "to-port")},
+    **{f"ip-permission.{f}": (lambda g, f=f: _rule_values(g.ingress, f)) for f in _RULE_FIELDS},
+    **{f"egress.ip-permission.{f}": (lambda g, f=f: _rule_values(g.egress, f)) for f in _RULE_FIELDS},
 }
 ZONE_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
     "group-name": lambda z: [z.region],
@@ -91,21 +101,39 @@ ZONE_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
     "zone-name": lambda z: [z.name],
     "zone-type": lambda z: ["availability-zone"],
 }
+TAG_FILTERS: dict[str, Callable[[dict[str, str]], Iterable[str]]] = {
+    "key": lambda r: [r["Key"]],
+    "value": lambda r: [r["Value"]],
+    "resource-id": lambda r: [r["ResourceId"]],
+    "resource-type": lambda r: [r["ResourceType"]],
+}
 
 
-def _check_ids(ids: list[str], kind: str, code: str, message: str) -> None:
+def _error(table: dict[str, tuple[str, str]], prefix: str, rid: str) -> AWSError:
+    code, message = table[prefix]
+    return AWSError(code, message.format(id=rid), 400)
+
+
+def _check_ids(ids: list[str], prefix: str) -> None:
     for rid in ids:
-        if not _ID[kind].match(rid):
-            raise AWSError(code, message.format(id=rid), 400)
+        if not _ID[prefix].match(rid):
+            raise _error(_MALFORMED, prefix, rid)
 
 
-def _pick(table: dict[str, T], ids: list[str] | None, code: str, message: str) -> list[T]:
+def _pick(table: dict[str, T], ids: list[str], prefix: str) -> list[T]:
+    """The resources with these ids (well-formed, each once, in the order asked), or all with none asked."""
+    _check_ids(ids, prefix)
     if not ids:
         return list(table.values())
     missing = [i for i in ids if i not in table]
     if missing:
-        raise AWSError(code, message.format(id=missing[0]), 400)
+        raise _error(_NOT_FOUND, prefix, missing[0])
     return [table[i] for i in dict.fromkeys(ids)]
+
+
+def _taggable_tables(state: Ec2State) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """(resource type as DescribeTags names it, the resources), for every type that takes tags."""
+    return (("vpc", state.vpcs), ("subnet", state.subnets), ("security-group", state.security_groups))
 
 
 class Ec2Provider(Provider):
@@ -145,27 +173,20 @@ class Ec2Provider(Provider):
     def describe_vpcs(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
-        ids = params.get("VpcIds") or []
-        _check_ids(ids, "vpc", "InvalidVpcID.Malformed", 'Invalid id: "{id}"')
-        vpcs = _pick(state.vpcs, ids, "InvalidVpcID.NotFound", "The vpc ID '{id}' does not exist")
+        vpcs = _pick(state.vpcs, params.get("VpcIds") or [], "vpc")
         return {"Vpcs": [vpc_shape(v) for v in apply_filters(vpcs, params.get("Filters"), VPC_FILTERS)]}
 
     def describe_subnets(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
-        ids = params.get("SubnetIds") or []
-        _check_ids(ids, "subnet", "InvalidSubnetID.Malformed", 'Invalid id: "{id}"')
-        subnets = _pick(state.subnets, ids, "InvalidSubnetID.NotFound", "The subnet ID '{id}' does not exist")
+        subnets = _pick(state.subnets, params.get("SubnetIds") or [], "subnet")
         found = apply_filters(subnets, params.get("Filters"), SUBNET_FILTERS)
         return {"Subnets": [subnet_shape(s) for s in found]}
 
     def describe_security_groups(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
-        ids = params.get("GroupIds") or []
-        _check_ids(ids, "sg", "InvalidGroupId.Malformed", 'Invalid id: "{id}" (expecting "sg-...")')
-        groups = _pick(state.security_groups, ids, "InvalidGroup.NotFound",
-                       "The security group '{id}' does not exist")
+        groups = _pick(state.security_groups, params.get("GroupIds") or [], "sg")
         names = params.get("GroupNames") or []
         if names:
             # Group names address groups of the default VPC only.
@@ -212,22 +233,19 @@ class Ec2Provider(Provider):
         ]}
 
     # -- tags -------------------------------------------------------------------------------
-    def _taggable(self, state: Ec2State, resource_id: str) -> tuple[str, Any]:
-        for kind, table in (("vpc", state.vpcs), ("subnet", state.subnets),
-                            ("security-group", state.security_groups)):
+    def _taggable(self, state: Ec2State, resource_id: str) -> Any:
+        for _kind, table in _taggable_tables(state):
             if resource_id in table:
-                return kind, table[resource_id]
+                return table[resource_id]
         prefix = resource_id.split("-", 1)[0]
-        codes = {"vpc": ("InvalidVpcID.NotFound", f"The vpc ID '{resource_id}' does not exist"),
-                 "subnet": ("InvalidSubnetID.NotFound", f"The subnet ID '{resource_id}' does not exist"),
-                 "sg": ("InvalidGroup.NotFound", f"The security group '{resource_id}' does not exist")}
-        code, message = codes.get(prefix, ("InvalidID", f"The ID '{resource_id}' is not valid"))
-        raise AWSError(code, message, 400)
+        if prefix in _NOT_FOUND:
+            raise _error(_NOT_FOUND, prefix, resource_id)
+        raise AWSError("InvalidID", f"The ID '{resource_id}' is not valid", 400)
 
     def create_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
-        targets = [self._taggable(state, rid)[1] for rid in params["Resources"]]
+        targets = [self._taggable(state, rid) for rid in params["Resources"]]
         for target in targets:
             merged = dict(target.tags)
             for tag in params.get("Tags") or []:
@@ -240,7 +258,7 @@ class Ec2Provider(Provider):
     def delete_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
-        targets = [self._taggable(state, rid)[1] for rid in params["Resources"]]
+        targets = [self._taggable(state, rid) for rid in params["Resources"]]
         for target in targets:
             for tag in params.get("Tags") or [{"Key": k} for k in list(target.tags)]:
                 key = str(tag["Key"])
@@ -252,17 +270,13 @@ class Ec2Provider(Provider):
     def describe_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
-        rows = []
-        for kind, table in (("vpc", state.vpcs), ("subnet", state.subnets),
-                            ("security-group", state.security_groups)):
-            for rid, resource in table.items():
-                rows += [{"Key": k, "ResourceId": rid, "ResourceType": kind, "Value": v}
-                         for k, v in resource.tags.items()]
-        extract: dict[str, Callable[[dict[str, str]], Iterable[str]]] = {
-            "key": lambda r: [r["Key"]], "value": lambda r: [r["Value"]],
-            "resource-id": lambda r: [r["ResourceId"]], "resource-type": lambda r: [r["ResourceType"]],
-        }
-        return {"Tags": apply_filters(rows, params.get("Filters"), extract)}
+        rows = [
+            {"Key": k, "ResourceId": rid, "ResourceType": kind, "Value": v}
+            for kind, table in _taggable_tables(state)
+            for rid, resource in table.items()
+            for k, v in resource.tags.items()
+        ]
+        return {"Tags": apply_filters(rows, params.get("Filters"), TAG_FILTERS)}
 
     # -- security groups -----------------------------------------------------------------
     def create_security_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -270,7 +284,7 @@ class Ec2Provider(Provider):
         state = self.state(ctx.account_id, ctx.region)
         vpc_id = params.get("VpcId") or state.default_vpc_id
         if vpc_id not in state.vpcs:
-            raise AWSError("InvalidVpcID.NotFound", f"The vpc ID '{vpc_id}' does not exist", 400)
+            raise _error(_NOT_FOUND, "vpc", vpc_id)
         name = params["GroupName"]
         if name == "default":
             raise AWSError("InvalidParameterValue",
@@ -283,26 +297,17 @@ class Ec2Provider(Provider):
                 for spec in params.get("TagSpecifications") or [] for t in spec.get("Tags") or []}
         group = SecurityGroup(
             id=group_id, vpc_id=vpc_id, name=name, description=params["Description"],
-            owner_id=ctx.account_id, region=ctx.region, tags=tags,
-            egress=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [],
-                     "PrefixListIds": [], "UserIdGroupPairs": []}],
+            owner_id=ctx.account_id, region=ctx.region, tags=tags, egress=allow_all_egress(),
         )
         state.security_groups[group_id] = group
-        out: dict[str, Any] = {"GroupId": group_id, "SecurityGroupArn": group.arn}
-        if tags:
-            out["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-        return out
+        return {"GroupId": group_id, "SecurityGroupArn": group.arn, **tag_set(tags)}
 
     def delete_security_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
         group: SecurityGroup | None = None
         if params.get("GroupId"):
-            gid = params["GroupId"]
-            _check_ids([gid], "sg", "InvalidGroupId.Malformed", 'Invalid id: "{id}" (expecting "sg-...")')
-            group = state.security_groups.get(gid)
-            if group is None:
-                raise AWSError("InvalidGroup.NotFound", f"The security group '{gid}' does not exist", 400)
+            group = _pick(state.security_groups, [params["GroupId"]], "sg")[0]
         elif params.get("GroupName"):
             name = params["GroupName"]
             group = next((g for g in state.security_groups.values()

@@ -7,7 +7,7 @@ from typing import Any
 from cloudlet.services.ec2.model import AvailabilityZone, SecurityGroup, Subnet, Vpc
 
 
-def _tags(tags: dict[str, str]) -> dict[str, Any]:
+def tag_set(tags: dict[str, str]) -> dict[str, Any]:
     # AWS leaves tagSet out when a resource has no tags.
     return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]} if tags else {}
 
@@ -29,7 +29,7 @@ def vpc_shape(vpc: Vpc) -> dict[str, Any]:
         "State": vpc.state,
         "CidrBlock": vpc.cidr_block,
         "DhcpOptionsId": vpc.dhcp_options_id,
-        **_tags(vpc.tags),
+        **tag_set(vpc.tags),
     }
 
 
@@ -57,7 +57,7 @@ def subnet_shape(subnet: Subnet) -> dict[str, Any]:
         "AvailabilityZone": subnet.availability_zone,
         "DefaultForAz": subnet.default_for_az,
         "MapPublicIpOnLaunch": subnet.map_public_ip_on_launch,
-        **_tags(subnet.tags),
+        **tag_set(subnet.tags),
     }
 
 
@@ -71,7 +71,7 @@ def security_group_shape(group: SecurityGroup) -> dict[str, Any]:
         "GroupName": group.name,
         "Description": group.description,
         "IpPermissions": group.ingress,
-        **_tags(group.tags),
+        **tag_set(group.tags),
     }
 
 

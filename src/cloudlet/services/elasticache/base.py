@@ -18,7 +18,13 @@ from cloudlet.core.world import World
 from cloudlet.dataplane.spec import CacheEndpoint
 from cloudlet.services.elasticache import acl_sync
 from cloudlet.services.elasticache.addresses import AddressPool
-from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCache
+from cloudlet.services.elasticache.state import (
+    CacheUserRecord,
+    ElastiCacheState,
+    ServerlessCache,
+    Snapshot,
+    UserGroupRecord,
+)
 from cloudlet.services.elasticache.views import PORT, READER_PORT
 
 log = logging.getLogger("cloudlet.elasticache")
@@ -27,6 +33,32 @@ log = logging.getLogger("cloudlet.elasticache")
 MAX_SOCKET_PATH = 100
 # How long user/group transitions (creating, modifying, deleting) stay visible.
 TRANSITION_S = 0.1
+
+
+# ARN resource type -> (ElastiCacheState table, AWS's not-found fault, the noun its message uses).
+RESOURCE_KINDS: dict[str, tuple[str, str, str]] = {
+    "serverlesscache": ("caches", "ServerlessCacheNotFoundFault", "Serverless cache"),
+    "serverlesscachesnapshot": ("snapshots", "ServerlessCacheSnapshotNotFoundFault", "Serverless cache snapshot"),
+    "user": ("users", "UserNotFound", "User"),
+    "usergroup": ("groups", "UserGroupNotFound", "User group"),
+}
+
+
+def find(st: ElastiCacheState, kind: str, key: str) -> Any:
+    """The resource of an ARN resource type by its key, or AWS's not-found fault."""
+    table, fault, noun = RESOURCE_KINDS[kind]
+    found = getattr(st, table).get(key)
+    if found is None:
+        raise AWSError(fault, f"{noun} {key} not found.")
+    return found
+
+
+def require_cache_status(cache: ServerlessCache, *allowed: str) -> None:
+    if cache.status not in (allowed or ("available",)):
+        raise AWSError(
+            "InvalidServerlessCacheStateFault",
+            f"Serverless cache {cache.name} is not in available state (current state: {cache.status}).",
+        )
 
 
 class ElastiCacheBase(Provider):
@@ -93,11 +125,18 @@ class ElastiCacheBase(Provider):
         short.parent.mkdir(mode=0o700, exist_ok=True)
         return short
 
+    # Names and ids are case-insensitive: AWS stores and reports them in lower case.
     def get_cache(self, st: ElastiCacheState, name: str) -> ServerlessCache:
-        cache = st.caches.get(name.lower())
-        if cache is None:
-            raise AWSError("ServerlessCacheNotFoundFault", f"Serverless cache {name.lower()} not found.")
-        return cache
+        return find(st, "serverlesscache", name.lower())
+
+    def get_snapshot(self, st: ElastiCacheState, name: str) -> Snapshot:
+        return find(st, "serverlesscachesnapshot", name.lower())
+
+    def get_user(self, st: ElastiCacheState, user_id: str) -> CacheUserRecord:
+        return find(st, "user", user_id.lower())
+
+    def get_group(self, st: ElastiCacheState, group_id: str) -> UserGroupRecord:
+        return find(st, "usergroup", group_id.lower())
 
     # ---- data plane
     def endpoint(self, st: ElastiCacheState, cache: ServerlessCache) -> CacheEndpoint:

@@ -13,9 +13,9 @@ from cloudlet.core.errors import AWSError
 from cloudlet.dataplane.spec import ADMIN_USER, backend_password
 from cloudlet.services.elasticache import acl_sync, network, validation, views
 from cloudlet.services.elasticache.addresses import endpoint_hostname
-from cloudlet.services.elasticache.base import TRANSITION_S, log
-from cloudlet.services.elasticache.engines import SERVERLESS_MAJORS, resolve_engine
-from cloudlet.services.elasticache.pagination import page
+from cloudlet.services.elasticache.base import TRANSITION_S, log, require_cache_status
+from cloudlet.services.elasticache.engines import resolve_engine
+from cloudlet.services.elasticache.pagination import paged_result
 from cloudlet.services.elasticache.snapshot_ops import SnapshotOps
 from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCache, Snapshot, UserGroupRecord
 from cloudlet.services.elasticache.valkey_process import GB, ValkeyProcess
@@ -33,9 +33,7 @@ def maxmemory_of(limits: dict[str, Any] | None) -> int:
 class CacheOps(SnapshotOps):
     # ---- checks shared by create and modify
     def _user_group_for(self, st: ElastiCacheState, group_id: str, engine: str) -> UserGroupRecord:
-        group = st.groups.get(group_id.lower())
-        if group is None:
-            raise AWSError("UserGroupNotFound", f"User group {group_id.lower()} not found.")
+        group = self.get_group(st, group_id)
         if group.status == "deleting":
             raise AWSError("InvalidUserGroupState", f"User group {group.group_id} is not in active state.")
         if engine == "redis" and group.engine != "redis":
@@ -173,20 +171,12 @@ class CacheOps(SnapshotOps):
             items = [self.get_cache(st, params["ServerlessCacheName"])]
         else:
             items = sorted(st.caches.values(), key=lambda c: c.create_time)
-        chunk, token = page(items, params.get("NextToken"), params.get("MaxResults"), 50, 1, 100, "MaxResults")
-        out: dict[str, Any] = {"ServerlessCaches": [views.cache(c) for c in chunk]}
-        if token:
-            out["NextToken"] = token
-        return out
+        return paged_result("ServerlessCaches", items, views.cache, params, default=50, lo=1, hi=100, serverless=True)
 
     async def modify_serverless_cache(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         cache = self.get_cache(st, params["ServerlessCacheName"])
-        if cache.status != "available":
-            raise AWSError(
-                "InvalidServerlessCacheStateFault",
-                f"Serverless cache {cache.name} is not in available state (current state: {cache.status}).",
-            )
+        require_cache_status(cache)
         if params.get("RemoveUserGroup") and params.get("UserGroupId"):
             raise AWSError(
                 "InvalidParameterCombination", "RemoveUserGroup and UserGroupId cannot be specified together."
@@ -194,7 +184,7 @@ class CacheOps(SnapshotOps):
         description = self._description(params)
         limits = validation.usage_limits(params.get("CacheUsageLimits"))
         self._snapshot_settings(params)
-        engine, major = cache.engine, cache.major_version
+        engine, major, full = cache.engine, cache.major_version, cache.full_version
         if params.get("Engine") or params.get("MajorEngineVersion"):
             engine, major, full = resolve_engine(params.get("Engine") or cache.engine, params.get("MajorEngineVersion"))
             if (cache.engine, engine) == ("valkey", "redis"):
@@ -218,8 +208,7 @@ class CacheOps(SnapshotOps):
         # Validated: record the new configuration; valkey and the data plane follow in the background.
         if description is not None:
             cache.description = description
-        if engine != cache.engine or major != cache.major_version:
-            cache.engine, cache.major_version, cache.full_version = engine, major, SERVERLESS_MAJORS[engine][major]
+        cache.engine, cache.major_version, cache.full_version = engine, major, full
         memory_changed = limits is not None and maxmemory_of(limits) != maxmemory_of(cache.usage_limits)
         if limits is not None:
             cache.usage_limits = limits
@@ -253,11 +242,7 @@ class CacheOps(SnapshotOps):
     async def delete_serverless_cache(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         cache = self.get_cache(st, params["ServerlessCacheName"])
-        if cache.status not in ("available", "create-failed"):
-            raise AWSError(
-                "InvalidServerlessCacheStateFault",
-                f"Serverless cache {cache.name} is not in available state (current state: {cache.status}).",
-            )
+        require_cache_status(cache, "available", "create-failed")
         final: Snapshot | None = None
         if params.get("FinalSnapshotName"):
             if cache.status != "available":
@@ -272,7 +257,7 @@ class CacheOps(SnapshotOps):
 
     async def _tear_down(self, st: ElastiCacheState, cache: ServerlessCache, final: Snapshot | None) -> None:
         if final is not None:
-            await self.take_snapshot(st, cache, final)
+            await self.take_snapshot(cache, final)
         if self.dataplane is not None:
             try:
                 await self.dataplane.close_cache(cache.name)

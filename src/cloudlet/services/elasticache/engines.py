@@ -65,7 +65,3 @@ def resolve_engine(engine: str, major: str | None) -> tuple[str, str, str]:
             f"Invalid MajorEngineVersion {major} for engine {eng}. Supported: {', '.join(sorted(majors))}.",
         )
     return eng, major, majors[major]
-
-
-def family_of(engine: str, major: str) -> str:
-    return f"{engine}{major}"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from cloudlet.core.errors import AWSError
 
@@ -28,3 +29,26 @@ def page(
     chunk = items[start : start + size]
     nxt = start + size
     return chunk, (base64.urlsafe_b64encode(str(nxt).encode()).decode() if nxt < len(items) else None)
+
+
+def paged_result(
+    key: str,
+    items: list[T],
+    render: Callable[[T], dict[str, Any]],
+    params: dict[str, Any],
+    *,
+    default: int,
+    lo: int,
+    hi: int,
+    serverless: bool = False,
+) -> dict[str, Any]:
+    """One page of a Describe* output: {key: rendered items} plus the next-page token when there is one.
+
+    The serverless operations page with NextToken/MaxResults, the older ones with Marker/MaxRecords.
+    """
+    token_param, size_param = ("NextToken", "MaxResults") if serverless else ("Marker", "MaxRecords")
+    chunk, token = page(items, params.get(token_param), params.get(size_param), default, lo, hi, size_param)
+    out: dict[str, Any] = {key: [render(item) for item in chunk]}
+    if token:
+        out[token_param] = token
+    return out

@@ -9,31 +9,25 @@ from typing import Any
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.services.elasticache import validation, views
-from cloudlet.services.elasticache.base import ElastiCacheBase, log
-from cloudlet.services.elasticache.pagination import page
+from cloudlet.services.elasticache.base import ElastiCacheBase, log, require_cache_status
+from cloudlet.services.elasticache.pagination import paged_result
 from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCache, Snapshot
 
 SNAPSHOT_QUOTA = 1000
 
 
 class SnapshotOps(ElastiCacheBase):
-    def get_snapshot(self, st: ElastiCacheState, name: str) -> Snapshot:
-        snap = st.snapshots.get(name.lower())
-        if snap is None:
-            raise AWSError(
-                "ServerlessCacheSnapshotNotFoundFault", f"Serverless cache snapshot {name.lower()} not found."
-            )
-        return snap
-
     def new_snapshot(
         self,
         st: ElastiCacheState,
         raw_name: str,
-        cache: ServerlessCache,
+        source: ServerlessCache | Snapshot,
         kms_key_id: str | None,
         tags: list[dict[str, str]] | None,
+        name_param: str = "ServerlessCacheSnapshotName",
     ) -> Snapshot:
-        name = validation.identifier(raw_name, "ServerlessCacheSnapshotName", 255)
+        """Record a snapshot (status creating) of a cache, or a copy of another snapshot."""
+        name = validation.identifier(raw_name, name_param, 255)
         if name in st.snapshots:
             raise AWSError(
                 "ServerlessCacheSnapshotAlreadyExistsFault", f"Serverless cache snapshot {name} already exists."
@@ -43,9 +37,9 @@ class SnapshotOps(ElastiCacheBase):
         snap = Snapshot(
             name=name,
             arn=st.arn("serverlesscachesnapshot", name),
-            cache_name=cache.name,
-            engine=cache.engine,
-            major_version=cache.major_version,
+            cache_name=source.name if isinstance(source, ServerlessCache) else source.cache_name,
+            engine=source.engine,
+            major_version=source.major_version,
             path=self.snapshot_dir(st) / f"{name}.rdb",
             kms_key_id=kms_key_id,
             tags=validation.tags({}, tags),
@@ -53,7 +47,7 @@ class SnapshotOps(ElastiCacheBase):
         st.snapshots[name] = snap
         return snap
 
-    async def take_snapshot(self, st: ElastiCacheState, cache: ServerlessCache, snap: Snapshot) -> None:
+    async def take_snapshot(self, cache: ServerlessCache, snap: Snapshot) -> None:
         try:
             assert cache.process is not None
             rdb = await cache.process.save_rdb()
@@ -68,15 +62,11 @@ class SnapshotOps(ElastiCacheBase):
     async def create_serverless_cache_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         cache = self.get_cache(st, params["ServerlessCacheName"])
-        if cache.status != "available":
-            raise AWSError(
-                "InvalidServerlessCacheStateFault",
-                f"Serverless cache {cache.name} is not in available state (current state: {cache.status}).",
-            )
+        require_cache_status(cache)
         snap = self.new_snapshot(
             st, params["ServerlessCacheSnapshotName"], cache, params.get("KmsKeyId"), params.get("Tags")
         )
-        self.background(self.take_snapshot(st, cache, snap))
+        self.background(self.take_snapshot(cache, snap))
         return {"ServerlessCacheSnapshot": views.snapshot(snap)}
 
     async def copy_serverless_cache_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -87,24 +77,8 @@ class SnapshotOps(ElastiCacheBase):
                 "InvalidServerlessCacheSnapshotStateFault", f"Serverless cache snapshot {src.name} is not available."
             )
         target = "TargetServerlessCacheSnapshotName"
-        name = validation.identifier(params[target], target, 255)
-        if name in st.snapshots:
-            raise AWSError(
-                "ServerlessCacheSnapshotAlreadyExistsFault", f"Serverless cache snapshot {name} already exists."
-            )
-        if len(st.snapshots) >= SNAPSHOT_QUOTA:
-            raise AWSError("ServerlessCacheSnapshotQuotaExceededFault", "The snapshot quota has been reached.")
-        copy = Snapshot(
-            name=name,
-            arn=st.arn("serverlesscachesnapshot", name),
-            cache_name=src.cache_name,
-            engine=src.engine,
-            major_version=src.major_version,
-            path=self.snapshot_dir(st) / f"{name}.rdb",
-            kms_key_id=params.get("KmsKeyId") or src.kms_key_id,
-            tags=validation.tags({}, params.get("Tags")),
-        )
-        st.snapshots[name] = copy
+        kms_key_id = params.get("KmsKeyId") or src.kms_key_id
+        copy = self.new_snapshot(st, params[target], src, kms_key_id, params.get("Tags"), name_param=target)
         self.background(self._copy_file(src, copy))
         return {"ServerlessCacheSnapshot": views.snapshot(copy)}
 
@@ -145,8 +119,6 @@ class SnapshotOps(ElastiCacheBase):
             items = [s for s in items if s.cache_name == cname]
         if params.get("SnapshotType"):
             items = [s for s in items if s.snapshot_type == params["SnapshotType"]]
-        chunk, token = page(items, params.get("NextToken"), params.get("MaxResults"), 50, 1, 50, "MaxResults")
-        out: dict[str, Any] = {"ServerlessCacheSnapshots": [views.snapshot(s) for s in chunk]}
-        if token:
-            out["NextToken"] = token
-        return out
+        return paged_result(
+            "ServerlessCacheSnapshots", items, views.snapshot, params, default=50, lo=1, hi=50, serverless=True
+        )

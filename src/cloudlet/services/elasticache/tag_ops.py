@@ -8,12 +8,12 @@ from typing import Any
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.services.elasticache import validation
-from cloudlet.services.elasticache.base import ElastiCacheBase
+from cloudlet.services.elasticache.base import RESOURCE_KINDS, ElastiCacheBase, find
 from cloudlet.services.elasticache.engines import ENGINE_VERSIONS
-from cloudlet.services.elasticache.pagination import page
+from cloudlet.services.elasticache.pagination import paged_result
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:elasticache:([a-z0-9-]+):(\d{12}):([a-z]+):(.+)$")
-# Resource types cloudlet does not have: AWS's not-found fault for each.
+# Resource types cloudlet does not have: AWS's not-found fault and noun for each.
 _OTHER_FAULTS = {
     "cluster": ("CacheClusterNotFound", "Cache cluster"),
     "replicationgroup": ("ReplicationGroupNotFoundFault", "Replication group"),
@@ -33,26 +33,12 @@ class TagOps(ElastiCacheBase):
         region, account, kind, name = m.groups()
         if account != ctx.account_id:
             raise AWSError("InvalidARN", f"The ARN {arn} does not belong to your account.")
-        st = self.store.get(account, region)
-        found: Any = None
-        if kind == "serverlesscache":
-            found = st.caches.get(name)
-            fault = ("ServerlessCacheNotFoundFault", "Serverless cache")
-        elif kind == "serverlesscachesnapshot":
-            found = st.snapshots.get(name)
-            fault = ("ServerlessCacheSnapshotNotFoundFault", "Serverless cache snapshot")
-        elif kind == "user":
-            found = st.users.get(name)
-            fault = ("UserNotFound", "User")
-        elif kind == "usergroup":
-            found = st.groups.get(name)
-            fault = ("UserGroupNotFound", "User group")
-        elif kind in _OTHER_FAULTS:
-            fault = _OTHER_FAULTS[kind]
-        else:
+        if kind in _OTHER_FAULTS:
+            fault, noun = _OTHER_FAULTS[kind]
+            raise AWSError(fault, f"{noun} {name} not found.")
+        if kind not in RESOURCE_KINDS:
             raise AWSError("InvalidARN", f"The ARN {arn} is not valid.")
-        if found is None:
-            raise AWSError(fault[0], f"{fault[1]} {name} not found.")
+        found = find(self.store.get(account, region), kind, name)
         if kind == "serverlesscache" and found.status == "deleting":
             raise AWSError("InvalidServerlessCacheStateFault", f"Serverless cache {name} is being deleted.")
         return found
@@ -85,8 +71,6 @@ class TagOps(ElastiCacheBase):
             items = [v for v in items if v.family == params["CacheParameterGroupFamily"]]
         if params.get("DefaultOnly"):
             items = [v for v in items if v.default]
-        chunk, marker = page(items, params.get("Marker"), params.get("MaxRecords"), 100, 20, 100, "MaxRecords")
-        out: dict[str, Any] = {"CacheEngineVersions": [v.describe() for v in chunk]}
-        if marker:
-            out["Marker"] = marker
-        return out
+        return paged_result(
+            "CacheEngineVersions", items, lambda v: v.describe(), params, default=100, lo=20, hi=100
+        )

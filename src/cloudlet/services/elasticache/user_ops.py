@@ -10,7 +10,7 @@ from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.services.elasticache import access_strings, validation, views
 from cloudlet.services.elasticache.base import TRANSITION_S, ElastiCacheBase
-from cloudlet.services.elasticache.pagination import page
+from cloudlet.services.elasticache.pagination import paged_result
 from cloudlet.services.elasticache.state import CacheUserRecord, ElastiCacheState, UserGroupRecord
 
 USER_QUOTA = 1000
@@ -61,17 +61,14 @@ def _authentication(params: dict[str, Any]) -> tuple[str, list[str]] | None:
 
 
 class UserOps(ElastiCacheBase):
-    def get_user(self, st: ElastiCacheState, user_id: str) -> CacheUserRecord:
-        user = st.users.get(user_id.lower())
-        if user is None:
-            raise AWSError("UserNotFound", f"User {user_id.lower()} not found.")
+    def _changeable_user(self, st: ElastiCacheState, user_id: str, verb: str) -> CacheUserRecord:
+        """The user ModifyUser/DeleteUser may change: not the built-in default user, and active."""
+        user = self.get_user(st, user_id)
+        if user.builtin:
+            raise AWSError("InvalidParameterValue", f"The default user cannot be {verb}.")
+        if user.status != "active":
+            raise AWSError("InvalidUserState", f"User {user.user_id} is not in active state.")
         return user
-
-    def get_group(self, st: ElastiCacheState, group_id: str) -> UserGroupRecord:
-        group = st.groups.get(group_id.lower())
-        if group is None:
-            raise AWSError("UserGroupNotFound", f"User group {group_id.lower()} not found.")
-        return group
 
     async def _settle_user(self, st: ElastiCacheState, user: CacheUserRecord, final: str | None) -> None:
         await asyncio.sleep(TRANSITION_S)
@@ -128,11 +125,7 @@ class UserOps(ElastiCacheBase):
 
     def modify_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
-        user = self.get_user(st, params["UserId"])
-        if user.builtin:
-            raise AWSError("InvalidParameterValue", "The default user cannot be modified.")
-        if user.status != "active":
-            raise AWSError("InvalidUserState", f"User {user.user_id} is not in active state.")
+        user = self._changeable_user(st, params["UserId"], "modified")
         if params.get("AccessString") and params.get("AppendAccessString"):
             raise AWSError("InvalidParameterCombination", "AccessString and AppendAccessString cannot both be given.")
         access = user.access_string
@@ -163,11 +156,7 @@ class UserOps(ElastiCacheBase):
 
     def delete_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
-        user = self.get_user(st, params["UserId"])
-        if user.builtin:
-            raise AWSError("InvalidParameterValue", "The default user cannot be deleted.")
-        if user.status != "active":
-            raise AWSError("InvalidUserState", f"User {user.user_id} is not in active state.")
+        user = self._changeable_user(st, params["UserId"], "deleted")
         groups = st.groups_of(user.user_id)
         if user.user_name == "default" and groups:
             raise AWSError(
@@ -199,11 +188,7 @@ class UserOps(ElastiCacheBase):
                     "InvalidParameterValue",
                     f"Invalid filter name {f.get('Name')}. Valid names: user-group-id, user-id, user-name.",
                 )
-        chunk, marker = page(items, params.get("Marker"), params.get("MaxRecords"), 100, 1, 100, "MaxRecords")
-        out: dict[str, Any] = {"Users": [views.user(st, u) for u in chunk]}
-        if marker:
-            out["Marker"] = marker
-        return out
+        return paged_result("Users", items, lambda u: views.user(st, u), params, default=100, lo=1, hi=100)
 
     # ---- user groups
     def _check_members(self, st: ElastiCacheState, engine: str, group_id: str, user_ids: list[str]) -> None:
@@ -306,8 +291,6 @@ class UserOps(ElastiCacheBase):
         items = list(st.groups.values())
         if params.get("UserGroupId"):
             items = [self.get_group(st, params["UserGroupId"])]
-        chunk, marker = page(items, params.get("Marker"), params.get("MaxRecords"), 100, 1, 100, "MaxRecords")
-        out: dict[str, Any] = {"UserGroups": [views.user_group(st, g) for g in chunk]}
-        if marker:
-            out["Marker"] = marker
-        return out
+        return paged_result(
+            "UserGroups", items, lambda g: views.user_group(st, g), params, default=100, lo=1, hi=100
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from cloudlet.services.elasticache.state import (
@@ -18,6 +19,18 @@ READER_PORT = 6380
 
 def min_engine_version(engine: str) -> str:
     return "7.2" if engine == "valkey" else "6.0"
+
+
+def assigned_snapshot_time(arn: str) -> str:
+    """The DailySnapshotTime AWS fills in when the caller sets none.
+
+    AWS always reports one (e.g. "04:00", "05:00" in us-east-1, even with
+    SnapshotRetentionLimit 0): a half-hour slot, here picked from 03:00-10:30
+    UTC by the cache's ARN so it stays the same for the cache's lifetime.
+    """
+    slot = int.from_bytes(hashlib.sha256(arn.encode()).digest()[:2], "big") % 16
+    minutes = 3 * 60 + 30 * slot
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def cache(c: ServerlessCache) -> dict[str, Any]:
@@ -43,8 +56,7 @@ def cache(c: ServerlessCache) -> dict[str, Any]:
         out["KmsKeyId"] = c.kms_key_id
     if c.user_group_id:
         out["UserGroupId"] = c.user_group_id
-    if c.daily_snapshot_time:
-        out["DailySnapshotTime"] = c.daily_snapshot_time
+    out["DailySnapshotTime"] = c.daily_snapshot_time or assigned_snapshot_time(c.arn)
     return out
 
 

@@ -7,6 +7,7 @@ import base64
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -304,11 +305,12 @@ class LambdaProvider(Provider):
         self._bg(self._prepare(fv, updating=False))
         out = fv.to_config()
         if params.get("Publish"):
-            self._bg(self._publish_when_ready(fn))
+            self._bg(self._publish_when(fn, lambda fv: fv.state == "Pending"))
         return out
 
-    async def _publish_when_ready(self, fn: Function) -> None:
-        while fn.latest.state == "Pending":
+    async def _publish_when(self, fn: Function, busy: Callable[[FunctionVersion], bool]) -> None:
+        """Publish=true: the version is cut once $LATEST has left its transition."""
+        while busy(fn.latest):
             await asyncio.sleep(0.05)
         self._publish(fn, None)
 
@@ -415,13 +417,8 @@ class LambdaProvider(Provider):
         self._start_update(fv)
         out = fv.to_config()
         if params.get("Publish"):
-            self._bg(self._publish_after_update(fn))
+            self._bg(self._publish_when(fn, lambda fv: fv.last_update_status == "InProgress"))
         return out
-
-    async def _publish_after_update(self, fn: Function) -> None:
-        while fn.latest.last_update_status == "InProgress":
-            await asyncio.sleep(0.05)
-        self._publish(fn, None)
 
     def update_function_configuration(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])

@@ -25,7 +25,13 @@ def _error(status: int, error_type: str, message: str) -> web.Response:
     return web.Response(status=status, body=body.encode(), content_type="application/json")
 
 
-_ACCEPTED = b'{"status":"OK"}'
+def _unknown_env() -> web.Response:
+    # A request on a port whose environment is gone (or never was).
+    return _error(403, "InvalidEnvironment", "unknown execution environment")
+
+
+def _accepted() -> web.Response:
+    return web.Response(status=202, body=b'{"status":"OK"}', content_type="application/json")
 
 
 class RuntimeApiServer:
@@ -77,7 +83,7 @@ class RuntimeApiServer:
     async def _next(self, request: web.Request) -> web.StreamResponse:
         env = self._env(request)
         if env is None:
-            return _error(403, "InvalidEnvironment", "unknown execution environment")
+            return _unknown_env()
         inv = await env.next_invocation()
         headers = {
             "Lambda-Runtime-Aws-Request-Id": inv.request_id,
@@ -92,28 +98,25 @@ class RuntimeApiServer:
         return web.Response(status=200, body=inv.payload, headers=headers, content_type="application/json")
 
     async def _response(self, request: web.Request) -> web.Response:
-        env = self._env(request)
-        if env is None:
-            return _error(403, "InvalidEnvironment", "unknown execution environment")
-        body = await request.read()
-        if not env.complete(request.match_info["request_id"], "ok", body, None):
-            return _error(400, "InvalidRequestID", "Invalid request ID")
-        return web.Response(status=202, body=_ACCEPTED, content_type="application/json")
+        return await self._complete(request, "ok")
 
     async def _invocation_error(self, request: web.Request) -> web.Response:
+        return await self._complete(request, "error")
+
+    async def _complete(self, request: web.Request, outcome: str) -> web.Response:
         env = self._env(request)
         if env is None:
-            return _error(403, "InvalidEnvironment", "unknown execution environment")
+            return _unknown_env()
         body = await request.read()
-        error_type = request.headers.get(ERROR_TYPE_HEADER)
-        if not env.complete(request.match_info["request_id"], "error", body, error_type):
+        error_type = request.headers.get(ERROR_TYPE_HEADER) if outcome == "error" else None
+        if not env.complete(request.match_info["request_id"], outcome, body, error_type):
             return _error(400, "InvalidRequestID", "Invalid request ID")
-        return web.Response(status=202, body=_ACCEPTED, content_type="application/json")
+        return _accepted()
 
     async def _init_error(self, request: web.Request) -> web.Response:
         env = self._env(request)
         if env is None:
-            return _error(403, "InvalidEnvironment", "unknown execution environment")
+            return _unknown_env()
         body = await request.read()
         env.init_failed(body, request.headers.get(ERROR_TYPE_HEADER))
-        return web.Response(status=202, body=_ACCEPTED, content_type="application/json")
+        return _accepted()

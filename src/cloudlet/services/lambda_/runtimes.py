@@ -111,12 +111,8 @@ def _has_packages(python: Path) -> bool:
     return r.returncode == 0
 
 
-def ensure_runtime(config: Config, runtime_name: str) -> Path:
-    """The venv interpreter for runtime_name, creating the venv on first need."""
-    return ensure_runtime_choice(config, runtime_name).python
-
-
 def ensure_runtime_choice(config: Config, runtime_name: str) -> RuntimeChoice:
+    """The interpreter runtime_name runs on, creating its venv on first need."""
     base, version, warning = choose_interpreter(runtime_name)
     venv = Path(config.runtimes_dir) / f"python{version[0]}.{version[1]}"
     python = venv / "bin" / "python"

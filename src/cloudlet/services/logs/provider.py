@@ -7,6 +7,7 @@ each function's output here); API clients use the operations below.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import heapq
 from collections.abc import Iterator
 from typing import Any
@@ -110,6 +111,12 @@ class LogsProvider(Provider):
             raise group_not_found()
         return g
 
+    @contextlib.contextmanager
+    def _locked_group(self, state: LogsState, name: str) -> Iterator[LogGroup]:
+        """The named group, held under the state's lock (ResourceNotFoundException when missing)."""
+        with state.lock:
+            yield self._group(state, name)
+
     def _describe_group(self, state: LogsState, g: LogGroup) -> dict[str, Any]:
         arn = state.group_arn(g.name)
         out: dict[str, Any] = {
@@ -159,8 +166,7 @@ class LogsProvider(Provider):
     def delete_log_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = validation.group_name(params.get("logGroupName"))
         state = self._state(ctx)
-        with state.lock:
-            g = self._group(state, name)
+        with self._locked_group(state, name) as g:
             if g.deletion_protection:
                 raise AWSError(
                     "ValidationException",
@@ -222,8 +228,7 @@ class LogsProvider(Provider):
         name = validation.group_name(params.get("logGroupName"))
         days = validation.retention_days(params.get("retentionInDays"))
         state = self._state(ctx)
-        with state.lock:
-            g = self._group(state, name)
+        with self._locked_group(state, name) as g:
             g.retention_in_days = days
             g.apply_retention(now_ms())
         return {}
@@ -231,8 +236,8 @@ class LogsProvider(Provider):
     def delete_retention_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = validation.group_name(params.get("logGroupName"))
         state = self._state(ctx)
-        with state.lock:
-            self._group(state, name).retention_in_days = None
+        with self._locked_group(state, name) as g:
+            g.retention_in_days = None
         return {}
 
     # ---- log streams -----------------------------------------------------------
@@ -241,8 +246,7 @@ class LogsProvider(Provider):
         gname = validation.group_name(params.get("logGroupName"))
         sname = validation.stream_name(params.get("logStreamName"))
         state = self._state(ctx)
-        with state.lock:
-            g = self._group(state, gname)
+        with self._locked_group(state, gname) as g:
             if sname in g.streams:
                 raise AWSError("ResourceAlreadyExistsException", "The specified log stream already exists", status=400)
             g.streams[sname] = LogStream(name=sname, creation_time=now_ms())
@@ -252,8 +256,7 @@ class LogsProvider(Provider):
         gname = validation.group_name(params.get("logGroupName"))
         sname = validation.stream_name(params.get("logStreamName"))
         state = self._state(ctx)
-        with state.lock:
-            g = self._group(state, gname)
+        with self._locked_group(state, gname) as g:
             s = g.streams.pop(sname, None)
             if s is None:
                 raise stream_not_found()
@@ -280,8 +283,7 @@ class LogsProvider(Provider):
             if not isinstance(offset, int) or offset < 0:
                 raise tokens.invalid_token()
         now = now_ms()
-        with state.lock:
-            g = self._group(state, gname)
+        with self._locked_group(state, gname) as g:
             g.apply_retention(now)
             streams = [s for s in g.streams.values() if prefix is None or s.name.startswith(prefix)]
             if order == "LogStreamName":
@@ -350,11 +352,8 @@ class LogsProvider(Provider):
 
         state = self._state(ctx)
         now = now_ms()
-        with state.lock:
-            g = self._group(state, gname)
-            s = g.streams.get(sname)
-            if s is None:
-                raise stream_not_found()
+        with self._locked_group(state, gname) as g:
+            s = _stream(g, sname)
             # Events are chronological, so the rejected ones form a prefix and a suffix.
             too_old_end = sum(1 for ts, _ in events if ts < now - TOO_OLD_MS)
             cutoff = g.retention_cutoff(now)
@@ -388,11 +387,8 @@ class LogsProvider(Provider):
         token = params.get("nextToken")
         direction, pos = tokens.parse_stream_token(token) if token else (None, None)
         now = now_ms()
-        with state.lock:
-            g = self._group(state, gname)
-            s = g.streams.get(sname)
-            if s is None:
-                raise stream_not_found()
+        with self._locked_group(state, gname) as g:
+            s = _stream(g, sname)
             g.apply_retention(now)
             # GetLogEvents' window is [startTime, endTime); keys order events by time.
             lo = 0 if start is None else bisect.bisect_left(s.keys, event_key(start, 0))
@@ -448,8 +444,7 @@ class LogsProvider(Provider):
             if not isinstance(after, int) or data.get("g") != gname:
                 raise tokens.invalid_token()
         now = now_ms()
-        with state.lock:
-            g = self._group(state, gname)
+        with self._locked_group(state, gname) as g:
             g.apply_retention(now)
             if names is not None:
                 streams = [g.streams[n] for n in dict.fromkeys(names) if n in g.streams]
@@ -493,8 +488,7 @@ class LogsProvider(Provider):
         name = validation.group_name(params.get("logGroupName"))
         new = validation.tags(params.get("tags"))
         state = self._state(ctx)
-        with state.lock:
-            g = self._group(state, name)
+        with self._locked_group(state, name) as g:
             if len({**g.tags, **new}) > 50:
                 raise invalid("A resource can have no more than 50 tags.")
             g.tags.update(new)
@@ -503,8 +497,7 @@ class LogsProvider(Provider):
     def untag_log_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = validation.group_name(params.get("logGroupName"))
         state = self._state(ctx)
-        with state.lock:
-            g = self._group(state, name)
+        with self._locked_group(state, name) as g:
             for k in params.get("tags") or []:
                 g.tags.pop(k, None)
         return {}
@@ -512,19 +505,19 @@ class LogsProvider(Provider):
     def list_tags_log_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = validation.group_name(params.get("logGroupName"))
         state = self._state(ctx)
-        with state.lock:
-            return {"tags": dict(self._group(state, name).tags)}
+        with self._locked_group(state, name) as g:
+            return {"tags": dict(g.tags)}
 
-    def _resource_group(self, ctx: RequestContext, arn: object) -> tuple[LogsState, LogGroup]:
+    def _resource_group(self, ctx: RequestContext, arn: object) -> tuple[LogsState, str]:
+        """(state, group name) of a *Resource operation's resourceArn."""
         if not isinstance(arn, str) or not arn.startswith("arn:"):
             raise invalid(f"Invalid ARN: {arn}")
-        state, name = self._locate_arn(ctx, arn, field="resourceArn")
-        return state, self._group(state, name)
+        return self._locate_arn(ctx, arn, field="resourceArn")
 
     def tag_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         new = validation.tags(params.get("tags"))
-        state, g = self._resource_group(ctx, params.get("resourceArn"))
-        with state.lock:
+        state, name = self._resource_group(ctx, params.get("resourceArn"))
+        with self._locked_group(state, name) as g:
             if len({**g.tags, **new}) > 50:
                 raise AWSError(
                     "TooManyTagsException",
@@ -536,16 +529,23 @@ class LogsProvider(Provider):
         return {}
 
     def untag_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        state, g = self._resource_group(ctx, params.get("resourceArn"))
-        with state.lock:
+        state, name = self._resource_group(ctx, params.get("resourceArn"))
+        with self._locked_group(state, name) as g:
             for k in params.get("tagKeys") or []:
                 g.tags.pop(k, None)
         return {}
 
     def list_tags_for_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        state, g = self._resource_group(ctx, params.get("resourceArn"))
-        with state.lock:
+        state, name = self._resource_group(ctx, params.get("resourceArn"))
+        with self._locked_group(state, name) as g:
             return {"tags": dict(g.tags)}
+
+
+def _stream(g: LogGroup, name: str) -> LogStream:
+    s = g.streams.get(name)
+    if s is None:
+        raise stream_not_found()
+    return s
 
 
 def _stream_events(s: LogStream, after: int) -> Iterator[tuple[str, LogEvent]]:

@@ -22,19 +22,19 @@ def invalid(message: str) -> AWSError:
 
 
 def group_name(name: object, field: str = "logGroupName") -> str:
-    if not isinstance(name, str) or not (1 <= len(name) <= 512) or not GROUP_NAME_RE.fullmatch(name):
-        raise invalid(
-            f"1 validation error detected: Value '{name}' at '{field}' failed to satisfy constraint: "
-            "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+"
-        )
-    return name
+    return _name(name, field, GROUP_NAME_RE)
 
 
 def stream_name(name: object, field: str = "logStreamName") -> str:
-    if not isinstance(name, str) or not (1 <= len(name) <= 512) or not STREAM_NAME_RE.fullmatch(name):
+    return _name(name, field, STREAM_NAME_RE)
+
+
+def _name(name: object, field: str, pattern: re.Pattern[str]) -> str:
+    # AWS's message quotes the model's pattern, which is the regex itself.
+    if not isinstance(name, str) or not (1 <= len(name) <= 512) or not pattern.fullmatch(name):
         raise invalid(
             f"1 validation error detected: Value '{name}' at '{field}' failed to satisfy constraint: "
-            "Member must satisfy regular expression pattern: [^:*]*"
+            f"Member must satisfy regular expression pattern: {pattern.pattern}"
         )
     return name
 
@@ -53,9 +53,11 @@ def limit(value: object, low: int, high: int, default: int) -> int:
     if value is None:
         return default
     if not isinstance(value, int) or isinstance(value, bool) or not (low <= value <= high):
+        too_high = isinstance(value, int) and value > high
+        bound = f"less than or equal to {high}" if too_high else f"greater than or equal to {low}"
         raise invalid(
             f"1 validation error detected: Value '{value}' at 'limit' failed to satisfy constraint: "
-            f"Member must have value {'less than or equal to ' + str(high) if isinstance(value, int) and value > high else 'greater than or equal to ' + str(low)}"
+            f"Member must have value {bound}"
         )
     return value
 
