@@ -120,7 +120,7 @@ def test_cli_create_wait_invoke_logs_without_vpc(aws_cli: Any, role_arn: str, tm
     rid = tail.split("START RequestId: ", 1)[1].split()[0]
     found = aws_cli("logs", "filter-log-events", "--log-group-name", "/aws/lambda/CliFn",
                     "--filter-pattern", f'"marker-{rid}"', "--query", "events[].message")
-    assert found == [f"marker-{rid}"]
+    assert found == [f"marker-{rid}\n"]  # Lambda keeps each line's newline
     aws_cli("lambda", "delete-function", "--function-name", "CliFn")
 
 

@@ -221,7 +221,7 @@ async def test_logs_reach_cloudwatch(h: Harness) -> None:
     ctx = RequestContext("logs", "FilterLogEvents", "us-east-1", h.world.root, "r")
     events = logs.filter_log_events(ctx, {"logGroupName": "/aws/lambda/f1"})["events"]
     messages = [e["message"] for e in events]
-    assert any(m == f"START RequestId: {rid} Version: $LATEST" for m in messages)
+    assert any(m == f"START RequestId: {rid} Version: $LATEST\n" for m in messages)
     assert any(m.startswith('hello {"k": 1}') for m in messages)
     report = next(m for m in messages if m.startswith(f"REPORT RequestId: {rid}"))
     fields = dict(part.split(": ", 1) for part in report.strip().split("\t")[1:])

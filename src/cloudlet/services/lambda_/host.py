@@ -230,6 +230,8 @@ class RuntimeHost:
         if logs is None or not hasattr(logs, "append_events"):
             return
         fv = env.fv
+        # Lambda stores each line with its newline, as the runtime wrote it.
+        events = [(ts, m + "\n") for ts, m in events]
         try:
             res = logs.append_events(fv.account_id, fv.region, fv.log_group, env.stream_name, events)
         except Exception:
