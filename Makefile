@@ -10,18 +10,50 @@ BIN := $(CURDIR)/$(VENV)/bin
 TUTORIAL := ../shared/tutorial/run-tutorial.sh
 BACKPORTS := deb http://deb.debian.org/debian bookworm-backports main
 
-.PHONY: install pyvenv valkey zip runtimes test demo bench clean
+.PHONY: install system runtimes test demo bench clean
 
-install: $(VENV)/.installed valkey zip runtimes
+# System packages first: a user without root learns at once what to ask for.
+install: system $(VENV)/.installed runtimes
 
-# Debian's python3 needs python3-venv for `python3 -m venv` (root to install).
-pyvenv:
-	@if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv python3-pip
-	  else echo "python3-venv is missing. Run as root: apt-get install -y python3-venv python3-pip" >&2; exit 1; fi
+# What only root can install: python3-venv (Debian's python3 has no venv without it),
+# valkey-server 8 (Debian 12 has it in bookworm-backports) and zip (the tutorial
+# packages its function with it). As root, what is missing is installed; otherwise
+# the one command to run as root is printed and make stops. The valkey checked is the
+# one cloudlet will run (CLOUDLET_VALKEY_SERVER, else PATH's valkey-server).
+system:
+	@vk="$${CLOUDLET_VALKEY_SERVER:-valkey-server}"
+	main=(); valkey=""
+	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || main+=(python3-venv)
+	command -v zip >/dev/null || main+=(zip)
+	{ command -v "$$vk" >/dev/null && "$$vk" --version | grep -Eq 'v=(8|9|[1-9][0-9])\.'; } || valkey=1
+	steps=()
+	if [ -n "$$valkey" ]; then
+	  grep -rqs '^deb .*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ \
+	    || steps+=("echo '$(BACKPORTS)' > /etc/apt/sources.list.d/bookworm-backports.list")
+	fi
+	if [ -n "$$valkey" ] || [ $${#main[@]} -gt 0 ]; then steps+=("apt-get update"); fi
+	if [ $${#main[@]} -gt 0 ]; then steps+=("apt-get install -y $${main[*]}"); fi
+	if [ -n "$$valkey" ]; then steps+=("apt-get install -y -t bookworm-backports valkey-server valkey-tools"); fi
+	if [ $${#steps[@]} -gt 0 ]; then
+	  cmd=$$(printf ' && %s' "$${steps[@]}"); cmd=$${cmd# && }
+	  missing="$${main[*]}$${valkey:+ valkey-server 8 ($$vk)}"
+	  if [ "$$(id -u)" != 0 ]; then
+	    echo "Missing: $${missing# }. Run as root, then make again:" >&2
+	    echo "  $$cmd" >&2
+	    exit 1
+	  fi
+	  echo "installing: $${missing# }"
+	  DEBIAN_FRONTEND=noninteractive bash -euo pipefail -c "$$cmd"
+	fi
+	# cloudlet runs its own valkey-servers; Debian's system service need not run.
+	if [ "$$(id -u)" = 0 ] && [ -n "$$valkey" ]; then
+	  if command -v systemctl >/dev/null && systemctl list-unit-files valkey-server.service >/dev/null 2>&1; then
+	    systemctl disable --now valkey-server >/dev/null 2>&1 || true
+	  fi
+	  if [ -x /etc/init.d/valkey-server ]; then /etc/init.d/valkey-server stop >/dev/null 2>&1 || true; fi
 	fi
 
-$(VENV)/.installed: pyproject.toml | pyvenv
+$(VENV)/.installed: pyproject.toml | system
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
@@ -31,35 +63,6 @@ $(VENV)/.installed: pyproject.toml | pyvenv
 # per machine under ~/.cloudlet/runtimes so that no invoke waits for a pip install.
 runtimes: $(VENV)/.installed
 	@$(BIN)/python -m cloudlet.services.lambda_.runtimes python3.12 python3.11
-
-# valkey-server 8 (Debian 12 has it in bookworm-backports). Needs root to install.
-valkey:
-	@if command -v valkey-server >/dev/null && valkey-server --version | grep -Eq 'v=(8|9|[1-9][0-9])\.'; then
-	  :
-	elif [ "$$(id -u)" != 0 ]; then
-	  echo "valkey-server 8 is missing. Run as root:" >&2
-	  echo "  echo '$(BACKPORTS)' > /etc/apt/sources.list.d/bookworm-backports.list && apt-get update && apt-get install -y -t bookworm-backports valkey-server valkey-tools" >&2
-	  exit 1
-	else
-	  grep -rqs '^deb .*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ \
-	    || echo '$(BACKPORTS)' > /etc/apt/sources.list.d/bookworm-backports.list
-	  apt-get update
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -t bookworm-backports valkey-server valkey-tools
-	fi
-	# cloudlet runs its own valkey-servers; Debian's system service must not hold port 6379.
-	if [ "$$(id -u)" = 0 ]; then
-	  if command -v systemctl >/dev/null && systemctl list-unit-files valkey-server.service >/dev/null 2>&1; then
-	    systemctl disable --now valkey-server >/dev/null 2>&1 || true
-	  fi
-	  if [ -x /etc/init.d/valkey-server ]; then /etc/init.d/valkey-server stop >/dev/null 2>&1 || true; fi
-	fi
-
-# The tutorial packages its Lambda function with zip.
-zip:
-	@if ! command -v zip >/dev/null; then
-	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y zip
-	  else echo "zip is missing. Run as root: apt-get install -y zip" >&2; exit 1; fi
-	fi
 
 test: install
 	@rc=0; $(BIN)/pytest -q tests || rc=$$?

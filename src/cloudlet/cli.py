@@ -141,6 +141,11 @@ def cmd_start(args: argparse.Namespace) -> int:
     if running and running.get("pid") != os.getpid():
         print(f"cloudlet is already running (pid {running['pid']}) at {running['endpoint']}", file=sys.stderr)
         return 1
+    from cloudlet.services.elasticache.valkey_binary import valkey_warning
+
+    warning = valkey_warning(config.valkey_server)
+    if warning:
+        print(warning, file=sys.stderr)
     if not args.detach:
         from cloudlet.server import run_forever
 

@@ -18,6 +18,7 @@ from cloudlet.dataplane.resp import (
     Command,
     CommandScanner,
     ProtocolError,
+    keyword,
 )
 from cloudlet.dataplane.session import CAPTURE
 
@@ -182,14 +183,14 @@ def test_postauth_scanner_frames_any_split_exactly(cmds: list[list[bytes]], cuts
     for c in sorted(set(x for x in cuts if x < len(wire))) + [len(wire)]:
         out.extend(sc.feed(wire[last:c]))
         last = c
-    assert sc.buffered == 0 and sc.commands_seen == len(cmds)
+    assert sc.buffered == 0
     rebuilt = b"".join(
         i if isinstance(i, bytes) else b"*%d\r\n" % len(i.args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in i.args)
         for i in out
     )
     assert rebuilt == wire
     captured = [i.args for i in out if isinstance(i, Command)]
-    assert captured == [c for c in cmds if c[0].upper() in CAPTURE]
+    assert captured == [c for c in cmds if keyword(c[0]) in CAPTURE]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

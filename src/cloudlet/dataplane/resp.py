@@ -5,13 +5,21 @@ The scanner frames client input exactly as valkey does (a buffer starting with
 valkey behind it can never disagree about where a command starts. It reads only
 what it must: each command's name. Commands whose name is in `capture` are
 returned whole (bounded); everything else is passed through as byte ranges,
-bulk payloads skipped by count, never copied into a buffer.
+bulk payloads skipped by count, never copied into a buffer. Runs of ordinary
+commands are framed by one regex match (resp_fast); the Python code below
+handles the rest.
+
+Names and keywords are compared as valkey compares them: case-insensitively,
+as C strings, so "CONFIG\\0anything" is CONFIG (see `keyword`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from typing import Union
+
+from cloudlet.dataplane.resp_fast import plain_run
 
 # Valkey's own limits for clients that have not authenticated yet.
 PREAUTH_MAX_ARGS = 10
@@ -26,10 +34,24 @@ HEADER_MAX = 64 * 1024
 # Valkey's multibulk/bulk length ceilings (INT_MAX args, proto-max-bulk-len 512 MiB).
 MAX_ARGS = 2**31 - 1
 MAX_BULK = 512 * 1024 * 1024
+# Longer than any name in a capture set: a name with no NUL in its first
+# NAME_PEEK bytes is never captured, so only that much of it must be buffered.
+NAME_PEEK = 33
 
 
 class ProtocolError(Exception):
     """Malformed input; the text is what valkey would answer after 'ERR '."""
+
+
+def keyword(arg: bytes) -> bytes:
+    """A command name or keyword as valkey matches it: up to the first NUL, upper-cased.
+
+    Valkey looks names up in a dict whose key compare is strcasecmp and matches
+    options with strcasecmp, so "CONFIG\\0x" can run CONFIG and "AUTH\\0x" is AUTH.
+    """
+    if b"\0" in arg:
+        arg = arg[: arg.index(b"\0")]
+    return arg.upper()
 
 
 class Command:
@@ -40,11 +62,11 @@ class Command:
     def __init__(self, args: list[bytes], inline: bool, seq: int = 0) -> None:
         self.args = args
         self.inline = inline
-        self.seq = seq  # position of this command in the connection's command stream
+        self.seq = seq  # the scanner's seq when it framed this command (see CommandScanner.seq)
 
     @property
     def name(self) -> bytes:
-        return self.args[0].upper()
+        return keyword(self.args[0])
 
 
 # What feed() yields: raw bytes to pass through, or a captured Command.
@@ -143,7 +165,10 @@ class CommandScanner:
         self._tail = b""  # unconsumed bytes: an incomplete header, or a whole incomplete captured command
         self._body_left = 0  # bytes of a passed-through bulk (payload + CRLF) still to come
         self._args_left = 0  # bulk arguments of the passed-through command still to come
-        self.commands_seen = 0  # number of complete commands framed so far (pass-through included)
+        # Grows by one per captured command and by at least one per run of passed-through
+        # commands, so two captured commands were adjacent iff their seq differ by one.
+        self.seq = 0
+        self._run: re.Pattern[bytes] | None = None  # resp_fast.plain_run(capture), on first use
 
     def set_capture_all(self, on: bool) -> None:
         self.capture_all = on
@@ -168,7 +193,7 @@ class CommandScanner:
                     break
                 self._args_left -= 1
                 if not self._args_left:
-                    self.commands_seen += 1
+                    self.seq += 1
                 continue
             if self._args_left:
                 nl = buf.find(b"\r\n", pos)
@@ -203,8 +228,8 @@ class CommandScanner:
                 if cmd is not None:
                     if pos > fwd:
                         out.append(buf[fwd:pos])
-                    self.commands_seen += 1
-                    cmd.seq = self.commands_seen
+                    self.seq += 1
+                    cmd.seq = self.seq
                     out.append(cmd)
                     pos = fwd = end
                 elif args_left < 0:  # empty multibulk (*0 / *-1): valkey skips it
@@ -214,7 +239,7 @@ class CommandScanner:
                     pos = body_at
                     self._args_left = args_left
                     if not args_left:
-                        self.commands_seen += 1
+                        self.seq += 1
             else:
                 nl = buf.find(b"\n", pos)
                 if nl < 0:
@@ -233,8 +258,8 @@ class CommandScanner:
                 if args:
                     if self.capture_all and len(args) > PREAUTH_MAX_ARGS:
                         raise ProtocolError("Protocol error: unauthenticated multibulk length")
-                    self.commands_seen += 1
-                    out.append(Command(args, inline=True, seq=self.commands_seen))
+                    self.seq += 1
+                    out.append(Command(args, inline=True, seq=self.seq))
                 pos = fwd = nl + 1
         if pos > fwd:
             out.append(buf[fwd:pos] if fwd or pos != n else buf)
@@ -243,57 +268,82 @@ class CommandScanner:
     def _skip_plain(self, buf: bytes, pos: int, n: int) -> int:
         """Hot path: step over whole pass-through multibulk commands, return where it stopped.
 
-        Anything unusual (incomplete, captured, malformed) stops it; the general
-        path then handles that command. int() is laxer than valkey's parser, but
-        only on input valkey refuses (and then closes the connection), so the
-        two never frame an accepted command differently.
+        Runs of ordinary commands go by one regex match; a command the regex
+        leaves (big or many arguments, a NUL in its name) by `_skip_one`.
+        Anything else (incomplete, captured, malformed) stops it, for the
+        general path to handle.
         """
-        capture = self.capture
+        run = self._run
+        if run is None:
+            run = self._run = plain_run(frozenset(self.capture))
+        match = run.match
+        while True:
+            end = match(buf, pos).end()  # type: ignore[union-attr]  # a *+ run always matches
+            if end > pos:
+                self.seq += 1
+                pos = end
+            if pos >= n or buf[pos] != 0x2A:
+                return pos
+            end = self._skip_one(buf, pos, n)
+            if end == pos:
+                return pos
+            self.seq += 1
+            pos = end
+
+    def _skip_one(self, buf: bytes, pos: int, n: int) -> int:
+        """The end of the whole pass-through command at pos, or pos if it is not one.
+
+        int() is laxer than valkey's parser, but only on input valkey refuses
+        (and then closes the connection), so the two never frame an accepted
+        command differently.
+        """
         find = buf.find
-        seen = 0
-        while pos < n and buf[pos] == 0x2A:
-            nl = find(b"\r\n", pos)
-            if nl < 0:
-                break
-            try:
-                argc = int(buf[pos + 1 : nl])
-            except ValueError:
-                break
-            if argc <= 0 or argc > MAX_ARGS:
-                break
-            p = nl + 2
-            ln = 0
+        nl = find(b"\r\n", pos)
+        if nl < 0:
+            return pos
+        try:
+            argc = int(buf[pos + 1 : nl])
+        except ValueError:
+            return pos
+        if argc <= 0 or argc > MAX_ARGS:
+            return pos
+        p = nl + 2
+        nl = find(b"\r\n", p)
+        if nl < 0 or buf[p] != 0x24:
+            return pos
+        try:
+            ln = int(buf[p + 1 : nl])
+        except ValueError:
+            return pos
+        if ln < 0 or ln > MAX_BULK:
+            return pos
+        head = buf[nl + 2 : nl + 2 + min(ln, NAME_PEEK)]
+        if len(head) < min(ln, NAME_PEEK) or self._captured(head):
+            return pos
+        p = nl + 4 + ln
+        argc -= 1
+        while argc and p < n:
+            if buf[p] != 0x24:
+                return pos
             nl = find(b"\r\n", p)
-            if nl < 0 or buf[p] != 0x24:
-                break
+            if nl < 0:
+                return pos
             try:
                 ln = int(buf[p + 1 : nl])
             except ValueError:
-                break
-            if ln < 0 or ln > MAX_BULK or (ln <= 32 and buf[nl + 2 : nl + 2 + ln].upper() in capture):
-                break
+                return pos
+            if ln < 0 or ln > MAX_BULK:
+                return pos
             p = nl + 4 + ln
             argc -= 1
-            while argc and p < n:
-                if buf[p] != 0x24:
-                    break
-                nl = find(b"\r\n", p)
-                if nl < 0:
-                    break
-                try:
-                    ln = int(buf[p + 1 : nl])
-                except ValueError:
-                    break
-                if ln < 0 or ln > MAX_BULK:
-                    break
-                p = nl + 4 + ln
-                argc -= 1
-            if argc or p > n:
-                break
-            pos = p
-            seen += 1
-        self.commands_seen += seen
-        return pos
+        if argc or p > n:
+            return pos
+        return p
+
+    def _captured(self, head: bytes) -> bool:
+        """Whether a name starting with head (all of it, or its first NAME_PEEK bytes) is captured."""
+        name = keyword(head)
+        return len(name) < NAME_PEEK and name in self.capture
 
     def _multibulk(
         self, buf: bytes, pos: int, n: int
@@ -339,13 +389,15 @@ class CommandScanner:
             if capture_all and ln > PREAUTH_MAX_BULK:
                 raise ProtocolError("Protocol error: unauthenticated bulk length")
             if i == 0 and not capturing:
-                # Only the name decides; a long name is never one we capture.
-                if ln > 32:
-                    return p, None, argc, p  # stream the name too, from its header
-                if nl + 2 + ln + 2 > n:
+                # Only the name decides, and only its first NAME_PEEK bytes can.
+                if ln > NAME_PEEK:
+                    if nl + 2 + NAME_PEEK > n:
+                        return None
+                    if not self._captured(buf[nl + 2 : nl + 2 + NAME_PEEK]):
+                        return p, None, argc, p  # stream the name too, from its header
+                elif nl + 2 + ln + 2 > n:
                     return None
-                name = buf[nl + 2 : nl + 2 + ln].upper()
-                if name not in self.capture:
+                elif not self._captured(buf[nl + 2 : nl + 2 + ln]):
                     return 0, None, argc - 1, nl + 2 + ln + 2
                 capturing = True
                 if argc > CAPTURE_MAX_ARGS:

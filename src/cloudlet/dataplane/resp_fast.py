@@ -61,4 +61,4 @@ def plain_run(capture: frozenset[bytes]) -> re.Pattern[bytes]:
         b"%d\\r\\n" % k + name + b"(?:" + arg + b"){%d}" % (k - 1) for k in range(2, FAST_MAX_ARGS + 1)
     ]
     # Possessive: a run never gives back a command, so no backtracking state is kept.
-    return re.compile(rb"(?:\*(?:" + b"|".join(alts) + b"))*+", re.IGNORECASE)
+    return re.compile(rb"(?:\*(?:" + b"|".join(alts) + b"))*+")

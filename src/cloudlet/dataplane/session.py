@@ -4,17 +4,19 @@ Before authentication every command is parsed (bounded) and answered here.
 After it, the connection is spliced to a unix-socket connection to the cache's
 valkey, logged in as the same ACL user, so valkey enforces the access string.
 Only a few commands are looked at on the way (AUTH/HELLO re-authentication,
-restricted commands, the cluster topology commands); everything else passes as
-the bytes the client sent.
+restricted commands, the cluster topology commands, MULTI and CLIENT REPLY
+state); everything else passes as the bytes the client sent. Names and
+keywords are read as valkey reads them (resp.keyword: case-insensitive, up to
+a NUL), and a looked-at command whose name holds a NUL is sent on under the
+name the proxy read, so valkey and the proxy always agree on what it is.
 
 Keeping replies in order without parsing valkey's output:
-  * a refused command is sent on with a NUL appended to its name, so valkey
-    itself answers "unknown command 'NAME'" in its place in the reply stream;
+  * a refused command, or a reply the proxy writes itself (CLUSTER SLOTS,
+    READONLY ...), is replaced by a marker command with a random name: valkey
+    answers "unknown command '<marker>'" in its place, and that error is cut
+    out of the stream and replaced by the proxy's reply (see _in_place);
   * a failed re-AUTH is sent on with a password valkey cannot accept, so valkey
-    answers WRONGPASS in place;
-  * a reply the proxy writes itself (CLUSTER SLOTS, READONLY ...) goes out when
-    valkey answers a marker command with a random name sent in its place: the
-    "unknown command '<marker>'" error is cut out of the stream and replaced.
+    answers WRONGPASS in place.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from cloudlet.dataplane import replies
 from cloudlet.dataplane.auth import DEFAULT_USER, Authenticated, AuthRefused
-from cloudlet.dataplane.resp import Command, CommandScanner, ProtocolError, reply_end
+from cloudlet.dataplane.resp import Command, CommandScanner, ProtocolError, keyword, reply_end
 from cloudlet.dataplane.spec import backend_password
 
 if TYPE_CHECKING:
@@ -142,6 +144,7 @@ class ClientSession(asyncio.Protocol):
         self.skip_seq: int | None = None  # seq of the command whose reply CLIENT REPLY SKIP drops
         self.markers: collections.deque[tuple[bytes, bytes]] = collections.deque()
         self._hold = b""
+        self._batch: list[bytes] | None = None  # backend writes collected while one read is handled
         self._deferred: list[Command] = []
         self._queued: list[bytes] = []
         self._pauses: set[str] = set()
@@ -229,13 +232,21 @@ class ClientSession(asyncio.Protocol):
             if len(items) == 1 and items[0].__class__ is bytes:
                 backend.write(items[0])  # type: ignore[union-attr, arg-type]
                 return
-            for item in items:
-                if item.__class__ is bytes:
-                    backend.write(item)  # type: ignore[union-attr, arg-type]
-                else:
-                    self._command(item)  # type: ignore[arg-type]
-                if self.state != "open":
-                    break
+            # Several pieces (pass-through bytes, looked-at commands): one writev for all.
+            batch: list[bytes] = []
+            self._batch = batch
+            try:
+                for item in items:
+                    if item.__class__ is bytes:
+                        batch.append(item)  # type: ignore[arg-type]
+                    else:
+                        self._command(item)  # type: ignore[arg-type]
+                    if self.state != "open":
+                        break
+            finally:
+                self._batch = None
+            if batch and self.state == "open":
+                backend.writelines(batch)  # type: ignore[union-attr]
             return
         if state == "authing":
             self._queued.append(data)
@@ -383,7 +394,7 @@ class ClientSession(asyncio.Protocol):
                 if cmd.name in CAPTURE:
                     self._command(cmd)
                 else:
-                    backend.write(replies.command_array(cmd.args))  # type: ignore[union-attr]
+                    backend.write(_wire(cmd))  # type: ignore[union-attr]
         else:
             self._run_preauth(deferred)
         for data in queued:
@@ -398,14 +409,17 @@ class ClientSession(asyncio.Protocol):
     # -- commands looked at after authentication ---------------------------------
 
     def _send(self, data: bytes) -> None:
-        self.backend.transport.write(data)  # type: ignore[union-attr]
+        if self._batch is not None:
+            self._batch.append(data)
+        else:
+            self.backend.transport.write(data)  # type: ignore[union-attr]
 
     def _command(self, cmd: Command) -> None:
         name = cmd.name
         args = cmd.args
         if name == b"AUTH":
             if len(args) not in (2, 3):
-                self._send(replies.command_array(args))  # valkey answers the arity error
+                self._send(_wire(cmd))  # valkey answers the arity error
                 return
             user, pw = (None, args[1]) if len(args) == 2 else (args[1], args[2])
             self._relogin(cmd, user, pw, None)
@@ -415,37 +429,40 @@ class ClientSession(asyncio.Protocol):
                 # No AUTH in it (or invalid): valkey answers it; track the protocol it switches to.
                 if not isinstance(parsed, bytes) and parsed.version is not None:
                     self.proto = parsed.version
-                self._send(replies.command_array(args))
+                self._send(_wire(cmd))
                 return
             self._relogin(cmd, parsed.user, parsed.password, parsed)
         elif name in RESTRICTED:
             self._in_place(cmd, replies.unknown_command(args))
         elif name == b"ACL":
-            if len(args) > 1 and args[1].upper() in RESTRICTED_ACL:
+            if len(args) > 1 and keyword(args[1]) in RESTRICTED_ACL:
                 self._in_place(cmd, replies.unknown_subcommand(args))
             else:
-                self._send(replies.command_array(args))
+                self._send(_wire(cmd))
         elif name == b"MULTI":
             self.in_multi = True
-            self._send(replies.command_array(args))
+            self._send(_wire(cmd))
         elif name in (b"EXEC", b"DISCARD"):
             self.in_multi = False
-            self._send(replies.command_array(args))
+            self._send(_wire(cmd))
         elif name == b"RESET":
             self.in_multi = False
             self.reply_off = False
             self.proto = 2
-            self._send(replies.command_array(args))
+            self._send(_wire(cmd))
         elif name == b"CLIENT":
-            if len(args) == 3 and args[1].upper() == b"REPLY":
-                mode = args[2].upper()
-                if mode == b"ON":
-                    self.reply_off = False
-                elif mode == b"OFF":
-                    self.reply_off = True
-                elif mode == b"SKIP":
-                    self.skip_seq = cmd.seq + 1
-            self._send(replies.command_array(args))
+            mode = keyword(args[2]) if len(args) == 3 and keyword(args[1]) == b"REPLY" else b""
+            if mode == b"ON":
+                self.reply_off = False
+            elif mode == b"OFF":
+                self.reply_off = True
+            elif mode == b"SKIP":
+                self.skip_seq = cmd.seq + 1
+            if mode in (b"ON", b"OFF", b"SKIP"):
+                # Sent as read, so valkey's own subcommand lookup cannot disagree with the tracking.
+                self._send(replies.command_array([b"CLIENT", b"REPLY", mode]))
+            else:
+                self._send(_wire(cmd))
         elif name == b"CLUSTER":
             self._cluster(cmd)
         elif name in (b"READONLY", b"READWRITE"):
@@ -454,13 +471,13 @@ class ClientSession(asyncio.Protocol):
             else:
                 self._local(cmd, replies.OK)
         else:
-            self._send(replies.command_array(args))
+            self._send(_wire(cmd))
 
     def _cluster(self, cmd: Command) -> None:
         args = cmd.args
-        sub = args[1].upper() if len(args) > 1 else b""
+        sub = keyword(args[1]) if len(args) > 1 else b""
         if sub not in LOCAL_CLUSTER:
-            self._send(replies.command_array(args))
+            self._send(_wire(cmd))
             return
         topo = self.cache.topology
         reader = self.listener.reader
@@ -489,7 +506,7 @@ class ClientSession(asyncio.Protocol):
         """Answer a command here, in its place among valkey's replies."""
         if self.in_multi:
             # Inside MULTI valkey queues it and answers at EXEC, as a cluster node would.
-            self._send(replies.command_array(cmd.args))
+            self._send(_wire(cmd))
             return
         self._in_place(cmd, reply)
 
@@ -552,6 +569,7 @@ class ClientSession(asyncio.Protocol):
             return
         buf = self._hold + data if self._hold else data
         self._hold = b""
+        out: list[bytes] = []  # one TLS write for all of it
         while self.markers:
             pattern, reply = self.markers[0]
             i = buf.find(pattern)
@@ -560,27 +578,40 @@ class ClientSession(asyncio.Protocol):
                 keep = min(len(buf), len(pattern) - 1)
                 cut = len(buf) - keep
                 if cut:
-                    t.write(buf[:cut])
+                    out.append(buf[:cut])
                 self._hold = buf[cut:]
-                return
+                buf = b""
+                break
             j = buf.find(b"\r\n", i + len(pattern))
             if j < 0:
                 if i:
-                    t.write(buf[:i])
+                    out.append(buf[:i])
                 self._hold = buf[i:]
-                return
+                buf = b""
+                break
             if i:
-                t.write(buf[:i])
-            t.write(reply)
+                out.append(buf[:i])
+            out.append(reply)
             self.markers.popleft()
             buf = buf[j + 2 :]
         if buf:
-            t.write(buf)
+            out.append(buf)
+        if out:
+            t.writelines(out)
 
     def backend_lost(self, backend: BackendProtocol) -> None:
         if backend is self.backend and self.state != "closed":
             log.info("cache %s: valkey connection of %s dropped; closing the client", self.cache.spec.name, self.user_name)
             self.close()
+
+
+def _wire(cmd: Command) -> bytes:
+    """A looked-at command as sent on to valkey: as the client sent it, but under
+    the name the proxy read if that name holds a NUL (see resp.keyword)."""
+    args = cmd.args
+    if b"\0" in args[0]:
+        args = [cmd.name, *args[1:]]
+    return replies.command_array(args)
 
 
 class Hello:
@@ -616,7 +647,7 @@ def _parse_hello(args: list[bytes]) -> Hello | bytes:
     setname: bytes | None = None
     j = 2
     while j < len(args):
-        opt = args[j].upper()
+        opt = keyword(args[j])
         more = len(args) - j - 1
         if opt == b"AUTH" and more >= 2:
             user, password = args[j + 1], args[j + 2]

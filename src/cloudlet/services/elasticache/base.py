@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import tempfile
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.provider import Provider
+from cloudlet.core.runtime_dir import private_socket_dir
 from cloudlet.core.store import AccountRegionStore
 from cloudlet.core.world import World
 from cloudlet.dataplane.spec import CacheEndpoint
@@ -120,10 +120,9 @@ class ElastiCacheBase(Provider):
         sock = workdir / "valkey.sock"
         if len(str(sock)) <= MAX_SOCKET_PATH:
             return sock
-        digest = hashlib.sha256(str(workdir).encode()).hexdigest()[:20]
-        short = Path(tempfile.gettempdir()) / "cloudlet-sockets" / f"{digest}.sock"
-        short.parent.mkdir(mode=0o700, exist_ok=True)
-        return short
+        # Too deep for sun_path: this user's private socket dir (made when the cache starts).
+        leaf = hashlib.sha256(str(workdir).encode()).hexdigest()[:20] + ".sock"
+        return private_socket_dir(len(leaf)) / leaf
 
     # Names and ids are case-insensitive: AWS stores and reports them in lower case.
     def get_cache(self, st: ElastiCacheState, name: str) -> ServerlessCache:
@@ -181,5 +180,6 @@ class ElastiCacheBase(Provider):
                 lines.append(
                     f"elasticache {account} {region} {c.name} {c.status} {c.hostname} {c.address}"
                     + (f" restarts={restarts}" if restarts else "")
+                    + (f" reason: {c.failure}" if c.status == "create-failed" and c.failure else "")
                 )
         return lines

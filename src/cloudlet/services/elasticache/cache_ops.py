@@ -10,6 +10,7 @@ from typing import Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
+from cloudlet.core.runtime_dir import ensure_private_dir
 from cloudlet.dataplane.spec import ADMIN_USER, backend_password
 from cloudlet.services.elasticache import acl_sync, network, validation, views
 from cloudlet.services.elasticache.addresses import endpoint_hostname
@@ -136,6 +137,8 @@ class CacheOps(SnapshotOps):
             if cache.workdir.exists():
                 shutil.rmtree(cache.workdir)  # left over from an earlier cloudlet run
             cache.workdir.mkdir(parents=True)
+            if cache.socket.parent != cache.workdir:
+                ensure_private_dir(cache.socket.parent)
             if cache.restore_from is not None:
                 shutil.copyfile(cache.restore_from, cache.workdir / "dump.rdb")
             cache.process = ValkeyProcess(

@@ -197,23 +197,17 @@ class LambdaProvider(Provider):
             "SecurityGroupIds": groups,
             "VpcId": next(iter(vpc_ids), ""),
         }
-        if "Ipv6AllowedForDualStack" in vpc:
-            out["Ipv6AllowedForDualStack"] = bool(vpc["Ipv6AllowedForDualStack"])
-        else:
-            out["Ipv6AllowedForDualStack"] = False
+        out["Ipv6AllowedForDualStack"] = bool(vpc.get("Ipv6AllowedForDualStack", False))
         return out
 
     @staticmethod
     def _ec2_lookup(fn: Any, ctx: RequestContext, rid: str, call: str, code: str, message: str) -> str:
-        err = v.invalid(f"Error occurred while {call}. EC2 Error Code: {code}. EC2 Error Message: {message}")
-        try:
-            obj = fn(ctx.account_id, ctx.region, rid)
-        except AWSError:
-            raise err from None
-        if obj is None:
-            raise err
-        vpc_id = obj.get("VpcId") if isinstance(obj, dict) else getattr(obj, "vpc_id", None)
-        return str(vpc_id or "")
+        """The VPC id of the subnet or group `fn` (Ec2Provider.subnet/security_group) finds, or Lambda's
+        wording of the error EC2 gave it."""
+        found = fn(ctx.account_id, ctx.region, rid)
+        if found is None:
+            raise v.invalid(f"Error occurred while {call}. EC2 Error Code: {code}. EC2 Error Message: {message}")
+        return str(found.vpc_id)
 
     # ---- environment preparation (Pending -> Active) ---------------------------------
     async def _prepare(self, fv: FunctionVersion, updating: bool) -> None:
@@ -235,13 +229,11 @@ class LambdaProvider(Provider):
 
     @staticmethod
     def _mark_failed(fv: FunctionVersion, code: str, message: str, updating: bool) -> None:
-        if updating:
-            fv.last_update_status = "Failed"
-            fv.last_update_status_reason, fv.last_update_status_reason_code = message, code
-        else:
+        # A failed update leaves the function Active on its previous code; a failed create fails it.
+        if not updating:
             fv.state, fv.state_reason, fv.state_reason_code = "Failed", message, code
-            fv.last_update_status = "Failed"
-            fv.last_update_status_reason, fv.last_update_status_reason_code = message, code
+        fv.last_update_status = "Failed"
+        fv.last_update_status_reason, fv.last_update_status_reason_code = message, code
 
     def _store_code(self, ctx: RequestContext, name: str, code: dict[str, Any], operation: str) -> codepkg.CodePackage:
         if code.get("S3Bucket") or code.get("S3Key") or code.get("ImageUri"):
