@@ -175,3 +175,20 @@ def test_publish_on_create_and_on_code_update(boto3_client: Any, role_arn: str) 
     assert lam.get_function_configuration(FunctionName="e2e-publish", Qualifier="2")["CodeSha256"] == \
         lam.get_function_configuration(FunctionName="e2e-publish")["CodeSha256"]
     lam.delete_function(FunctionName="e2e-publish")
+
+
+def test_vpc_config_naming_a_missing_subnet_or_group(boto3_client: Any, role_arn: str) -> None:
+    lam, ec2 = boto3_client("lambda"), boto3_client("ec2")
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    sg = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+    for vpc, message in (
+        ({"SubnetIds": ["subnet-0123456789abcdef0"], "SecurityGroupIds": [sg]},
+         "Error occurred while DescribeSubnets. EC2 Error Code: InvalidSubnetID.NotFound. "
+         "EC2 Error Message: The subnet ID 'subnet-0123456789abcdef0' does not exist"),
+        ({"SubnetIds": [subnet], "SecurityGroupIds": ["sg-0123456789abcdef0"]},
+         "Error occurred while DescribeSecurityGroups. EC2 Error Code: InvalidGroup.NotFound. "
+         "EC2 Error Message: The security group 'sg-0123456789abcdef0' does not exist"),
+    ):
+        with pytest.raises(lam.exceptions.InvalidParameterValueException) as e:
+            _create(lam, "e2e-bad-vpc", role_arn, VpcConfig=vpc)
+        assert e.value.response["Error"]["Message"] == message
