@@ -9,6 +9,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 TUTORIAL := ../shared/tutorial/run-tutorial.sh
 BACKPORTS := deb http://deb.debian.org/debian bookworm-backports main
+APT_SOURCES ?= /etc/apt/sources.list /etc/apt/sources.list.d/
 
 .PHONY: install system runtimes test demo bench clean
 
@@ -28,7 +29,7 @@ system:
 	{ command -v "$$vk" >/dev/null && "$$vk" --version | grep -Eq 'v=(8|9|[1-9][0-9])\.'; } || valkey=1
 	steps=()
 	if [ -n "$$valkey" ]; then
-	  grep -rqs '^deb .*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ \
+	  grep -rqs '^deb .*bookworm-backports' $(APT_SOURCES) \
 	    || steps+=("echo '$(BACKPORTS)' > /etc/apt/sources.list.d/bookworm-backports.list")
 	fi
 	if [ -n "$$valkey" ] || [ $${#main[@]} -gt 0 ]; then steps+=("apt-get update"); fi

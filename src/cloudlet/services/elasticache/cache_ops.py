@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import re
 import secrets
 import shutil
@@ -22,6 +23,7 @@ from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCach
 from cloudlet.services.elasticache.valkey_process import GB, ValkeyProcess
 
 CACHE_QUOTA = 40  # AWS's default serverless caches per Region
+ADDRESS_ATTEMPTS = 5  # endpoint addresses tried when others keep taking them first
 DEFAULT_STORAGE_GB = 5000
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -153,7 +155,7 @@ class CacheOps(SnapshotOps):
             await cache.process.start()
             await acl_sync.sync(st, cache)
             if self.dataplane is not None:
-                await self.dataplane.open_cache(self.endpoint(st, cache))
+                await self._open_endpoint(st, cache)
             cache.status = "available"
             log.info("serverless cache %s available at %s (%s)", cache.name, cache.hostname, cache.address)
         except Exception as e:  # any failure leaves the cache create-failed, as AWS shows it
@@ -167,6 +169,24 @@ class CacheOps(SnapshotOps):
                 pass
             if cache.process is not None:
                 await cache.process.stop(graceful=False)
+
+    async def _open_endpoint(self, st: ElastiCacheState, cache: ServerlessCache) -> None:
+        """Open the cache's TLS endpoint. Its address was free when allocated, but another
+        cloudlet (another user's, another test run) may have bound it since: move to the
+        next free one, which clients only ever see through the hostname."""
+        assert self.dataplane is not None
+        for attempt in range(ADDRESS_ATTEMPTS):
+            try:
+                await self.dataplane.open_cache(self.endpoint(st, cache))
+                return
+            except OSError as e:
+                if e.errno != errno.EADDRINUSE or attempt == ADDRESS_ATTEMPTS - 1:
+                    raise
+                taken = cache.address
+                cache.address = self.addresses.allocate()
+                self.addresses.release(taken)
+                self.world.hosts.register(cache.hostname, cache.address)
+                log.warning("cache %s: %s was taken meanwhile, using %s", cache.name, taken, cache.address)
 
     def describe_serverless_caches(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)

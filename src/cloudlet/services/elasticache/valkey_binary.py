@@ -23,14 +23,16 @@ def valkey_problem(binary: str) -> str | None:
     """None when BINARY runs and is valkey MIN_MAJOR or newer; otherwise what is wrong."""
     path = shutil.which(binary)
     if path is None:
-        return f"valkey-server not found (CLOUDLET_VALKEY_SERVER={binary})"
+        where = "does not exist" if "/" in binary else "is not on PATH"
+        return f"{binary} {where} (CLOUDLET_VALKEY_SERVER names the valkey-server binary)"
     try:
         out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError) as e:
         return f"{path} does not run: {e}"
     m = re.search(r"\bv=(\d+)\.", out.stdout)
     if out.returncode != 0 or m is None:
-        return f"{path} --version does not report a valkey version: {out.stdout.strip() or out.stderr.strip()}"
+        said = (out.stdout.strip() or out.stderr.strip()).splitlines()
+        return f"{path} --version does not report a valkey version: {said[0] if said else '(nothing)'}"
     if int(m.group(1)) < MIN_MAJOR:
         return f"{path} is valkey {m.group(1)}, cloudlet needs valkey {MIN_MAJOR} or newer"
     return None
