@@ -43,3 +43,18 @@ def test_boto3_default_vpc_shapes_and_errors(boto3_client):
     assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
     west = boto3_client("ec2", region_name="eu-west-1")
     assert len(west.describe_subnets()["Subnets"]) == 3
+
+
+def test_describe_subnets_pages_with_max_results(boto3_client):
+    ec2 = boto3_client("ec2")
+    everything = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]]
+    first = ec2.describe_subnets(MaxResults=5)
+    assert len(first["Subnets"]) == 5 and first["NextToken"]
+    rest = ec2.describe_subnets(MaxResults=5, NextToken=first["NextToken"])
+    assert "NextToken" not in rest
+    assert [s["SubnetId"] for s in first["Subnets"] + rest["Subnets"]] == everything
+    pages = ec2.get_paginator("describe_subnets").paginate(PaginationConfig={"PageSize": 5})
+    assert [s["SubnetId"] for p in pages for s in p["Subnets"]] == everything
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ec2.describe_vpcs(NextToken=first["NextToken"])
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"

@@ -6,6 +6,9 @@ default_vpc, subnet, security_group, subnets_of, default_security_group.
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -136,6 +139,35 @@ def _taggable_tables(state: Ec2State) -> tuple[tuple[str, dict[str, Any]], ...]:
     return (("vpc", state.vpcs), ("subnet", state.subnets), ("security-group", state.security_groups))
 
 
+def _page(items: list[Any], params: dict[str, Any], what: str) -> tuple[list[Any], dict[str, Any]]:
+    """EC2's MaxResults/NextToken paging over an already filtered, stably ordered list.
+
+    The token is opaque to clients; it names the operation it came from so that
+    a token of another call is refused as AWS refuses it."""
+    limit = params.get("MaxResults")
+    token = params.get("NextToken")
+    start = 0
+    if token:
+        try:
+            kind, _, offset = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+            start = int(offset)
+            if kind != what or start < 0:
+                raise ValueError(token)
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            raise AWSError("InvalidParameterValue", f"Invalid value '{token}' for nextToken.", 400) from None
+    if limit is None:
+        return items[start:], {}
+    if not 5 <= int(limit) <= 1000:
+        raise AWSError("InvalidParameterValue",
+                       f"Value ( {limit} ) for parameter maxResults is invalid. "
+                       "Parameter must be between 5 and 1000.", 400)
+    end = start + int(limit)
+    extra = {}
+    if end < len(items):
+        extra["NextToken"] = base64.urlsafe_b64encode(f"{what}:{end}".encode()).decode()
+    return items[start:end], extra
+
+
 class Ec2Provider(Provider):
     service = "ec2"
 
@@ -174,18 +206,23 @@ class Ec2Provider(Provider):
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
         vpcs = _pick(state.vpcs, params.get("VpcIds") or [], "vpc")
-        return {"Vpcs": [vpc_shape(v) for v in apply_filters(vpcs, params.get("Filters"), VPC_FILTERS)]}
+        page, extra = _page(apply_filters(vpcs, params.get("Filters"), VPC_FILTERS), params, "vpcs")
+        return {"Vpcs": [vpc_shape(v) for v in page], **extra}
 
     def describe_subnets(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
         subnets = _pick(state.subnets, params.get("SubnetIds") or [], "subnet")
         found = apply_filters(subnets, params.get("Filters"), SUBNET_FILTERS)
-        return {"Subnets": [subnet_shape(s) for s in found]}
+        page, extra = _page(found, params, "subnets")
+        return {"Subnets": [subnet_shape(s) for s in page], **extra}
 
     def describe_security_groups(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
+        if params.get("MaxResults") is not None and params.get("GroupIds"):
+            raise AWSError("InvalidParameterCombination",
+                           "The parameter groupIds cannot be used with the parameter maxResults", 400)
         groups = _pick(state.security_groups, params.get("GroupIds") or [], "sg")
         names = params.get("GroupNames") or []
         if names:
@@ -198,7 +235,8 @@ class Ec2Provider(Provider):
                                    f"'{state.default_vpc_id}'", 400)
             groups = [in_default[n] for n in dict.fromkeys(names)]
         found = apply_filters(groups, params.get("Filters"), SG_FILTERS)
-        return {"SecurityGroups": [security_group_shape(g) for g in found]}
+        page, extra = _page(found, params, "security-groups")
+        return {"SecurityGroups": [security_group_shape(g) for g in page], **extra}
 
     def describe_availability_zones(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
@@ -276,7 +314,8 @@ class Ec2Provider(Provider):
             for rid, resource in table.items()
             for k, v in resource.tags.items()
         ]
-        return {"Tags": apply_filters(rows, params.get("Filters"), TAG_FILTERS)}
+        page, extra = _page(apply_filters(rows, params.get("Filters"), TAG_FILTERS), params, "tags")
+        return {"Tags": page, **extra}
 
     # -- security groups -----------------------------------------------------------------
     def create_security_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
