@@ -75,7 +75,10 @@ test: install
 # stock aws CLI, print each step's time, and stop cloudlet whatever happens.
 demo: install
 	@DATA=$$(mktemp -d /tmp/cloudlet-demo.XXXXXX)
-	trap '$(BIN)/cloudlet stop --data-dir "$$DATA" || true; rm -rf "$$DATA"' EXIT
+	# On failure, show cloudlet's own log lines (one per request, errors with their reason).
+	trap 'rc=$$?; if [ $$rc -ne 0 ] && [ -f "$$DATA/logs/cloudlet.log" ]; then
+	  echo "--- cloudlet log (last 40 lines) ---" >&2; tail -n 40 "$$DATA/logs/cloudlet.log" >&2; fi
+	  $(BIN)/cloudlet stop --data-dir "$$DATA" || true; rm -rf "$$DATA"' EXIT
 	$(BIN)/cloudlet start -d --data-dir "$$DATA" --port "$${CLOUDLET_PORT:-4566}"
 	eval "$$($(BIN)/cloudlet env --data-dir "$$DATA")"
 	export PATH="$(BIN):$$PATH"

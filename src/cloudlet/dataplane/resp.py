@@ -160,6 +160,8 @@ class CommandScanner:
     """
 
     def __init__(self, capture: Collection[bytes], capture_all: bool = False) -> None:
+        if any(len(name) >= NAME_PEEK for name in capture):
+            raise ValueError(f"captured names must be shorter than {NAME_PEEK} bytes")
         self.capture = capture
         self.capture_all = capture_all
         self._tail = b""  # unconsumed bytes: an incomplete header, or a whole incomplete captured command
@@ -295,38 +297,35 @@ class CommandScanner:
 
         int() is laxer than valkey's parser, but only on input valkey refuses
         (and then closes the connection), so the two never frame an accepted
-        command differently.
+        command differently. An incomplete command (a partial name included)
+        is never taken: its end lies past n.
         """
         find = buf.find
         nl = find(b"\r\n", pos)
         if nl < 0:
             return pos
+        p = nl + 2
         try:
             argc = int(buf[pos + 1 : nl])
-        except ValueError:
-            return pos
-        if argc <= 0 or argc > MAX_ARGS:
-            return pos
-        p = nl + 2
-        nl = find(b"\r\n", p)
-        if nl < 0 or buf[p] != 0x24:
-            return pos
-        try:
+            nl = find(b"\r\n", p)
+            if nl < 0 or buf[p] != 0x24 or argc <= 0 or argc > MAX_ARGS:
+                return pos
             ln = int(buf[p + 1 : nl])
         except ValueError:
             return pos
         if ln < 0 or ln > MAX_BULK:
             return pos
-        head = buf[nl + 2 : nl + 2 + min(ln, NAME_PEEK)]
-        if len(head) < min(ln, NAME_PEEK) or self._captured(head):
+        p = nl + 2
+        name = buf[p : p + ln] if ln < NAME_PEEK else buf[p : p + NAME_PEEK]
+        if b"\0" in name:
+            name = name[: name.index(b"\0")]
+        if name.upper() in self.capture:
             return pos
-        p = nl + 4 + ln
+        p += ln + 2
         argc -= 1
         while argc and p < n:
-            if buf[p] != 0x24:
-                return pos
             nl = find(b"\r\n", p)
-            if nl < 0:
+            if nl < 0 or buf[p] != 0x24:
                 return pos
             try:
                 ln = int(buf[p + 1 : nl])
@@ -342,8 +341,7 @@ class CommandScanner:
 
     def _captured(self, head: bytes) -> bool:
         """Whether a name starting with head (all of it, or its first NAME_PEEK bytes) is captured."""
-        name = keyword(head)
-        return len(name) < NAME_PEEK and name in self.capture
+        return keyword(head) in self.capture
 
     def _multibulk(
         self, buf: bytes, pos: int, n: int
