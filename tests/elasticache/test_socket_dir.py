@@ -106,3 +106,13 @@ def test_someone_elses_directory_fails_the_cache_with_the_reason(
         assert list((runtime / "cloudlet").iterdir()) == []
     finally:
         h.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a directory another user owns needs root")
+def test_another_users_xdg_runtime_dir_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `su` without `-` keeps the first user's XDG_RUNTIME_DIR.
+    theirs = tmp_path / "run-user"
+    theirs.mkdir()
+    os.chown(theirs, NOBODY, NOBODY)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(theirs))
+    assert private_socket_dir(25).name == f"cloudlet-{os.geteuid()}"

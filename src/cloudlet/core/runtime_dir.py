@@ -21,8 +21,9 @@ SOCKET_PATH_LIMIT = 107
 def _candidates() -> list[Path]:
     uid = os.geteuid()
     found: list[Path] = []
+    # Only our own: after `su` it may still name the first user's directory.
     xdg = os.environ.get("XDG_RUNTIME_DIR", "")
-    if xdg and os.path.isabs(xdg) and os.path.isdir(xdg):
+    if xdg and os.path.isabs(xdg) and os.path.isdir(xdg) and os.stat(xdg).st_uid == uid:
         found.append(Path(xdg) / "cloudlet")
     found.append(Path(tempfile.gettempdir()) / f"cloudlet-{uid}")
     found.append(Path("/tmp") / f"cloudlet-{uid}")

@@ -37,6 +37,8 @@ MAX_BULK = 512 * 1024 * 1024
 # Longer than any name in a capture set: a name with no NUL in its first
 # NAME_PEEK bytes is never captured, so only that much of it must be buffered.
 NAME_PEEK = 33
+# With big values the fast path keeps missing; then it gets one try per this many commands.
+RETRY_AFTER_MISSES = 8
 
 
 class ProtocolError(Exception):
@@ -171,6 +173,8 @@ class CommandScanner:
         # commands, so two captured commands were adjacent iff their seq differ by one.
         self.seq = 0
         self._run: re.Pattern[bytes] | None = None  # resp_fast.plain_run(capture), on first use
+        self._misses = 0  # fast-path attempts in a row that took no command
+        self._fast_off = 0  # commands to frame the Python way before the fast path is tried again
 
     def set_capture_all(self, on: bool) -> None:
         self.capture_all = on
@@ -270,74 +274,88 @@ class CommandScanner:
     def _skip_plain(self, buf: bytes, pos: int, n: int) -> int:
         """Hot path: step over whole pass-through multibulk commands, return where it stopped.
 
-        Runs of ordinary commands go by one regex match; a command the regex
-        leaves (big or many arguments, a NUL in its name) by `_skip_one`.
+        Runs of ordinary commands go by one regex match; commands the regex
+        leaves (big or many arguments, a NUL in the name) by `_skip_some`.
         Anything else (incomplete, captured, malformed) stops it, for the
-        general path to handle.
+        general path to handle. After two misses in a row (a stream of big
+        values) the regex gets one try per RETRY_AFTER_MISSES commands.
         """
         run = self._run
         if run is None:
             run = self._run = plain_run(frozenset(self.capture))
         match = run.match
         while True:
-            end = match(buf, pos).end()  # type: ignore[union-attr]  # a *+ run always matches
-            if end > pos:
-                self.seq += 1
-                pos = end
+            if self._fast_off <= 0:
+                end = match(buf, pos).end()  # type: ignore[union-attr]  # a *+ run always matches
+                if end > pos:
+                    self.seq += 1
+                    self._misses = 0
+                    pos = end
+                else:
+                    self._misses += 1
+                    if self._misses >= 2:
+                        self._fast_off = RETRY_AFTER_MISSES
             if pos >= n or buf[pos] != 0x2A:
                 return pos
-            end = self._skip_one(buf, pos, n)
-            if end == pos:
+            fast_off = self._fast_off
+            end, count = self._skip_some(buf, pos, n, fast_off or 1)
+            if not count:
                 return pos
-            self.seq += 1
+            self._fast_off = fast_off - count if fast_off > count else 0
+            self.seq += count
             pos = end
 
-    def _skip_one(self, buf: bytes, pos: int, n: int) -> int:
-        """The end of the whole pass-through command at pos, or pos if it is not one.
+    def _skip_some(self, buf: bytes, pos: int, n: int, limit: int) -> tuple[int, int]:
+        """Step over up to `limit` whole pass-through commands: (where it stopped, how many).
 
         int() is laxer than valkey's parser, but only on input valkey refuses
         (and then closes the connection), so the two never frame an accepted
         command differently. An incomplete command (a partial name included)
         is never taken: its end lies past n.
         """
+        capture = self.capture
         find = buf.find
-        nl = find(b"\r\n", pos)
-        if nl < 0:
-            return pos
-        p = nl + 2
-        try:
-            argc = int(buf[pos + 1 : nl])
-            nl = find(b"\r\n", p)
-            if nl < 0 or buf[p] != 0x24 or argc <= 0 or argc > MAX_ARGS:
-                return pos
-            ln = int(buf[p + 1 : nl])
-        except ValueError:
-            return pos
-        if ln < 0 or ln > MAX_BULK:
-            return pos
-        p = nl + 2
-        name = buf[p : p + ln] if ln < NAME_PEEK else buf[p : p + NAME_PEEK]
-        if b"\0" in name:
-            name = name[: name.index(b"\0")]
-        if name.upper() in self.capture:
-            return pos
-        p += ln + 2
-        argc -= 1
-        while argc and p < n:
-            nl = find(b"\r\n", p)
-            if nl < 0 or buf[p] != 0x24:
-                return pos
+        count = 0
+        while count < limit and pos < n and buf[pos] == 0x2A:
+            nl = find(b"\r\n", pos)
+            if nl < 0:
+                break
+            p = nl + 2
             try:
+                argc = int(buf[pos + 1 : nl])
+                nl = find(b"\r\n", p)
+                if nl < 0 or buf[p] != 0x24 or argc <= 0 or argc > MAX_ARGS:
+                    break
                 ln = int(buf[p + 1 : nl])
             except ValueError:
-                return pos
+                break
             if ln < 0 or ln > MAX_BULK:
-                return pos
+                break
+            if ln < NAME_PEEK:
+                name = buf[nl + 2 : nl + 2 + ln]
+                if name.upper() in capture or b"\0" in name and self._captured(name):
+                    break
+            elif self._captured(buf[nl + 2 : nl + 2 + NAME_PEEK]):
+                break
             p = nl + 4 + ln
             argc -= 1
-        if argc or p > n:
-            return pos
-        return p
+            while argc and p < n:
+                nl = find(b"\r\n", p)
+                if nl < 0 or buf[p] != 0x24:
+                    break
+                try:
+                    ln = int(buf[p + 1 : nl])
+                except ValueError:
+                    break
+                if ln < 0 or ln > MAX_BULK:
+                    break
+                p = nl + 4 + ln
+                argc -= 1
+            if argc or p > n:
+                break
+            pos = p
+            count += 1
+        return pos, count
 
     def _captured(self, head: bytes) -> bool:
         """Whether a name starting with head (all of it, or its first NAME_PEEK bytes) is captured."""

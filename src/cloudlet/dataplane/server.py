@@ -18,7 +18,8 @@ from cloudlet.core.world import World
 from cloudlet.dataplane import tls
 from cloudlet.dataplane.auth import CacheAuthenticator
 from cloudlet.dataplane.replies import Topology
-from cloudlet.dataplane.session import ClientSession
+from cloudlet.dataplane.resp_fast import plain_run
+from cloudlet.dataplane.session import CAPTURE, ClientSession
 from cloudlet.dataplane.spec import CacheEndpoint
 
 log = logging.getLogger("cloudlet.dataplane")
@@ -69,6 +70,8 @@ class DataPlane:
         ctx: ssl.SSLContext = await loop.run_in_executor(
             None, tls.server_context, data_dir, [spec.hostname], [spec.address]
         )
+        # The scanner's fast-path regex takes tens of ms to compile: once, here, off the loop.
+        await loop.run_in_executor(None, plain_run, frozenset(CAPTURE))
         cache = CacheState(self.world, spec)
         listeners: list[CacheListener] = []
         try:

@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import fcntl
 import logging
 import secrets
+import struct
+import termios
 from typing import TYPE_CHECKING
 
 from cloudlet.dataplane import replies
@@ -76,6 +79,8 @@ BACKEND_CONNECT_TIMEOUT_S = 5.0
 # Flow control: stop reading one side when the other side's write buffer holds this much.
 WRITE_HIGH = 4 * 1024 * 1024
 WRITE_LOW = 1024 * 1024
+# How often a closing connection checks that its last replies have left.
+CLOSE_POLL_S = 0.05
 
 
 class BackendProtocol(asyncio.Protocol):
@@ -150,6 +155,7 @@ class ClientSession(asyncio.Protocol):
         self._pauses: set[str] = set()
         self._auth_timer: asyncio.TimerHandle | None = None
         self._iam_timer: asyncio.TimerHandle | None = None
+        self._lost = False  # the client's transport has called connection_lost
 
     # -- connection lifecycle -------------------------------------------------
 
@@ -167,6 +173,7 @@ class ClientSession(asyncio.Protocol):
             self._start_login(Authenticated(DEFAULT_USER, iam=False), hello=None, reply_ok=False)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
         self.close()
 
     def close(self) -> None:
@@ -179,8 +186,28 @@ class ClientSession(asyncio.Protocol):
                 timer.cancel()
         if self.transport is not None:
             self.transport.close()
+            self._drop_when_flushed(self.transport)
         if self.backend is not None and self.backend.transport is not None:
             self.backend.transport.close()
+
+    def _drop_when_flushed(self, transport: asyncio.Transport, idle_checks: int = 0) -> None:
+        """Close as valkey closes a TLS client: once the replies and close_notify are
+        out, drop the socket without waiting for the peer's close_notify. (A graceful
+        asyncio close waits up to 30 s for it, reading and discarding whatever the
+        client still sends, so a client that keeps writing never sees the close.)
+        "Out" means the TLS layer holds nothing and the kernel has nothing unacknowledged
+        on two checks in a row: between them the event loop's poll phase has moved
+        anything the TCP transport still queued into the kernel."""
+        if self._lost:
+            return
+        if transport.get_write_buffer_size() == 0 and _unacked_bytes(transport) == 0:
+            if idle_checks >= 1:
+                transport.abort()
+                return
+            idle_checks += 1
+        else:
+            idle_checks = 0
+        self.loop.call_later(CLOSE_POLL_S, self._drop_when_flushed, transport, idle_checks)
 
     def _fail(self, reply: bytes) -> None:
         if self.transport is not None and self.state != "closed":
@@ -603,6 +630,19 @@ class ClientSession(asyncio.Protocol):
         if backend is self.backend and self.state != "closed":
             log.info("cache %s: valkey connection of %s dropped; closing the client", self.cache.spec.name, self.user_name)
             self.close()
+
+
+def _unacked_bytes(transport: asyncio.Transport) -> int:
+    """Bytes of the connection's socket the peer has not acknowledged yet (Linux
+    SIOCOUTQ); 0 where that cannot be asked."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return 0
+    try:
+        raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    except (OSError, ValueError):
+        return 0
+    return int(struct.unpack("i", raw)[0])
 
 
 def _wire(cmd: Command) -> bytes:
