@@ -60,7 +60,10 @@ def _deployment_zip(endpoint: str) -> bytes:
     )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for module in ("redis", "cachetools"):
+        # redis needs async_timeout on Python < 3.11.3 (Debian 12's is 3.11.2): where it is
+        # installed for that reason, it goes in too, as `pip install --target` would add it.
+        extra = ("async_timeout",) if importlib.util.find_spec("async_timeout") else ()
+        for module in ("redis", "cachetools", *extra):
             root = _package_dir(module)
             for path in root.rglob("*"):
                 if path.is_file() and "__pycache__" not in path.parts:
