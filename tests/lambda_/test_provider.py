@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -78,6 +79,7 @@ def with_harness(body: Callable[[Harness], Awaitable[None]]) -> Callable[[], Non
                 await body(h)
             finally:
                 await h.p.stop()
+                shutil.rmtree(h.world.config.data_dir, ignore_errors=True)
 
         asyncio.run(main())
 
