@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -34,11 +33,16 @@ from cloudlet.core.ids import request_id as new_request_id
 from cloudlet.core.provider import Provider
 from cloudlet.core.world import World
 from cloudlet.protocol.http import HttpRequest, HttpResponse
+from cloudlet.protocol.xml_out import text as escape
 
 log = logging.getLogger("cloudlet.server")
 access_log = logging.getLogger("cloudlet.access")
 
 HEALTH_PATH = "/_cloudlet/health"
+MAX_BODY_BYTES = 128 * 1024 * 1024
+# aiohttp's 8 KiB default cuts off request lines and headers before cloudlet sees
+# them (a plain-text 400); long names in URIs must reach validation instead.
+MAX_LINE_BYTES = 128 * 1024
 PID_FILE = "cloudlet.pid"
 
 
@@ -175,6 +179,12 @@ def internal_error(protocol: str, service: str) -> AWSError:
         status=500,
         sender_fault=False,
     )
+
+
+def body_too_large(service: str, limit: int) -> AWSError:
+    if service == "lambda":
+        return AWSError("RequestEntityTooLargeException", f"Request must be smaller than {limit} bytes.", status=413)
+    return AWSError("RequestEntityTooLarge", f"Request must be smaller than {limit} bytes.", status=413)
 
 
 def _get_protocol(service: str) -> Any | None:
@@ -330,7 +340,12 @@ class FrontDoor:
             from cloudlet.services.lambda_.code_url import code_download
 
             return code_download(self.world, raw_path)
-        body = await request.read()
+        try:
+            body = await request.read()
+            too_large = False
+        except web.HTTPRequestEntityTooLarge:
+            # Answered below in the target service's own error format, not aiohttp's text.
+            body, too_large = b"", True
         req = HttpRequest(
             method=request.method,
             path=raw_path,
@@ -341,7 +356,7 @@ class FrontDoor:
         )
         rid = new_request_id()
         outcome = _Outcome()
-        resp = await self._dispatch(req, rid, request.remote or "127.0.0.1", outcome)
+        resp = await self._dispatch(req, rid, request.remote or "127.0.0.1", outcome, too_large)
         ms = (time.perf_counter() - t0) * 1000
         access_log.info(
             "%s %s %s %s %.1fms",
@@ -355,7 +370,9 @@ class FrontDoor:
         headers.setdefault("x-amzn-RequestId", rid)
         return web.Response(status=resp.status, headers=headers, body=resp.body)
 
-    async def _dispatch(self, req: HttpRequest, rid: str, remote: str, out: _Outcome) -> HttpResponse:
+    async def _dispatch(
+        self, req: HttpRequest, rid: str, remote: str, out: _Outcome, too_large: bool = False
+    ) -> HttpResponse:
         protocol_name = "query"
         proto: Any = None
         op: str | None = None
@@ -386,6 +403,9 @@ class FrontDoor:
             service, protocol_name = info.name, info.protocol
             out.service = service
             proto = _get_protocol(service)
+            if too_large:
+                # Size is checked before the signature, whose payload hash needs the body.
+                raise body_too_large(service, MAX_BODY_BYTES)
             if auth_error is not None:
                 raise auth_error
             verified = sigv4.verify_request(
@@ -448,8 +468,9 @@ class _Outcome:
 
 
 def make_app(front: FrontDoor) -> web.Application:
-    app = web.Application(client_max_size=128 * 1024 * 1024)
-    app.router.add_route("*", "/{tail:.*}", front.handle)
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    # [\s\S]: a decoded path may hold a newline (%0A), which "." would not match.
+    app.router.add_route("*", r"/{tail:[\s\S]*}", front.handle)
 
     async def on_startup(_: web.Application) -> None:
         await front.start()
@@ -486,7 +507,9 @@ async def serve(config: Config, ready: Callable[[], Awaitable[None]] | None = No
     world = World(config)
     front = FrontDoor(world)
     app = make_app(front)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, max_line_size=MAX_LINE_BYTES, max_field_size=MAX_LINE_BYTES
+    )
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
     stop = asyncio.Event()

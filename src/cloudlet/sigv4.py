@@ -243,8 +243,13 @@ def scope_service_hint(headers: Mapping[str, str], query: Sequence[tuple[str, st
 # Canonical request, as AWS (and botocore) build it
 
 
+# Header and URI text keeps any non-UTF-8 byte of the wire as a surrogate escape
+# (aiohttp decodes with surrogateescape); the signed bytes are the wire's bytes.
+_WIRE = "surrogateescape"
+
+
 def _uri_encode(s: str) -> str:
-    return quote(s, safe="-_.~")
+    return quote(s, safe="-_.~", errors=_WIRE)
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -266,7 +271,7 @@ def _remove_dot_segments(path: str) -> str:
 
 def canonical_uri(raw_path: str) -> str:
     """Non-S3 services normalize the path, then URI-encode the (already encoded) path again."""
-    return quote(_remove_dot_segments(raw_path), safe="/~")
+    return quote(_remove_dot_segments(raw_path), safe="/~", errors=_WIRE)
 
 
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
@@ -324,12 +329,12 @@ def build_canonical_request(
 
 
 def string_to_sign(amz_date: str, scope: str, canonical_request: str) -> str:
-    digest = hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(canonical_request.encode("utf-8", _WIRE)).hexdigest()
     return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
-    return hmac.digest(key, msg.encode("utf-8"), "sha256")
+    return hmac.digest(key, msg.encode("utf-8", _WIRE), "sha256")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -343,7 +348,7 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
 
 def signature(secret: str, params: AuthParams, sts: str) -> str:
     key = signing_key(secret, params.scope_date, params.region, params.service)
-    return hmac.digest(key, sts.encode("utf-8"), "sha256").hex()
+    return hmac.digest(key, sts.encode("utf-8", _WIRE), "sha256").hex()
 
 
 # ---------------------------------------------------------------------------
@@ -426,7 +431,7 @@ def _lookup(credentials: CredentialRegistry, params: AuthParams, now: float) -> 
         raise SigV4Failure("unknown_key", INVALID_TOKEN_MESSAGE)
     if cred.session_token is not None:
         if not params.session_token or not hmac.compare_digest(
-            params.session_token.encode(), cred.session_token.encode()
+            params.session_token.encode("utf-8", _WIRE), cred.session_token.encode()
         ):
             raise SigV4Failure("bad_token", INVALID_TOKEN_MESSAGE)
         if cred.expired(now):
@@ -449,7 +454,7 @@ def _check_signature(
         sts = string_to_sign(amz, params.scope, cr)
         first_sts = first_sts or sts
         expected = signature(cred.secret_access_key, params, sts)
-        if hmac.compare_digest(expected.encode(), params.signature.lower().encode()):
+        if hmac.compare_digest(expected.encode(), params.signature.lower().encode("utf-8", _WIRE)):
             return
     raise SigV4Failure("bad_signature", SIGNATURE_MISMATCH_MESSAGE, canonical_requests[0], first_sts)
 

@@ -12,10 +12,11 @@ from typing import Any
 
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
-from cloudlet.core.policies import PrincipalPolicies
+from cloudlet.core.policies import PolicyDoc, PrincipalPolicies
 from cloudlet.policy.actions import resolve
 from cloudlet.policy.context_keys import lower_keys, request_keys
 from cloudlet.policy.engine import Decision, evaluate
+from cloudlet.policy.principals import Caller
 
 # Actions AWS authorizes for every authenticated caller, and actions whose
 # decision belongs to the role's trust policy (the STS provider asks trust.py,
@@ -76,6 +77,24 @@ def _request_tags(params: Mapping[str, Any]) -> dict[str, Any]:
     return keys
 
 
+def _lambda_qualified(resource: str, params: Mapping[str, Any]) -> str:
+    """A request naming a version or alias is authorized on the qualified function ARN, as Lambda does."""
+    parts = resource.split(":")
+    if len(parts) != 7 or parts[5] != "function":
+        return resource
+    name = params.get("FunctionName")
+    qualifier = params.get("Qualifier")
+    if not qualifier and isinstance(name, str):
+        tail = name.split(":")
+        if name.startswith("arn:"):
+            qualifier = tail[7] if len(tail) == 8 else None
+        elif len(tail) in (2, 4):
+            qualifier = tail[-1]  # NAME:QUALIFIER or ACCOUNT:function:NAME:QUALIFIER
+    if not isinstance(qualifier, str) or not qualifier or qualifier == "$LATEST":
+        return resource
+    return f"{resource}:{qualifier}"
+
+
 class IamAuthorizer:
     def __init__(self, world: Any) -> None:
         self.world = world
@@ -93,19 +112,22 @@ class IamAuthorizer:
         resources: list[str],
         context: Mapping[str, Any],
         policies: PrincipalPolicies | None = None,
+        resource_policies: Mapping[str, list[PolicyDoc]] | None = None,
     ) -> tuple[Decision, str]:
-        """The first non-allowing decision over RESOURCES (or the last allow), and its resource."""
+        """The first non-allowing decision over RESOURCES (or the last allow), and its resource.
+
+        RESOURCE_POLICIES: each resource's resource-based policy (where it has one)."""
         pols = policies if policies is not None else self._policies(principal)
         session = list(pols.session)
         if not session and principal.session_policies:
-            from cloudlet.core.policies import PolicyDoc
-
             session = [PolicyDoc(f"session:{principal.arn}#{i}", d) for i, d in enumerate(principal.session_policies)]
+        caller = Caller.of(principal) if resource_policies else None
         decision = Decision(True, "allow")
         resource = "*"
         for resource in resources or ["*"]:
             decision = evaluate(
-                action, resource, context, identity=pols.identity, boundary=pols.boundary, session=session
+                action, resource, context, identity=pols.identity, boundary=pols.boundary, session=session,
+                resource_policies=(resource_policies or {}).get(resource, ()), caller=caller,
             )
             if not decision.allowed:
                 break
@@ -116,6 +138,8 @@ class IamAuthorizer:
         if principal.is_root:
             return
         action, resources = resolve(ctx.service, ctx.operation, params, ctx.region, principal.account_id)
+        if ctx.service == "lambda":
+            resources = [_lambda_qualified(r, params) for r in resources]
         if action.lower() in ALWAYS_ALLOWED or action.lower() in DECIDED_BY_TRUST_POLICY:
             return
         policies = self._policies(principal)
@@ -124,9 +148,28 @@ class IamAuthorizer:
         resource_tags = self._resource_tags(ctx.service, resources)
         if resource_tags:
             keys.update({f"aws:resourcetag/{k.lower()}": v for k, v in resource_tags.items()})
-        decision, resource = self.decide(principal, action, resources, keys, policies)
+        decision, resource = self.decide(
+            principal, action, resources, keys, policies, self._resource_policies(ctx.service, resources)
+        )
         if not decision.allowed:
             raise access_denied(ctx.service, denial_message(principal.arn, action, resource, decision, ctx.service))
+
+    def _resource_policies(self, service: str, resources: list[str]) -> dict[str, list[PolicyDoc]]:
+        """Resource-based policies of RESOURCES, when their provider offers resource_policy(arn)."""
+        lookup = getattr(self.world.providers.get(service), "resource_policy", None)
+        if lookup is None:
+            return {}
+        out: dict[str, list[PolicyDoc]] = {}
+        for arn in resources:
+            if arn == "*":
+                continue
+            try:
+                document = lookup(arn)
+            except AWSError:
+                continue
+            if document:
+                out[arn] = [PolicyDoc(f"resource:{arn}", document)]
+        return out
 
     def _resource_tags(self, service: str, resources: list[str]) -> dict[str, str]:
         """Tags of the (single) resource, when its provider offers resource_tags(arn)."""

@@ -20,12 +20,14 @@ def load_json_body(body: bytes) -> Any:
         return {}
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting past Python's stack
         raise AWSError(f"{_CORAL}SerializationException", "", status=400, sender_fault=True) from None
 
 
 def dump_json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # A lone surrogate (a \\uD800-style escape in a request's JSON) has no UTF-8 form; it goes out
+    # as "?", as a Java service's UTF-8 encoder writes it.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace")
 
 
 def error_body(shape: Shape | None, err: AWSError) -> dict[str, Any]:

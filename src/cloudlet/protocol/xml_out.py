@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -10,10 +11,14 @@ from botocore.model import Shape
 from cloudlet.protocol.values import b64encode, format_float, format_timestamp
 
 _ESCAPES = {"\r": "&#xD;", "\n": "&#xA;"}
+# Characters XML 1.0 cannot carry even as references (NUL, most C0 controls,
+# lone surrogates, U+FFFE/U+FFFF): an echoed bad value would make the whole
+# document unreadable to every client, so they go out as U+FFFD.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def text(value: str) -> str:
-    return escape(value, _ESCAPES)
+    return escape(_NOT_XML.sub("\ufffd", value), _ESCAPES)
 
 
 def member_tag(member: Shape, name: str) -> str:

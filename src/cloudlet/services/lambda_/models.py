@@ -175,6 +175,8 @@ class Function:
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
     reserved_concurrency: int | None = None
     next_version: int = 1
+    # Resource-based policy statements per qualifier ($LATEST: the unqualified function).
+    policies: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -28,6 +28,7 @@ from cloudlet.services.lambda_.models import (
     lambda_timestamp,
     new_revision,
 )
+from cloudlet.services.lambda_.permissions import FunctionPermissions
 from cloudlet.services.lambda_.runtimes import runtime_version
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def _conflict(message: str) -> AWSError:
     return AWSError("ResourceConflictException", message, status=409)
 
 
-class LambdaProvider(Provider):
+class LambdaProvider(FunctionPermissions, Provider):
     service = "lambda"
 
     def __init__(self, world: World) -> None:
@@ -467,6 +468,7 @@ class LambdaProvider(Provider):
         if users:
             raise _conflict(f"Unable to delete version because the following aliases reference it: {users}")
         del fn.versions[qualifier]
+        fn.policies.pop(qualifier, None)
         self.host.retire(ctx.account_id, ctx.region, fn.name, qualifier)
         return {"StatusCode": 204}
 
@@ -548,6 +550,7 @@ class LambdaProvider(Provider):
     def delete_alias(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         fn.aliases.pop(params["Name"], None)
+        fn.policies.pop(params["Name"], None)
         return {}
 
     def list_aliases(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
