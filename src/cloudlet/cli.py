@@ -15,7 +15,8 @@ from pathlib import Path
 
 from cloudlet.config import Config
 
-PID_FILE = "cloudlet.pid"  # same name server.py writes
+# The server (server.py) writes this file and answers on this path; the commands read them.
+PID_FILE = "cloudlet.pid"
 HEALTH_PATH = "/_cloudlet/health"
 
 

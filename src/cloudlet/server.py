@@ -26,24 +26,26 @@ from multidict import CIMultiDict
 
 import cloudlet
 from cloudlet import sigv4
+from cloudlet.cli import HEALTH_PATH, PID_FILE
 from cloudlet.config import Config
 from cloudlet.core.errors import AWSError, NotImplementedOperation
 from cloudlet.core.context import RequestContext
 from cloudlet.core.ids import request_id as new_request_id
 from cloudlet.core.provider import Provider
 from cloudlet.core.world import World
+from cloudlet.policy.authorizer import IamAuthorizer
+from cloudlet.protocol.base import Protocol
 from cloudlet.protocol.http import HttpRequest, HttpResponse
+from cloudlet.protocol.registry import get_protocol, load_model
 from cloudlet.protocol.xml_out import text as escape
 
 log = logging.getLogger("cloudlet.server")
 access_log = logging.getLogger("cloudlet.access")
 
-HEALTH_PATH = "/_cloudlet/health"
 MAX_BODY_BYTES = 128 * 1024 * 1024
 # aiohttp's 8 KiB default cuts off request lines and headers before cloudlet sees
 # them (a plain-text 400); long names in URIs must reach validation instead.
 MAX_LINE_BYTES = 128 * 1024
-PID_FILE = "cloudlet.pid"
 
 
 # ---------------------------------------------------------------------------
@@ -61,10 +63,8 @@ class ServiceInfo:
 
 
 def load_service_info(name: str) -> ServiceInfo:
-    from botocore.loaders import Loader
-
-    model = Loader().load_service_model(name, "service-2")
-    meta = model["metadata"]
+    model = load_model(name)
+    meta = model.metadata
     protocol = meta.get("protocol") or (meta.get("protocols") or ["query"])[0]
     info = ServiceInfo(
         name=name,
@@ -74,8 +74,8 @@ def load_service_info(name: str) -> ServiceInfo:
         api_version=meta.get("apiVersion"),
     )
     if protocol.startswith("rest"):
-        for op in model["operations"].values():
-            uri = op.get("http", {}).get("requestUri", "")
+        for op_name in model.operation_names:
+            uri = model.operation_model(op_name).http.get("requestUri", "")
             root = uri.split("?", 1)[0].lstrip("/").split("/", 1)[0]
             if root and "{" not in root:
                 info.uri_roots.add(root)
@@ -96,7 +96,6 @@ class ServiceRouter:
     """Maps a request to a botocore service name, from the models' metadata."""
 
     def __init__(self, infos: list[ServiceInfo]) -> None:
-        self.infos = {i.name: i for i in infos}
         self.by_signing: dict[str, list[ServiceInfo]] = {}
         self.by_target: dict[str, ServiceInfo] = {}
         self.by_root: dict[str, ServiceInfo] = {}
@@ -132,7 +131,7 @@ class ServiceRouter:
     def route_unsigned(self, req: HttpRequest) -> ServiceInfo | None:
         """An unsigned query-protocol request: its Version names the service
         (each has its own endpoint on AWS, so each answers in its own format)."""
-        pairs = parse_qsl(req.raw_query, keep_blank_values=True)
+        pairs = list(req.query)
         if req.method == "POST" and "x-www-form-urlencoded" in req.headers.get("Content-Type", ""):
             pairs += parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True)
         version = next((v for k, v in pairs if k == "Version"), None)
@@ -187,17 +186,6 @@ def body_too_large(service: str, limit: int) -> AWSError:
     return AWSError("RequestEntityTooLarge", f"Request must be smaller than {limit} bytes.", status=413)
 
 
-def _get_protocol(service: str) -> Any | None:
-    """Engineer A's protocol object for a service, or None while it does not exist."""
-    try:
-        registry = importlib.import_module("cloudlet.protocol.registry")
-    except ModuleNotFoundError as e:
-        if e.name in ("cloudlet.protocol.registry",):
-            return None
-        raise
-    return registry.get_protocol(service)
-
-
 # ---------------------------------------------------------------------------
 # Providers
 
@@ -241,16 +229,6 @@ def load_providers(world: World, paths: list[str]) -> list[ProviderSlot]:
     return slots
 
 
-def load_authorizer(world: World) -> Any | None:
-    try:
-        module = importlib.import_module("cloudlet.policy.authorizer")
-    except ModuleNotFoundError as e:
-        if e.name in ("cloudlet.policy.authorizer", "cloudlet.policy"):
-            return None
-        raise
-    return module.IamAuthorizer(world)
-
-
 # ---------------------------------------------------------------------------
 # The application
 
@@ -264,10 +242,9 @@ class FrontDoor:
 
             provider_paths = list(PROVIDERS)
         self.slots = load_providers(world, provider_paths)
-        self.world.authorizer = load_authorizer(world)
+        self.world.authorizer = IamAuthorizer(world)
         self._router: ServiceRouter | None = None
         self._router_task: asyncio.Future[ServiceRouter] | None = None
-        self.started = False
 
     # -- lifecycle
 
@@ -275,17 +252,17 @@ class FrontDoor:
         loop = asyncio.get_running_loop()
         names = [s.service for s in self.slots]
         self._router_task = loop.run_in_executor(None, lambda: ServiceRouter(load_service_infos(names)))
+        # Then build the protocols in the background (on the models the router has just
+        # loaded) so the first request is fast.
+        self._router_task.add_done_callback(lambda _: loop.run_in_executor(None, self._warm_protocols, names))
         for slot in self.slots:
             if slot.provider is not None:
                 await slot.provider.start()
-        self.started = True
-        # Warm the protocol models in the background so the first request is fast.
-        loop.run_in_executor(None, self._warm_protocols, names)
 
     def _warm_protocols(self, names: list[str]) -> None:
         for n in names:
             try:
-                _get_protocol(n)
+                get_protocol(n)
             except Exception:  # reported on first real use instead
                 log.debug("warming protocol %s failed", n, exc_info=True)
 
@@ -374,20 +351,21 @@ class FrontDoor:
         self, req: HttpRequest, rid: str, remote: str, out: _Outcome, too_large: bool = False
     ) -> HttpResponse:
         protocol_name = "query"
-        proto: Any = None
+        proto: Protocol | None = None
         op: str | None = None
         service = ""
         try:
             auth_error: sigv4.SigV4Failure | None = None
             auth: sigv4.AuthParams | None = None
+            signed_query = sigv4.split_raw_query(req.raw_query)
             try:
-                auth = sigv4.extract_auth(req.headers, sigv4.split_raw_query(req.raw_query))
+                auth = sigv4.extract_auth(req.headers, signed_query)
             except sigv4.SigV4Failure as f:
                 auth_error = f
             router = await self.router()
             info = router.route(req.headers, req.path, auth)
             if info is None and auth_error is not None:
-                hint = sigv4.scope_service_hint(req.headers, sigv4.split_raw_query(req.raw_query))
+                hint = sigv4.scope_service_hint(req.headers, signed_query)
                 candidates = router.by_signing.get(hint or "", [])
                 info = candidates[0] if candidates else None
                 if info is None:
@@ -402,7 +380,7 @@ class FrontDoor:
                 raise AWSError("NotImplemented", f"cloudlet does not serve the service '{name}'.", status=501)
             service, protocol_name = info.name, info.protocol
             out.service = service
-            proto = _get_protocol(service)
+            proto = get_protocol(service)
             if too_large:
                 # Size is checked before the signature, whose payload hash needs the body.
                 raise body_too_large(service, MAX_BODY_BYTES)
@@ -414,9 +392,6 @@ class FrontDoor:
             principal = verified.credential.principal
             out.principal = principal.arn
             provider = self.world.providers.get(service)
-            if proto is None:
-                # Authenticated, but no wire protocol yet: nothing can be parsed.
-                raise AWSError("NotImplemented", f"The {service} protocol is not available.", status=501)
             op, params = proto.parse_request(req)
             out.operation = op
             ctx = RequestContext(
@@ -448,7 +423,7 @@ class FrontDoor:
             log.error("internal error in %s %s:\n%s", service or "-", op or "-", traceback.format_exc())
             return self._error(proto, internal_error(protocol_name, service), op, rid, protocol_name)
 
-    def _error(self, proto: Any, err: AWSError, op: str | None, rid: str, protocol_name: str) -> HttpResponse:
+    def _error(self, proto: Protocol | None, err: AWSError, op: str | None, rid: str, protocol_name: str) -> HttpResponse:
         if proto is not None:
             try:
                 resp: HttpResponse = proto.serialize_error(err, op, rid)

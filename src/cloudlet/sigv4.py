@@ -373,7 +373,8 @@ def parse_amz_date(value: str) -> float | None:
 
 
 def _request_time(params: AuthParams, headers: Mapping[str, str]) -> tuple[str, float]:
-    """The request's signing timestamp (string as signed, epoch seconds)."""
+    """The request's signing timestamp (string as signed, epoch seconds), on the
+    credential scope's date."""
     if params.amz_date:
         ts = parse_amz_date(params.amz_date)
         if ts is None:
@@ -382,13 +383,28 @@ def _request_time(params: AuthParams, headers: Mapping[str, str]) -> tuple[str, 
                 f"Date must be in ISO-8601 'basic format'. Got '{params.amz_date}'. "
                 "See http://en.wikipedia.org/wiki/ISO_8601",
             )
-        return params.amz_date, ts
-    date_hdr = _header(headers, "Date") or ""
-    try:
-        ts = parsedate_to_datetime(date_hdr).timestamp()
-    except (TypeError, ValueError):
-        raise SigV4Failure("incomplete", f"Date header is not a valid HTTP date: '{date_hdr}'") from None
-    return _fmt(ts), ts
+    else:
+        date_hdr = _header(headers, "Date") or ""
+        try:
+            ts = parsedate_to_datetime(date_hdr).timestamp()
+        except (TypeError, ValueError):
+            raise SigV4Failure("incomplete", f"Date header is not a valid HTTP date: '{date_hdr}'") from None
+    amz = params.amz_date or _fmt(ts)
+    if amz[:8] != params.scope_date:
+        raise SigV4Failure(
+            "bad_signature",
+            f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+            f"'{params.scope_date}' != '{amz[:8]}', from '{'x-amz-date' if params.amz_date else 'date'}'.",
+        )
+    return amz, ts
+
+
+def _check_not_future(amz: str, ts: float, now: float) -> None:
+    if ts > now + MAX_SKEW_S:
+        raise SigV4Failure(
+            "skewed",
+            f"Signature not yet current: {amz} is still later than {_fmt(now + MAX_SKEW_S)} ({_fmt(now)} + 5 min.)",
+        )
 
 
 def _check_skew(amz: str, ts: float, now: float) -> None:
@@ -397,11 +413,7 @@ def _check_skew(amz: str, ts: float, now: float) -> None:
             "skewed",
             f"Signature expired: {amz} is now earlier than {_fmt(now - MAX_SKEW_S)} ({_fmt(now)} - 5 min.)",
         )
-    if ts > now + MAX_SKEW_S:
-        raise SigV4Failure(
-            "skewed",
-            f"Signature not yet current: {amz} is still later than {_fmt(now + MAX_SKEW_S)} ({_fmt(now)} + 5 min.)",
-        )
+    _check_not_future(amz, ts, now)
 
 
 def _check_presign_window(params: AuthParams, amz: str, ts: float, now: float) -> None:
@@ -414,11 +426,7 @@ def _check_presign_window(params: AuthParams, amz: str, ts: float, now: float) -
             "presign_expired",
             f"Signature expired: {amz} is now earlier than {_fmt(now - window)} ({_fmt(now)} - {span})",
         )
-    if ts > now + MAX_SKEW_S:
-        raise SigV4Failure(
-            "skewed",
-            f"Signature not yet current: {amz} is still later than {_fmt(now + MAX_SKEW_S)} ({_fmt(now)} + 5 min.)",
-        )
+    _check_not_future(amz, ts, now)
 
 
 # ---------------------------------------------------------------------------
@@ -479,12 +487,6 @@ def verify_request(
     if params.mode == "query":
         return _verify_query(credentials, method, raw_path, pairs, headers, body, params, now)
     amz, ts = _request_time(params, headers)
-    if amz[:8] != params.scope_date:
-        raise SigV4Failure(
-            "bad_signature",
-            f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-            f"'{params.scope_date}' != '{amz[:8]}', from '{'x-amz-date' if params.amz_date else 'date'}'.",
-        )
     _check_skew(amz, ts, now)
     cred = _lookup(credentials, params, now)
     if "host" not in params.signed_headers:
@@ -511,12 +513,6 @@ def _verify_query(
     host: str | None = None,
 ) -> Verified:
     amz, ts = _request_time(params, headers)
-    if amz[:8] != params.scope_date:
-        raise SigV4Failure(
-            "bad_signature",
-            f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-            f"'{params.scope_date}' != '{amz[:8]}', from 'x-amz-date'.",
-        )
     _check_presign_window(params, amz, ts, now)
     cred = _lookup(credentials, params, now)
     signed_pairs = [(k, v) for k, v in pairs if k != "X-Amz-Signature"]
@@ -646,9 +642,7 @@ def failure_to_error(failure: SigV4Failure, protocol: str) -> AWSError:
     message = failure.message
     if family == "ec2":
         message = _EC2_MESSAGES.get(failure.reason, message)
-    elif family == "json" and failure.reason == "missing":
-        message = "Missing Authentication Token"
-    elif family == "rest-json" and failure.reason == "missing":
+    elif family in ("json", "rest-json") and failure.reason == "missing":
         message = "Missing Authentication Token"
     if family == "query" and failure.reason == "bad_signature" and failure.canonical_request:
         # The query front end tells the caller what it signed, to help fix the client.

@@ -1,8 +1,7 @@
 """Runs ../shared/tutorial/run-tutorial.sh against a cloudlet and times each step.
 
-Used by the acceptance test and by `make demo` (python -m tests.acceptance.tutorial_runner
-is not needed there: the Makefile calls the script itself); kept importable so both
-report steps the same way.
+A step starts at each "== TITLE" line the script prints; `make demo` times the
+same steps in the shell.
 """
 
 from __future__ import annotations

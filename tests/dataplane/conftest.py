@@ -11,7 +11,6 @@ running on its own uvloop thread, exactly as the control plane would drive it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 import resource
 import shutil
@@ -39,13 +38,10 @@ from cloudlet.core.world import World
 from cloudlet.dataplane.server import DataPlane
 from cloudlet.dataplane.spec import ADMIN_USER, CacheEndpoint, CacheUser, backend_password
 from cloudlet.dataplane.tls import ca_cert_path
+from cloudlet.services.elasticache.valkey_process import acl_hash
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-
-
-def _acl_hash(pw: str) -> str:
-    return hashlib.sha256(pw.encode()).hexdigest()
 
 
 class Valkey:
@@ -62,7 +58,7 @@ class Valkey:
         acl = self.workdir / "users.acl"
         if not acl.exists():
             acl.write_text(
-                f"user {ADMIN_USER} on #{_acl_hash(self.admin_pw)} ~* &* +@all\n"
+                f"user {ADMIN_USER} on #{acl_hash(self.admin_pw)} ~* &* +@all\n"
                 "user default off nopass ~* +@all\n"
             )
         self.proc = subprocess.Popen(
@@ -96,7 +92,7 @@ class Valkey:
     def set_user(self, name: str, access_string: str) -> None:
         rules = access_string.split()
         self.admin().execute_command(
-            "ACL", "SETUSER", name, "reset", "on", f"#{_acl_hash(backend_password(self.secret, name))}", *rules
+            "ACL", "SETUSER", name, "reset", "on", f"#{acl_hash(backend_password(self.secret, name))}", *rules
         )
 
     def stop(self) -> None:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from typing import Any
 
 from cloudlet.core.context import RequestContext
 
-TRUST_LAMBDA = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-})
+from provider_world import TRUST_LAMBDA
 
 HANDLER_SRC = '''
 import os, time, json
@@ -40,6 +36,19 @@ def make_zip(files: dict[str, str]) -> bytes:
         for name, text in files.items():
             zf.writestr(name, text)
     return buf.getvalue()
+
+
+def lambda_role(boto3_client: Any, name: str, policy_arn: str | None = None) -> str:
+    """The ARN of role NAME, which Lambda may assume; created (with POLICY_ARN attached) on first use."""
+    iam = boto3_client("iam")
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    arn = str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_LAMBDA)["Role"]["Arn"])
+    if policy_arn is not None:
+        iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
+    return arn
 
 
 def ctx_for(world: Any, op: str = "Test", region: str = "us-east-1") -> RequestContext:

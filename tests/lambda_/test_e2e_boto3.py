@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, make_zip
+from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, lambda_role, make_zip
 from process_helpers import wait_gone
 
 ROLE_NAME = "lambda-e2e-role"
@@ -18,15 +18,8 @@ ROLE_NAME = "lambda-e2e-role"
 
 @pytest.fixture(scope="module")
 def role_arn(boto3_client: Any) -> str:
-    iam = boto3_client("iam")
-    try:
-        return str(iam.get_role(RoleName=ROLE_NAME)["Role"]["Arn"])
-    except iam.exceptions.NoSuchEntityException:
-        pass
-    arn = str(iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=TRUST_LAMBDA)["Role"]["Arn"])
-    iam.attach_role_policy(RoleName=ROLE_NAME,
-                           PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
-    return arn
+    return lambda_role(boto3_client, ROLE_NAME,
+                       "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
 
 
 def _create(lam: Any, name: str, role: str, src: str = HANDLER_SRC, **kw: Any) -> dict[str, Any]:

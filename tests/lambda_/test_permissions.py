@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from lambda_helpers import TRUST_LAMBDA, make_zip
+from lambda_helpers import lambda_role, make_zip
 
 ROLE_NAME = "lambda-permissions-role"
 SRC = "def handler(event, context):\n    return {'ok': True, 'arn': context.invoked_function_arn}\n"
@@ -24,11 +24,7 @@ def lam(boto3_client: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def role_arn(boto3_client: Any) -> str:
-    iam = boto3_client("iam")
-    try:
-        return str(iam.get_role(RoleName=ROLE_NAME)["Role"]["Arn"])
-    except iam.exceptions.NoSuchEntityException:
-        return str(iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=TRUST_LAMBDA)["Role"]["Arn"])
+    return lambda_role(boto3_client, ROLE_NAME)
 
 
 def _function(lam: Any, role: str, name: str) -> str:

@@ -277,6 +277,11 @@ async def test_concurrency_and_event_invokes(h: Harness) -> None:
     assert e.value.code == "TooManyRequestsException" and e.value.status == 429
     pids = {json.loads((await s)["Payload"])["pid"] for s in slow}
     assert len(pids) == 2
+    # Zero reserved concurrency throttles even while warm environments sit idle.
+    h.p.put_function_concurrency(h.ctx, {"FunctionName": "f1", "ReservedConcurrentExecutions": 0})
+    with pytest.raises(AWSError) as e:
+        await h.invoke()
+    assert e.value.code == "TooManyRequestsException"
     h.p.delete_function_concurrency(h.ctx, {"FunctionName": "f1"})
     assert h.p.get_function_concurrency(h.ctx, {"FunctionName": "f1"}) == {}
     r = await h.invoke(event={"marker": "evt-123"}, InvocationType="Event")

@@ -231,3 +231,12 @@ def test_unknown_rest_path_is_404() -> None:
     resp = proto.serialize_error(info.value, None, "r")
     assert resp.status == 404
     assert _parse_error("lambda", resp)["Error"]["Code"] == "UnknownOperationException"
+
+
+def test_timestamp_before_year_one_is_a_bad_value_not_a_crash() -> None:
+    # 0001-01-01T00:00:00+01:00 is before datetime's range once moved to UTC.
+    req = HttpRequest("POST", "/", [], CIMultiDict(),
+                      b"Action=DescribeEvents&Version=2015-02-02&StartTime=0001-01-01T00:00:00%2B01:00")
+    with pytest.raises(AWSError) as info:
+        get_protocol("elasticache").parse_request(req)
+    assert info.value.code == "InvalidParameterValue" and info.value.status == 400

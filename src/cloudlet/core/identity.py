@@ -42,9 +42,3 @@ class CredentialRegistry:
     def get(self, access_key_id: str) -> Credential | None:
         return self._by_key.get(access_key_id)
 
-    def purge_expired(self, grace_s: float = 3600.0) -> None:
-        """Forget temporary keys long past expiry (kept a while to answer ExpiredToken)."""
-        now = time.time()
-        with self._lock:
-            for k in [k for k, c in self._by_key.items() if c.expires_at and c.expires_at + grace_s < now]:
-                del self._by_key[k]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-import inspect
 import logging
 import time
 from typing import Any
@@ -153,14 +152,9 @@ class CacheAuthenticator:
         for k, v in spec.tags.items():
             context[f"aws:ResourceTag/{k}"] = v
         try:
-            result = authorizer.check(principal, "elasticache:Connect", [spec.arn, user.arn], context, "elasticache")
-            if inspect.isawaitable(result):
-                raise AuthRefused("the authorizer is asynchronous; the data plane needs a synchronous check",
-                                  replies.SERVICE_UNAVAILABLE)
+            authorizer.check(principal, "elasticache:Connect", [spec.arn, user.arn], context, "elasticache")
         except AWSError as e:
             raise AuthRefused(f"{principal.arn}: elasticache:Connect denied: {e.code}: {e.message}") from None
-        except AuthRefused:
-            raise
         except Exception as e:  # the policy engine failed: AWS answers "service is not available"
             log.exception("cache %s: authorizer failed", spec.name)
             raise AuthRefused(f"authorizer error: {e!r}", replies.SERVICE_UNAVAILABLE) from None

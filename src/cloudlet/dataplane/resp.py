@@ -206,10 +206,8 @@ class CommandScanner:
                 if nl < 0:
                     if n - pos > HEADER_MAX:
                         raise ProtocolError("Protocol error: too big bulk count string")
-                    if pos > fwd:
-                        out.append(buf[fwd:pos])
                     self._tail = buf[pos:]
-                    return out
+                    break
                 if buf[pos] != 0x24:  # '$'
                     raise ProtocolError(f"Protocol error: expected '$', got '{chr(buf[pos])}'")
                 ln = _int(buf[pos + 1 : nl])
@@ -226,10 +224,8 @@ class CommandScanner:
                         continue
                 got = self._multibulk(buf, pos, n)
                 if got is None:  # incomplete: keep from the command's start
-                    if pos > fwd:
-                        out.append(buf[fwd:pos])
                     self._tail = buf[pos:]
-                    return out
+                    break
                 end, cmd, args_left, body_at = got
                 if cmd is not None:
                     if pos > fwd:
@@ -251,10 +247,8 @@ class CommandScanner:
                 if nl < 0:
                     if n - pos > INLINE_MAX:
                         raise ProtocolError("Protocol error: too big inline request")
-                    if pos > fwd:
-                        out.append(buf[fwd:pos])
                     self._tail = buf[pos:]
-                    return out
+                    break
                 line = buf[pos:nl]
                 if line.endswith(b"\r"):
                     line = line[:-1]
@@ -267,6 +261,7 @@ class CommandScanner:
                     self.seq += 1
                     out.append(Command(args, inline=True, seq=self.seq))
                 pos = fwd = nl + 1
+        # Pass-through bytes not yet emitted (all of buf, uncopied, when nothing was captured).
         if pos > fwd:
             out.append(buf[fwd:pos] if fwd or pos != n else buf)
         return out

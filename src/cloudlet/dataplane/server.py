@@ -59,9 +59,6 @@ class DataPlane:
         self.caches: dict[str, CacheState] = {}
         self._listeners: dict[str, list[CacheListener]] = {}
 
-    def ca_cert_path(self) -> str:
-        return str(tls.ca_cert_path(self.world.config.data_dir))
-
     async def open_cache(self, spec: CacheEndpoint) -> None:
         if spec.name in self.caches:
             await self.close_cache(spec.name)

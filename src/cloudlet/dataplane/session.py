@@ -322,7 +322,7 @@ class ClientSession(asyncio.Protocol):
 
     def _try_login(self, user: bytes | None, password: bytes, hello: Hello | None) -> None:
         try:
-            result = self.cache.authenticator.authenticate(user, password or b"", self.peer_ip)
+            result = self.cache.authenticator.authenticate(user, password, self.peer_ip)
         except AuthRefused as e:
             log.info("cache %s: AUTH refused for %s: %s", self.cache.spec.name, self.peer_ip, e.reason)
             assert self.transport is not None
@@ -337,11 +337,7 @@ class ClientSession(asyncio.Protocol):
 
     async def _login(self, result: Authenticated, hello: Hello | None, reply_ok: bool) -> None:
         spec = self.cache.spec
-        password = backend_password(spec.backend_secret, result.user_name).encode()
-        if hello is not None:
-            request = hello.rewritten(result.user_name.encode(), password)
-        else:
-            request = replies.command_array([b"AUTH", result.user_name.encode(), password])
+        request = self._backend_login(result.user_name, hello)
         backend: BackendProtocol | None = None
         try:
             if self.backend is None:
@@ -414,14 +410,10 @@ class ClientSession(asyncio.Protocol):
         deferred, self._deferred = self._deferred, []
         queued, self._queued = self._queued, []
         if self.state == "open":
-            backend = self.backend.transport  # type: ignore[union-attr]
             for cmd in deferred:
                 if self.state != "open":
                     return
-                if cmd.name in CAPTURE:
-                    self._command(cmd)
-                else:
-                    backend.write(_wire(cmd))  # type: ignore[union-attr]
+                self._command(cmd)
         else:
             self._run_preauth(deferred)
         for data in queued:
@@ -544,14 +536,12 @@ class ClientSession(asyncio.Protocol):
         transaction as the refused command's would. (Never refuse by mangling the
         name: valkey's command lookup compares C strings, so "CONFIG\\0" can match.)"""
         marker = b"cloudlet-barrier-" + secrets.token_hex(16).encode()
-        if self.reply_off:
-            self._send(replies.command_array([marker]))
-            return
-        if self.skip_seq == cmd.seq:
-            self.skip_seq = None
-            self._send(replies.command_array([marker]))
-            return
-        self.markers.append((b"-ERR unknown command '" + marker + b"'", reply))
+        # With replies off (CLIENT REPLY OFF, or SKIP of this command) valkey's error never comes.
+        if not self.reply_off:
+            if self.skip_seq == cmd.seq:
+                self.skip_seq = None
+            else:
+                self.markers.append((b"-ERR unknown command '" + marker + b"'", reply))
         self._send(replies.command_array([marker]))
 
     def _relogin(self, cmd: Command, user: bytes | None, password: bytes, hello: Hello | None) -> None:
@@ -571,19 +561,17 @@ class ClientSession(asyncio.Protocol):
             # A password valkey cannot accept: it answers WRONGPASS in place, the login unchanged.
             bad = b"cloudlet-refused-" + secrets.token_hex(16).encode()
             name = DEFAULT_USER.encode() if user is None else user
-            if hello is not None:
-                self._send(hello.rewritten(name, bad))
-            else:
-                self._send(replies.command_array([b"AUTH", name, bad]))
+            self._send(_auth_request(hello, name, bad))
             return
-        password_b = backend_password(spec.backend_secret, result.user_name).encode()
-        if hello is not None:
-            if hello.version is not None:
-                self.proto = hello.version
-            self._send(hello.rewritten(result.user_name.encode(), password_b))
-        else:
-            self._send(replies.command_array([b"AUTH", result.user_name.encode(), password_b]))
+        if hello is not None and hello.version is not None:
+            self.proto = hello.version
+        self._send(self._backend_login(result.user_name, hello))
         self._logged_in(result)
+
+    def _backend_login(self, user_name: str, hello: Hello | None) -> bytes:
+        """The login as the ACL user user_name, with the password only cloudlet knows."""
+        password = backend_password(self.cache.spec.backend_secret, user_name).encode()
+        return _auth_request(hello, user_name.encode(), password)
 
     # -- valkey -> client -----------------------------------------------------
 
@@ -643,6 +631,13 @@ def _unacked_bytes(transport: asyncio.Transport) -> int:
     except (OSError, ValueError):
         return 0
     return int(struct.unpack("i", raw)[0])
+
+
+def _auth_request(hello: Hello | None, user: bytes, password: bytes) -> bytes:
+    """AUTH user password for valkey, inside the client's HELLO when the login came as one."""
+    if hello is not None:
+        return hello.rewritten(user, password)
+    return replies.command_array([b"AUTH", user, password])
 
 
 def _wire(cmd: Command) -> bytes:

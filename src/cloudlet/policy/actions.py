@@ -132,16 +132,16 @@ def resources_for(service: str, action: str, params: dict[str, Any], region: str
     candidates = required or [t for t, _ in types]
     out: list[str] = []
     for rtype in candidates:
+        fmt = ref["resources"].get(rtype)
         arn = _arn_member(rtype, params)
         if arn is None:
-            fmt = ref["resources"].get(rtype) if ref else None
             arn = _render(fmt, params, region, account) if fmt else None
             if arn is not None and service == "logs" and rtype == "log-group":
                 arn = _log_group_arn(arn)
         if arn is not None:
             out.append(arn)
-        elif ref is not None and rtype in ref["resources"]:
-            out.extend(_render_each(ref["resources"][rtype], params, region, account))
+        elif fmt:
+            out.extend(_render_each(fmt, params, region, account))
         if not required and out:
             break  # optional types: the first one the request names is the resource
     return list(dict.fromkeys(out)) or ["*"]

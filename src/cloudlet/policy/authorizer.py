@@ -14,7 +14,7 @@ from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.policies import PolicyDoc, PrincipalPolicies
 from cloudlet.policy.actions import resolve
-from cloudlet.policy.context_keys import lower_keys, request_keys
+from cloudlet.policy.context_keys import request_keys
 from cloudlet.policy.engine import Decision, evaluate
 from cloudlet.policy.principals import Caller
 
@@ -143,11 +143,8 @@ class IamAuthorizer:
         if action.lower() in ALWAYS_ALLOWED or action.lower() in DECIDED_BY_TRUST_POLICY:
             return
         policies = self._policies(principal)
-        keys = request_keys(principal, ctx, policies.principal_tags, extra=None)
+        keys = request_keys(principal, ctx, policies.principal_tags, self._resource_tags(ctx.service, resources))
         keys.update(_request_tags(params))
-        resource_tags = self._resource_tags(ctx.service, resources)
-        if resource_tags:
-            keys.update({f"aws:resourcetag/{k.lower()}": v for k, v in resource_tags.items()})
         decision, resource = self.decide(
             principal, action, resources, keys, policies, self._resource_policies(ctx.service, resources)
         )
@@ -195,8 +192,7 @@ class IamAuthorizer:
         if principal.is_root:
             return
         policies = self._policies(principal)
-        keys = request_keys(principal, None, policies.principal_tags)
-        keys.update(lower_keys(context or {}))
+        keys = request_keys(principal, None, policies.principal_tags, extra=context)
         decision, resource = self.decide(principal, action, resources, keys, policies)
         if not decision.allowed:
             raise access_denied(service, denial_message(principal.arn, action, resource, decision, service))

@@ -18,6 +18,10 @@ def lower_keys(context: Mapping[str, Any]) -> dict[str, Any]:
     return {k.lower(): v for k, v in context.items()}
 
 
+def resource_tag_keys(tags: Mapping[str, str]) -> dict[str, str]:
+    return {f"aws:resourcetag/{k.lower()}": v for k, v in tags.items()}
+
+
 def principal_keys(principal: Principal, principal_tags: Mapping[str, str] | None = None) -> dict[str, Any]:
     keys: dict[str, Any] = {
         "aws:principalaccount": principal.account_id,
@@ -55,8 +59,7 @@ def request_keys(
         keys["aws:sourceip"] = ctx.source_ip
         keys["aws:requestedregion"] = ctx.region
     if resource_tags:
-        for k, v in resource_tags.items():
-            keys[f"aws:resourcetag/{k.lower()}"] = v
+        keys.update(resource_tag_keys(resource_tags))
     if extra:
         keys.update(lower_keys(extra))
     return keys

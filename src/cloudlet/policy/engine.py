@@ -165,7 +165,7 @@ def _resource_matches(st: _Statement, resource: str, context: Mapping[str, Any])
 
 
 def _statement_applies(
-    st: _Statement, action: str, resource: str, context: Mapping[str, Any], caller: Caller | None
+    st: _Statement, resource: str, context: Mapping[str, Any], caller: Caller | None
 ) -> MatchKind | bool:
     """False, or True / the principal match kind when the statement applies (action already matched)."""
     if st.resources is not None and not _resource_matches(st, resource, context):
@@ -209,7 +209,7 @@ def _scan(
     for p in policies:
         cp = compiled(p)
         for st in cp.for_action(action):
-            applies = _statement_applies(st, action, resource, context, caller)
+            applies = _statement_applies(st, resource, context, caller)
             if applies is False:
                 continue
             if not st.allow:

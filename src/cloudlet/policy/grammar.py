@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from cloudlet.core.errors import AWSError
+from cloudlet.policy.conditions import operator_known
 
 # identity: managed policy (CreatePolicy / CreatePolicyVersion) — must be 2012-10-17.
 # inline:   inline identity policy (Put*Policy) and permissions boundaries.
@@ -83,14 +84,8 @@ def _check_condition_syntax(cond: Any) -> None:
                     raise _fail(SYNTAX)
             if isinstance(values, list) and not values:
                 raise _fail(SYNTAX)
-        if not _condition_operator_known(operator):
+        if not operator_known(operator):
             raise _fail(SYNTAX)
-
-
-def _condition_operator_known(operator: str) -> bool:
-    from cloudlet.policy.conditions import operator_known
-
-    return operator_known(operator)
 
 
 def _check_statement_syntax(st: Any) -> None:

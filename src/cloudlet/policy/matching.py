@@ -68,11 +68,3 @@ def arn_matcher(pattern: str) -> Matcher:
     head = ":".join(_glob_regex(p, "[^:]") for p in parts[:5])
     rx = re.compile(head + ":" + _glob_regex(parts[5]), re.DOTALL)
     return lambda value: rx.fullmatch(value) is not None
-
-
-def match_action(pattern: str, action: str) -> bool:
-    return action_matcher(pattern)(action)
-
-
-def match_arn(pattern: str, arn: str) -> bool:
-    return arn_matcher(pattern)(arn)

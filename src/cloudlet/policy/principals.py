@@ -17,6 +17,8 @@ from cloudlet.core.context import Principal
 MatchKind = Literal["exact", "role", "account", "service", "anyone"]
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ROOT = re.compile(r"^arn:[\w-]+:iam::(\d{12}):root$")
+# When one Principal element names the caller several ways, the most precise counts.
+_PRECISION: dict[str, int] = {"anyone": 0, "account": 1, "role": 2, "service": 3, "exact": 4}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +74,6 @@ def principal_match(spec: Any, caller: Caller) -> MatchKind | None:
     if not isinstance(spec, dict):
         return None
     best: MatchKind | None = None
-    order = {"anyone": 0, "account": 1, "role": 2, "service": 3, "exact": 4}
     for kind, ids in spec.items():
         for pid in _ids(ids):
             got: MatchKind | None = None
@@ -82,7 +83,7 @@ def principal_match(spec: Any, caller: Caller) -> MatchKind | None:
                 got = "service" if pid.lower() == caller.service.lower() else None
             elif kind == "Federated" and caller.federated is not None:
                 got = "exact" if pid == caller.federated else None
-            if got is not None and (best is None or order[got] > order[best]):
+            if got is not None and (best is None or _PRECISION[got] > _PRECISION[best]):
                 best = got
     return best
 

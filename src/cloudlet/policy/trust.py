@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from cloudlet.core.context import Principal
-from cloudlet.policy.context_keys import lower_keys, request_keys
+from cloudlet.policy.authorizer import denial_message
+from cloudlet.policy.context_keys import lower_keys, request_keys, resource_tag_keys
 from cloudlet.policy.engine import evaluate, evaluate_trust
 from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.policy.principals import Caller
@@ -65,7 +66,7 @@ def can_assume_role(
         who = Caller.service_principal(service_principal)
         policies = None
         keys = lower_keys(extra)
-        keys.update({f"aws:resourcetag/{k.lower()}": v for k, v in resource_tags.items()})
+        keys.update(resource_tag_keys(resource_tags))
     else:
         return False, "no caller"
 
@@ -94,10 +95,4 @@ def can_assume_role(
     )
     if ident.allowed:
         return True, ""
-    if ident.kind == "explicit_deny":
-        where = {"identity": "an identity-based policy", "boundary": "a permissions boundary",
-                 "session": "a session policy"}.get(ident.policy_type or "identity", "an identity-based policy")
-        return False, _denied(caller, None, role_arn, f" with an explicit deny in {where}")
-    missing = {"identity": "identity-based policy", "boundary": "permissions boundary",
-               "session": "session policy"}.get(ident.missing or "identity", "identity-based policy")
-    return False, _denied(caller, None, role_arn, f" because no {missing} allows the sts:AssumeRole action")
+    return False, denial_message(caller.arn, "sts:AssumeRole", role_arn, ident, "sts")

@@ -43,23 +43,21 @@ class Protocol(abc.ABC):
 
     # -- the contract -------------------------------------------------------
 
-    @abc.abstractmethod
     def operation_for_request(self, req: HttpRequest) -> str | None:
-        """Supplied by each wire format."""
+        return self.locate(req)[0]
 
-    def parse_request(self, req: HttpRequest, validate_input: bool = True) -> tuple[str, dict[str, Any]]:
-        op_name = self.operation_for_request(req)
+    def parse_request(self, req: HttpRequest) -> tuple[str, dict[str, Any]]:
+        op_name, found = self.locate(req)
         if op_name is None:
-            raise self.unknown_operation(req)
+            raise self.unknown_operation(req, found)
         op = self.model.operation_model(op_name)
         try:
-            params = self.parse_input(req, op)
+            params = self.parse_input(req, op, found)
         except WireTypeError as exc:
             raise self.type_error(exc) from None
-        if validate_input:
-            failures = validate.check(op.input_shape, params)
-            if failures:
-                raise validate.to_error(self.style, failures, self.wire_name_for(op))
+        failures = validate.check(op.input_shape, params, self.style)
+        if failures:
+            raise validate.to_error(self.style, failures, self.wire_name_for(op))
         return op_name, params
 
     @abc.abstractmethod
@@ -73,11 +71,19 @@ class Protocol(abc.ABC):
     # -- hooks and shared helpers ------------------------------------------
 
     @abc.abstractmethod
-    def parse_input(self, req: HttpRequest, op: OperationModel) -> dict[str, Any]:
+    def locate(self, req: HttpRequest) -> tuple[str | None, Any]:
+        """(the operation the request names or None, what the wire format read to find it).
+
+        The second item is handed on to parse_input / unknown_operation, so that the
+        form body or the URI route is read once per request.
+        """
+
+    @abc.abstractmethod
+    def parse_input(self, req: HttpRequest, op: OperationModel, found: Any) -> dict[str, Any]:
         """Supplied by each wire format."""
 
     @abc.abstractmethod
-    def unknown_operation(self, req: HttpRequest) -> AWSError:
+    def unknown_operation(self, req: HttpRequest, found: Any) -> AWSError:
         """Supplied by each wire format."""
 
     def type_error(self, exc: WireTypeError) -> AWSError:
@@ -96,8 +102,3 @@ class Protocol(abc.ABC):
     def error_parts(self, err: AWSError) -> tuple[Shape | None, int, bool]:
         # Coral codes may carry a namespace ("com.amazon.coral.service#X").
         return resolve(self._errors, err.code.rpartition("#")[2], err.status, err.sender_fault)
-
-    def operation_model(self, op_name: str | None) -> OperationModel | None:
-        if op_name is None or op_name not in self._operations:
-            return None
-        return self.model.operation_model(op_name)

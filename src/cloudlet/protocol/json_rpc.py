@@ -51,17 +51,17 @@ class JsonProtocol(Protocol):
         self.target_prefix: str = model.metadata.get("targetPrefix", "")
         self.content_type = f"application/x-amz-json-{model.metadata.get('jsonVersion', '1.0')}"
 
-    def operation_for_request(self, req: HttpRequest) -> str | None:
+    def locate(self, req: HttpRequest) -> tuple[str | None, None]:
         target = req.headers.get("X-Amz-Target", "")
         prefix, _, op_name = target.rpartition(".")
         if prefix != self.target_prefix or op_name not in self._operations:
-            return None
-        return op_name
+            return None, None
+        return op_name, None
 
-    def unknown_operation(self, req: HttpRequest) -> AWSError:
+    def unknown_operation(self, req: HttpRequest, found: None) -> AWSError:
         return AWSError(f"{_CORAL}UnknownOperationException", "", status=400, sender_fault=True)
 
-    def parse_input(self, req: HttpRequest, op: OperationModel) -> dict[str, Any]:
+    def parse_input(self, req: HttpRequest, op: OperationModel, found: None) -> dict[str, Any]:
         body = load_json_body(req.body)
         shape = op.input_shape
         if shape is None:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from botocore.model import OperationModel, Shape
 
 from cloudlet.core.errors import AWSError
-from cloudlet.protocol import formtree, validate, xml_out
+from cloudlet.protocol import formtree, xml_out
 from cloudlet.protocol.base import Protocol, WireTypeError
 from cloudlet.protocol.http import HttpRequest, HttpResponse
 from cloudlet.protocol.values import BadValue, b64decode, parse_bool, parse_float, parse_int, parse_timestamp
@@ -55,9 +55,10 @@ class QueryProtocol(Protocol):
 
     # -- requests -----------------------------------------------------------
 
-    def operation_for_request(self, req: HttpRequest) -> str | None:
-        action = self._action(form_pairs(req))
-        return action if action in self._operations else None
+    def locate(self, req: HttpRequest) -> tuple[str | None, list[tuple[str, str]]]:
+        pairs = form_pairs(req)
+        action = self._action(pairs)
+        return (action if action in self._operations else None), pairs
 
     @staticmethod
     def _action(pairs: list[tuple[str, str]]) -> str | None:
@@ -66,32 +67,12 @@ class QueryProtocol(Protocol):
                 return value
         return None
 
-    def parse_request(self, req: HttpRequest, validate_input: bool = True) -> tuple[str, dict[str, Any]]:
-        pairs = form_pairs(req)
-        action = self._action(pairs)
-        if action is None or action not in self._operations:
-            raise self._unknown_action(action)
-        return self._parse_pairs(action, pairs, validate_input)
-
-    def _parse_pairs(self, action: str, pairs: list[tuple[str, str]], validate_input: bool) -> tuple[str, dict[str, Any]]:
-        op = self.model.operation_model(action)
+    def parse_input(self, req: HttpRequest, op: OperationModel, found: list[tuple[str, str]]) -> dict[str, Any]:
         shape = op.input_shape
-        try:
-            params = self._read_structure(shape, formtree.build(pairs), []) if shape is not None else {}
-        except WireTypeError as exc:
-            raise self.type_error(exc) from None
-        if validate_input:
-            failures = validate.check(shape, params, self.style)
-            if failures:
-                raise validate.to_error(self.style, failures, self.wire_name_for(op))
-        return action, params
+        return self._read_structure(shape, formtree.build(found), []) if shape is not None else {}
 
-    def parse_input(self, req: HttpRequest, op: OperationModel) -> dict[str, Any]:
-        shape = op.input_shape
-        return self._read_structure(shape, formtree.build(form_pairs(req)), []) if shape is not None else {}
-
-    def unknown_operation(self, req: HttpRequest) -> AWSError:
-        return self._unknown_action(self._action(form_pairs(req)))
+    def unknown_operation(self, req: HttpRequest, found: list[tuple[str, str]]) -> AWSError:
+        return self._unknown_action(self._action(found))
 
     def _unknown_action(self, action: str | None) -> AWSError:
         if action is None:
@@ -101,12 +82,8 @@ class QueryProtocol(Protocol):
         )
 
     def param_name(self, member: Shape, name: str) -> str:
-        ser = member.serialization
-        if member.type_name == "list" and ser.get("flattened"):
-            inner = member.member.serialization.get("name")
-            if inner:
-                return inner
-        return ser.get("name", name)
+        # A query parameter is named as the member's XML element is.
+        return xml_out.member_tag(member, name)
 
     def _read_structure(self, shape: Shape, node: formtree.Node, path: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -203,7 +180,6 @@ class QueryProtocol(Protocol):
 class Ec2Protocol(QueryProtocol):
     name = "ec2"
     ec2 = True
-    NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/"
 
     def __init__(self, service: str, model: Any) -> None:
         super().__init__(service, model)

@@ -17,7 +17,7 @@ from cloudlet.protocol.http import HttpRequest, HttpResponse
 from cloudlet.protocol.json_rpc import dump_json, error_body, load_json_body
 from cloudlet.protocol.rest_routes import Router
 from cloudlet.protocol.values import (
-    BadValue,
+    b64decode,
     b64encode,
     format_float,
     format_timestamp,
@@ -28,8 +28,8 @@ from cloudlet.protocol.values import (
 )
 
 
-def _read_text(shape: Shape, text: str, path: list[str], default_ts: str) -> Any:
-    """A scalar from a URI label, query parameter or header."""
+def _read_text(shape: Shape, text: str, path: list[str]) -> Any:
+    """A scalar from a URI label, query parameter or header (timestamps in any format)."""
     kind = shape.type_name
     try:
         if kind in ("integer", "long"):
@@ -41,8 +41,8 @@ def _read_text(shape: Shape, text: str, path: list[str], default_ts: str) -> Any
         if kind == "timestamp":
             return parse_timestamp(text)
         if kind == "blob":
-            return base64.b64decode(text, validate=True)
-    except (BadValue, binascii.Error, ValueError):
+            return b64decode(text)
+    except ValueError:  # BadValue, or one a date out of range raises
         raise WireTypeError(path, text, kind) from None
     if kind == "string" and shape.serialization.get("jsonvalue"):
         try:
@@ -104,11 +104,12 @@ class RestJsonProtocol(Protocol):
         super().__init__(service, model)
         self.router = Router(model)
 
-    def operation_for_request(self, req: HttpRequest) -> str | None:
+    def locate(self, req: HttpRequest) -> tuple[str | None, dict[str, str]]:
+        """The operation and the values of its URI labels, decoded."""
         found = self.router.match(req.method, req.path, req.query)
-        return found[0] if found else None
+        return found if found else (None, {})
 
-    def unknown_operation(self, req: HttpRequest) -> AWSError:
+    def unknown_operation(self, req: HttpRequest, found: dict[str, str]) -> AWSError:
         return AWSError(
             "UnknownOperationException",
             f"No operation matches {req.method} {req.path}",
@@ -116,12 +117,10 @@ class RestJsonProtocol(Protocol):
             sender_fault=True,
         )
 
-    def parse_input(self, req: HttpRequest, op: OperationModel) -> dict[str, Any]:
+    def parse_input(self, req: HttpRequest, op: OperationModel, labels: dict[str, str]) -> dict[str, Any]:
         shape = op.input_shape
         if shape is None:
             return {}
-        found = self.router.match(req.method, req.path, req.query)
-        labels = found[1] if found else {}
         params: dict[str, Any] = {}
         claimed_query: set[str] = set()
         body_members: dict[str, Shape] = {}
@@ -131,7 +130,7 @@ class RestJsonProtocol(Protocol):
             wire = ser.get("name", name)
             if location == "uri":
                 if wire in labels:
-                    params[name] = _read_text(member, labels[wire], [name], "iso8601")
+                    params[name] = _read_text(member, labels[wire], [name])
             elif location == "querystring":
                 if member.type_name == "map":
                     continue
@@ -140,17 +139,17 @@ class RestJsonProtocol(Protocol):
                 if not values:
                     continue
                 if member.type_name == "list":
-                    params[name] = [_read_text(member.member, v, [name], "iso8601") for v in values]
+                    params[name] = [_read_text(member.member, v, [name]) for v in values]
                 else:
-                    params[name] = _read_text(member, values[0], [name], "iso8601")
+                    params[name] = _read_text(member, values[0], [name])
             elif location == "header":
                 text = req.headers.get(wire)
                 if text is None:
                     continue
                 if member.type_name == "list":
-                    params[name] = [_read_text(member.member, v, [name], "rfc822") for v in _split_header_list(text)]
+                    params[name] = [_read_text(member.member, v, [name]) for v in _split_header_list(text)]
                 else:
-                    params[name] = _read_text(member, text, [name], "rfc822")
+                    params[name] = _read_text(member, text, [name])
             elif location == "headers":
                 prefix = wire.lower()
                 found_headers = {k[len(prefix) :]: v for k, v in req.headers.items() if k.lower().startswith(prefix)}

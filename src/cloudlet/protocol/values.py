@@ -59,7 +59,10 @@ def parse_timestamp(text: str) -> dt.datetime:
             sign = 1 if tz[0] == "+" else -1
             digits = tz[1:].replace(":", "")
             offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-            return (when - sign * offset).replace(tzinfo=UTC)
+            try:
+                return (when - sign * offset).replace(tzinfo=UTC)
+            except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 falls before year 1
+                raise BadValue(text) from exc
         return when.replace(tzinfo=UTC)
     try:
         parsed = email.utils.parsedate_to_datetime(s)

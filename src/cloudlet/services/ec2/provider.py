@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -123,6 +122,12 @@ def _check_ids(ids: list[str], prefix: str) -> None:
             raise _error(_MALFORMED, prefix, rid)
 
 
+def _not_in_default_vpc(state: Ec2State, group_name: str) -> AWSError:
+    # A group name alone addresses the groups of the default VPC only.
+    return AWSError("InvalidGroup.NotFound",
+                    f"The security group '{group_name}' does not exist in default VPC '{state.default_vpc_id}'", 400)
+
+
 def _pick(table: dict[str, T], ids: list[str], prefix: str) -> list[T]:
     """The resources with these ids (well-formed, each once, in the order asked), or all with none asked."""
     _check_ids(ids, prefix)
@@ -226,13 +231,10 @@ class Ec2Provider(Provider):
         groups = _pick(state.security_groups, params.get("GroupIds") or [], "sg")
         names = params.get("GroupNames") or []
         if names:
-            # Group names address groups of the default VPC only.
             in_default = {g.name: g for g in groups if g.vpc_id == state.default_vpc_id}
             for name in names:
                 if name not in in_default:
-                    raise AWSError("InvalidGroup.NotFound",
-                                   f"The security group '{name}' does not exist in default VPC "
-                                   f"'{state.default_vpc_id}'", 400)
+                    raise _not_in_default_vpc(state, name)
             groups = [in_default[n] for n in dict.fromkeys(names)]
         found = apply_filters(groups, params.get("Filters"), SG_FILTERS)
         page, extra = _page(found, params, "security-groups")
@@ -352,8 +354,7 @@ class Ec2Provider(Provider):
             group = next((g for g in state.security_groups.values()
                           if g.name == name and g.vpc_id == state.default_vpc_id), None)
             if group is None:
-                raise AWSError("InvalidGroup.NotFound", f"The security group '{name}' does not exist in "
-                               f"default VPC '{state.default_vpc_id}'", 400)
+                raise _not_in_default_vpc(state, name)
         else:
             raise AWSError("MissingParameter", "The request must contain the parameter groupName or groupId", 400)
         if group.name == "default":

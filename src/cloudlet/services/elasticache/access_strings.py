@@ -52,13 +52,3 @@ def parse(access_string: str) -> list[str]:
         raise _bad(tok)
     return tokens
 
-
-def enabled(rules: list[str]) -> bool | None:
-    """The access string's own on/off (the last one wins, as in Valkey), None when absent."""
-    state: bool | None = None
-    for tok in rules:
-        if tok.lower() == "on":
-            state = True
-        elif tok.lower() == "off":
-            state = False
-    return state

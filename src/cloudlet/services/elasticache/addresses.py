@@ -8,6 +8,7 @@ import string
 import threading
 
 from cloudlet.core.errors import AWSError
+from cloudlet.services.elasticache.views import PORT, READER_PORT
 
 # AWS's short region codes as they appear in serverless endpoint hostnames.
 REGION_CODES: dict[str, str] = {
@@ -50,7 +51,7 @@ def endpoint_hostname(name: str, region: str) -> str:
     return f"{name}-{suffix}.serverless.{region_code(region)}.cache.amazonaws.com"
 
 
-ENDPOINT_PORTS = (6379, 6380)
+ENDPOINT_PORTS = (PORT, READER_PORT)
 
 
 def _ports_free(address: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from pathlib import Path
 from typing import Any
 
 from cloudlet.core.context import RequestContext
@@ -47,14 +48,18 @@ class SnapshotOps(ElastiCacheBase):
         st.snapshots[name] = snap
         return snap
 
+    @staticmethod
+    async def _store(source: Path, snap: Snapshot) -> None:
+        """Copy an RDB file to the snapshot's path and mark the snapshot available."""
+        snap.path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(shutil.copyfile, source, snap.path)
+        snap.bytes_used = snap.path.stat().st_size
+        snap.status = "available"
+
     async def take_snapshot(self, cache: ServerlessCache, snap: Snapshot) -> None:
         try:
             assert cache.process is not None
-            rdb = await cache.process.save_rdb()
-            snap.path.parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(shutil.copyfile, rdb, snap.path)
-            snap.bytes_used = snap.path.stat().st_size
-            snap.status = "available"
+            await self._store(await cache.process.save_rdb(), snap)
         except Exception:
             log.exception("snapshot %s of cache %s failed", snap.name, cache.name)
             snap.status = "failed"
@@ -84,9 +89,7 @@ class SnapshotOps(ElastiCacheBase):
 
     async def _copy_file(self, src: Snapshot, dst: Snapshot) -> None:
         try:
-            await asyncio.to_thread(shutil.copyfile, src.path, dst.path)
-            dst.bytes_used = dst.path.stat().st_size
-            dst.status = "available"
+            await self._store(src.path, dst)
         except OSError:
             log.exception("copy of snapshot %s to %s failed", src.name, dst.name)
             dst.status = "failed"

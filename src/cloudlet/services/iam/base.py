@@ -10,6 +10,7 @@ from cloudlet.core.context import RequestContext
 from cloudlet.core.ids import aws_unique_id
 from cloudlet.core.provider import Provider
 from cloudlet.core.store import GLOBAL, AccountRegionStore
+from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.services.iam.aws_managed import aws_managed_policies
 from cloudlet.services.iam.common import (
     check_document_size,
@@ -19,7 +20,6 @@ from cloudlet.services.iam.common import (
     limit_exceeded,
     no_such_entity,
     paginate,
-    parse_document,
     tag_list,
 )
 from cloudlet.services.iam.model import Entity, Group, IamState, ManagedPolicy, Role, User
@@ -129,7 +129,7 @@ class IamBase(Provider):
         state = self.state(ctx.account_id)
         entity = self.find(state, kind, name)
         text = decode_document(params["PolicyDocument"])
-        parse_document(text, "inline")
+        parse_policy_document(text, "inline")
         others = sum(len(t) for n, t in entity.inline.items() if n != params["PolicyName"])
         check_document_size(
             text + "x" * others, INLINE_SIZE[kind], f"{_KIND_TITLE[kind]}PolicySize"
@@ -193,3 +193,15 @@ class IamBase(Provider):
     def tags_shape(entity: Entity) -> dict[str, Any]:
         return {"Tags": tag_list(entity.tags)} if entity.tags else {}
 
+    def user_shape(self, user: User, full: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Path": user.path,
+            "UserName": user.name,
+            "UserId": user.id,
+            "Arn": user.arn,
+            "CreateDate": user.create_date,
+        }
+        if full:
+            out.update(self.boundary_shape(user))
+            out.update(self.tags_shape(user))
+        return out

@@ -62,12 +62,6 @@ def decode_document(text: str) -> str:
     return text
 
 
-def parse_document(text: str, policy_type: str = "identity") -> dict[str, Any]:
-    from cloudlet.policy.grammar import parse_policy_document
-
-    return parse_policy_document(text, policy_type)
-
-
 def check_document_size(text: str, limit: int, quota: str) -> None:
     # IAM counts policy size without whitespace.
     if len(re.sub(r"\s", "", text)) > limit:

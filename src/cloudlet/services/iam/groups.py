@@ -46,8 +46,7 @@ class GroupOps(IamBase):
         page, extra = paginate(users, params)
         return {
             "Group": self.group_shape(group),
-            "Users": [{"Path": u.path, "UserName": u.name, "UserId": u.id, "Arn": u.arn,
-                       "CreateDate": u.create_date} for u in page],
+            "Users": [self.user_shape(u, full=False) for u in page],
             **extra,
         }
 

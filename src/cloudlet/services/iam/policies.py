@@ -6,6 +6,7 @@ from typing import Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
+from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.services.iam.aws_managed import aws_managed_policies
 from cloudlet.services.iam.base import IamBase
 from cloudlet.services.iam.common import (
@@ -19,7 +20,6 @@ from cloudlet.services.iam.common import (
     merge_tags,
     no_such_entity,
     paginate,
-    parse_document,
     path_matches,
     remove_tags,
     tag_list,
@@ -32,7 +32,7 @@ MAX_VERSIONS = 5
 
 def _document(raw: str) -> str:
     text = decode_document(raw)
-    parse_document(text, "identity")
+    parse_policy_document(text, "identity")
     check_document_size(text, MANAGED_POLICY_SIZE, "PolicySize")
     return text
 
@@ -68,12 +68,6 @@ class PolicyOps(IamBase):
             raise no_such_entity(f"Policy {arn} does not exist or is not attachable.")
         return policy
 
-    def readable_policy(self, state: IamState, arn: str) -> ManagedPolicy:
-        policy = self.policy_or_none(state, arn)
-        if policy is None:
-            raise no_such_entity(f"Policy {arn} does not exist or is not attachable.")
-        return policy
-
     def create_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         name = params["PolicyName"]
@@ -104,7 +98,7 @@ class PolicyOps(IamBase):
 
     def get_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
-        return {"Policy": self.policy_shape(state, self.readable_policy(state, params["PolicyArn"]))}
+        return {"Policy": self.policy_shape(state, self.policy_by_arn(state, params["PolicyArn"]))}
 
     def list_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
@@ -181,13 +175,13 @@ class PolicyOps(IamBase):
 
     def get_policy_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
-        policy = self.readable_policy(state, params["PolicyArn"])
+        policy = self.policy_by_arn(state, params["PolicyArn"])
         version = self._version(policy, params["VersionId"])
         return {"PolicyVersion": self.version_shape(policy, version, document=True)}
 
     def list_policy_versions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
-        policy = self.readable_policy(state, params["PolicyArn"])
+        policy = self.policy_by_arn(state, params["PolicyArn"])
         # Newest first, as AWS lists them.
         versions = sorted(policy.versions.values(), key=lambda v: int(v.version_id[1:]), reverse=True)
         page, extra = paginate(versions, params)
@@ -228,7 +222,7 @@ class PolicyOps(IamBase):
 
     def list_entities_for_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
-        policy = self.readable_policy(state, params["PolicyArn"])
+        policy = self.policy_by_arn(state, params["PolicyArn"])
         wanted = params.get("EntityFilter")
         usage = params.get("PolicyUsageFilter")
         prefix = params.get("PathPrefix")

@@ -6,6 +6,7 @@ from typing import Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
+from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.services.iam.base import IamBase
 from cloudlet.services.iam.common import (
     already_exists,
@@ -15,7 +16,6 @@ from cloudlet.services.iam.common import (
     encode_document,
     merge_tags,
     paginate,
-    parse_document,
     path_matches,
     remove_tags,
     tag_list,
@@ -39,7 +39,7 @@ def _check_max_session(value: Any) -> int:
 
 def _trust_text(raw: str) -> str:
     text = decode_document(raw)
-    parse_document(text, "trust")
+    parse_policy_document(text, "trust")
     check_document_size(text, TRUST_POLICY_SIZE, "ACLSizePerRole")
     return text
 

@@ -41,19 +41,6 @@ def user_principal(state: IamState, user: User, access_key_id: str = "") -> Prin
 
 
 class UserOps(IamBase):
-    def user_shape(self, user: User, full: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "Path": user.path,
-            "UserName": user.name,
-            "UserId": user.id,
-            "Arn": user.arn,
-            "CreateDate": user.create_date,
-        }
-        if full:
-            out.update(self.boundary_shape(user))
-            out.update(self.tags_shape(user))
-        return out
-
     def caller_user_name(self, ctx: RequestContext, params: dict[str, Any]) -> str | None:
         """UserName given, else the calling user's; None for the root identity."""
         if params.get("UserName"):
@@ -195,6 +182,11 @@ class UserOps(IamBase):
         cred.active = key.status == "Active"
         self.world.credentials.add(cred)
 
+    def _key_owner(self, ctx: RequestContext, state: IamState, params: dict[str, Any]) -> str | None:
+        """The user whose keys an access-key call manages, as IAM spells the name; None for root's."""
+        name = self.caller_user_name(ctx, params)
+        return None if name is None else self.user_named(state, name).name
+
     def _key(self, state: IamState, key_id: str, user_name: str | None) -> AccessKey:
         key = state.access_keys.get(key_id)
         if key is None or key.user_name != user_name:
@@ -212,9 +204,7 @@ class UserOps(IamBase):
 
     def create_access_key(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
-        name = self.caller_user_name(ctx, params)
-        if name is not None:
-            name = self.user_named(state, name).name
+        name = self._key_owner(ctx, state, params)
         if sum(k.user_name == name for k in state.access_keys.values()) >= MAX_ACCESS_KEYS:
             raise limit_exceeded(f"Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS}")
         key_id = aws_unique_id("AKIA")
@@ -227,18 +217,14 @@ class UserOps(IamBase):
 
     def list_access_keys(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
-        name = self.caller_user_name(ctx, params)
-        if name is not None:
-            name = self.user_named(state, name).name
+        name = self._key_owner(ctx, state, params)
         keys = [k for k in state.access_keys.values() if k.user_name == name]
         page, extra = paginate(keys, params)
         return {"AccessKeyMetadata": [self.key_shape(k) for k in page], **extra}
 
     def update_access_key(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
-        name = self.caller_user_name(ctx, params)
-        if name is not None:
-            name = self.user_named(state, name).name
+        name = self._key_owner(ctx, state, params)
         key = self._key(state, params["AccessKeyId"], name)
         key.status = params["Status"]
         self._register_key(state, key)
@@ -246,9 +232,7 @@ class UserOps(IamBase):
 
     def delete_access_key(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
-        name = self.caller_user_name(ctx, params)
-        if name is not None:
-            name = self.user_named(state, name).name
+        name = self._key_owner(ctx, state, params)
         key = self._key(state, params["AccessKeyId"], name)
         del state.access_keys[key.access_key_id]
         self.world.credentials.remove(key.access_key_id)

@@ -74,13 +74,14 @@ class Invocation:
 
 
 class InvokeResult:
-    def __init__(self, payload: bytes, function_error: str | None, log_text: str) -> None:
+    def __init__(self, payload: bytes, function_error: str | None, lines: list[tuple[int, str]]) -> None:
         self.payload = payload
         self.function_error = function_error
-        self.log_text = log_text
+        self.lines = lines  # this invoke's log events (with the init phase's on a cold start)
 
     def log_tail(self) -> str:
-        data = self.log_text.encode()
+        """The last 4 KB of the log, as LogType=Tail returns it (joined only when asked for)."""
+        data = "".join(m + "\n" for _, m in self.lines).encode()
         return data[-_TAIL_BYTES:].decode("utf-8", "replace")
 
 
@@ -118,6 +119,7 @@ class Environment:
         self.port = 0
         self.proc: asyncio.subprocess.Process | None = None
         self.init_error: tuple[bytes, str | None] | None = None
+        self.exit_reason = "exit status 1"  # how the process ended, once it has
         self.init_duration_ms = 0.0
         self.max_memory_mb = 0
         self.last_used = time.monotonic()
@@ -206,7 +208,7 @@ class Environment:
         self.drain()
         self._close_pipe()
         self.state = "dead"
-        if self.proc.returncode is not None and code < 0:
+        if code < 0:
             reason = f"signal: {signal.Signals(-code).name.lower().removeprefix('sig')}"
         else:
             reason = f"exit status {code}"
@@ -333,7 +335,7 @@ class Environment:
             if self.init_error is not None:
                 outcome = ("init", self.init_error[0], self.init_error[1])
             else:
-                outcome = ("exit", getattr(self, "exit_reason", "exit status 1").encode(), None)
+                outcome = ("exit", self.exit_reason.encode(), None)
             return self._finish(inv, outcome, t_start, cold, head=head, killed=True)
         t_deliver = time.perf_counter()
         inv.deadline_ms = _now_ms() + fv.timeout * 1000
@@ -369,19 +371,15 @@ class Environment:
         kind, body, _etype = outcome
         self.drain()
         self._sample_memory()
-        payload, function_error = body, None
-        if kind == "error":
-            function_error = "Unhandled"
-        elif kind == "timeout":
-            function_error = "Unhandled"
-        elif kind == "init":
-            function_error = "Unhandled"
+        payload = body
+        # Every outcome but a returned result is an Unhandled function error.
+        function_error = None if kind == "ok" else "Unhandled"
+        if kind == "init":
             payload = self._with_request_id(body, inv.request_id)
         elif kind == "exit":
             reason = body.decode()
             self._line(f"RequestId: {inv.request_id} Error: Runtime exited with error: {reason}")
             self._line("Runtime.ExitError")
-            function_error = "Unhandled"
             payload = json.dumps({
                 "errorType": "Runtime.ExitError",
                 "errorMessage": f"RequestId: {inv.request_id} Error: Runtime exited with error: {reason}",
@@ -402,9 +400,7 @@ class Environment:
         self.last_used = time.monotonic()
         if self.state == "busy":
             self.state = "idle"
-        lines = (head or []) + inv.lines
-        text = "".join(m + "\n" for _, m in lines)
-        return InvokeResult(payload, function_error, text)
+        return InvokeResult(payload, function_error, (head or []) + inv.lines)
 
     @staticmethod
     def _with_request_id(body: bytes, request_id: str) -> bytes:

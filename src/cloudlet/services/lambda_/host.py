@@ -8,12 +8,11 @@ configuration or credentials are stale, reaps idle ones, ships their logs.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cloudlet.core.errors import AWSError
 from cloudlet.core.identity import Credential
@@ -57,7 +56,6 @@ class RuntimeHost:
         self._runtimes: dict[str, RuntimeChoice] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._started = False
-        self._ship_tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         if self._started:
@@ -79,11 +77,6 @@ class RuntimeHost:
             try:
                 await asyncio.wait_for(env.wait_dead(), 5)
             except (asyncio.TimeoutError, asyncio.CancelledError):
-                pass
-        for t in list(self._ship_tasks):
-            try:
-                await asyncio.wait_for(t, 2)
-            except (asyncio.TimeoutError, Exception):
                 pass
         await self.api.stop()
         self._started = False
@@ -114,10 +107,12 @@ class RuntimeHost:
         reserved: int | None,
         max_envs: int,
     ) -> InvokeResult:
+        # Reserved concurrency caps invokes in flight, warm environments included
+        # (0 throttles everything, as AWS does).
+        if reserved is not None and self.in_use(function_key(fv)) >= reserved:
+            raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
         env = self._take_warm(fv)
         if env is None:
-            if reserved is not None and self.in_use(function_key(fv)) >= reserved:
-                raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
             if self._live() >= max_envs and not self._evict_idle():
                 raise Throttled("ConcurrentInvocationLimitExceeded")
             env = await self._spawn(fv)
@@ -151,7 +146,7 @@ class RuntimeHost:
 
     async def _spawn(self, fv: FunctionVersion) -> Environment:
         choice = await self.prepare_runtime(fv.runtime)
-        cred = await self._role_credentials(fv)
+        cred = self._role_credentials(fv)
         env = Environment(
             fv=fv,
             python=choice.python,
@@ -175,19 +170,17 @@ class RuntimeHost:
             raise
         return env
 
-    async def _role_credentials(self, fv: FunctionVersion) -> Credential | None:
+    def _role_credentials(self, fv: FunctionVersion) -> Credential | None:
         sts = self.world.providers.get("sts")
-        if sts is None or not hasattr(sts, "issue_role_session"):
+        if sts is None:
             return None
         try:
-            cred = sts.issue_role_session(fv.role, session_name=fv.name, duration_s=_CREDENTIAL_S)
+            cred: Credential = sts.issue_role_session(fv.role, session_name=fv.name, duration_s=_CREDENTIAL_S)
         except AWSError:
             # The execution role is gone (deleted after the function was created).
             raise AWSError("InvalidParameterValueException",
                            "The role defined for the function cannot be assumed by Lambda.", status=400) from None
-        if inspect.isawaitable(cred):
-            cred = await cred
-        return cred  # type: ignore[no-any-return]
+        return cred
 
     def _forget(self, env: Environment) -> None:
         self.envs.discard(env)
@@ -203,10 +196,9 @@ class RuntimeHost:
     def retire(self, account_id: str, region: str, name: str, version: str | None = None) -> None:
         """Environments of this function (version) stop serving: idle ones now, busy ones after."""
         for env in list(self.envs):
-            fv = env.fv
-            if (fv.account_id, fv.region, fv.name) != (account_id, region, name):
+            if function_key(env.fv) != (account_id, region, name):
                 continue
-            if version is not None and fv.version != version:
+            if version is not None and env.fv.version != version:
                 continue
             if env.state == "idle":
                 env.kill()
@@ -227,17 +219,12 @@ class RuntimeHost:
     # ---- logs --------------------------------------------------------------------
     def _ship(self, env: Environment, events: list[tuple[int, str]]) -> None:
         logs = self.world.providers.get("logs")
-        if logs is None or not hasattr(logs, "append_events"):
+        if logs is None:
             return
         fv = env.fv
         # Lambda stores each line with its newline, as the runtime wrote it.
         events = [(ts, m + "\n") for ts, m in events]
         try:
-            res = logs.append_events(fv.account_id, fv.region, fv.log_group, env.stream_name, events)
+            logs.append_events(fv.account_id, fv.region, fv.log_group, env.stream_name, events)
         except Exception:
             log.exception("shipping Lambda logs of %s failed", fv.name)
-            return
-        if inspect.isawaitable(res):
-            task = asyncio.ensure_future(res)
-            self._ship_tasks.add(task)
-            task.add_done_callback(self._ship_tasks.discard)

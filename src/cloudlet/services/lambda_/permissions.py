@@ -34,15 +34,6 @@ def _missing_resource() -> AWSError:
     return AWSError("ResourceNotFoundException", "The resource you requested does not exist.", status=404)
 
 
-def _precondition_failed() -> AWSError:
-    return AWSError(
-        "PreconditionFailedException",
-        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias "
-        "API to retrieve the latest Revision Id",
-        status=412,
-    )
-
-
 def policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Id": "default", "Statement": statements}
 
@@ -55,11 +46,7 @@ class FunctionPermissions:
         self: LambdaProvider, ctx: RequestContext, params: dict[str, Any]
     ) -> tuple[Function, str, str]:
         """(function, policy key, resource ARN): key is $LATEST for the unqualified function."""
-        fn, q_in_name = self._function(ctx, params["FunctionName"])
-        qualifier = params.get("Qualifier")
-        if q_in_name and qualifier and q_in_name != qualifier:
-            raise v.invalid("The derived qualifier from the function name does not match the specified qualifier.")
-        qualifier = qualifier or q_in_name
+        fn, qualifier = self._qualified(ctx, params)
         arn = fn.latest.function_arn
         if qualifier in (None, LATEST):
             return fn, LATEST, arn
@@ -141,7 +128,7 @@ class FunctionPermissions:
             raise v.invalid("We currently do not support adding policies for $LATEST.")
         fn, key, resource = self._policy_target(ctx, params)
         if params.get("RevisionId") is not None and params["RevisionId"] != self._policy_revision(fn, key):
-            raise _precondition_failed()
+            raise v.precondition_failed()
         statements = fn.policies.get(key, [])
         sid = params["StatementId"]
         if any(s.get("Sid") == sid for s in statements):
@@ -193,7 +180,7 @@ class FunctionPermissions:
         if len(kept) == len(statements):
             raise AWSError("ResourceNotFoundException", f"Statement {sid} is not found in resource policy.", status=404)
         if params.get("RevisionId") is not None and params["RevisionId"] != self._policy_revision(fn, key):
-            raise _precondition_failed()
+            raise v.precondition_failed()
         if kept:
             fn.policies[key] = kept
         else:

@@ -105,12 +105,16 @@ class LambdaProvider(FunctionPermissions, Provider):
             raise _not_found(self._arn(ctx, name) + (f":{qualifier}" if qualifier else ""))
         return fn, qualifier
 
-    def _resolve(self, ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, FunctionVersion]:
+    def _qualified(self, ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, str | None]:
+        """The function and qualifier a request names: FunctionName's own :QUALIFIER or Qualifier (both must agree)."""
         fn, q_in_name = self._function(ctx, params["FunctionName"])
         qualifier = params.get("Qualifier")
         if q_in_name and qualifier and q_in_name != qualifier:
             raise v.invalid("The derived qualifier from the function name does not match the specified qualifier.")
-        qualifier = qualifier or q_in_name
+        return fn, qualifier or q_in_name
+
+    def _resolve(self, ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, FunctionVersion]:
+        fn, qualifier = self._qualified(ctx, params)
         return fn, self._version(ctx, fn, qualifier)
 
     def _version(self, ctx: RequestContext, fn: Function, qualifier: str | None) -> FunctionVersion:
@@ -236,7 +240,7 @@ class LambdaProvider(FunctionPermissions, Provider):
         fv.last_update_status = "Failed"
         fv.last_update_status_reason, fv.last_update_status_reason_code = message, code
 
-    def _store_code(self, ctx: RequestContext, name: str, code: dict[str, Any], operation: str) -> codepkg.CodePackage:
+    def _store_code(self, ctx: RequestContext, code: dict[str, Any], operation: str) -> codepkg.CodePackage:
         if code.get("S3Bucket") or code.get("S3Key") or code.get("ImageUri"):
             what = "S3 code" if code.get("S3Bucket") or code.get("S3Key") else "container images"
             raise AWSError(
@@ -269,9 +273,7 @@ class LambdaProvider(FunctionPermissions, Provider):
             raise _conflict(f"Function already exist: {name}")
         role = self._check_role(ctx, params["Role"])
         vpc = self._check_vpc(ctx, params.get("VpcConfig"), params["Role"], role, name)
-        pkg = self._store_code(ctx, name, params["Code"], "CreateFunction")
-        if name in state.functions:
-            raise _conflict(f"Function already exist: {name}")
+        pkg = self._store_code(ctx, params["Code"], "CreateFunction")
         fv = FunctionVersion(
             name=name,
             account_id=ctx.account_id,
@@ -379,12 +381,7 @@ class LambdaProvider(FunctionPermissions, Provider):
                 f"{fv.function_arn}"
             )
         if revision_id is not None and revision_id != fv.revision_id:
-            raise AWSError(
-                "PreconditionFailedException",
-                "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias "
-                "API to retrieve the latest Revision Id",
-                status=412,
-            )
+            raise v.precondition_failed()
 
     def _start_update(self, fv: FunctionVersion) -> None:
         fv.last_modified = lambda_timestamp()
@@ -399,7 +396,7 @@ class LambdaProvider(FunctionPermissions, Provider):
         fn, _q = self._function(ctx, params["FunctionName"])
         fv = fn.latest
         self._check_updatable(fv, params.get("RevisionId"))
-        pkg = self._store_code(ctx, fn.name, params, "UpdateFunctionCode")
+        pkg = self._store_code(ctx, params, "UpdateFunctionCode")
         if params.get("DryRun"):
             out = fv.to_config()
             out["CodeSha256"], out["CodeSize"] = pkg.sha256_b64, pkg.size
@@ -475,10 +472,9 @@ class LambdaProvider(FunctionPermissions, Provider):
     # ---- versions ------------------------------------------------------------------------
     def _publish(self, fn: Function, description: str | None) -> FunctionVersion:
         latest = fn.latest
-        if fn.versions:
-            last = fn.versions[str(fn.next_version - 1)] if str(fn.next_version - 1) in fn.versions else None
-            if last is not None and latest.same_content(last) and description in (None, last.description):
-                return last
+        last = fn.versions.get(str(fn.next_version - 1))
+        if last is not None and latest.same_content(last) and description in (None, last.description):
+            return last
         fv = latest.publish_copy(str(fn.next_version))
         if description is not None:
             fv.description = description
@@ -500,8 +496,7 @@ class LambdaProvider(FunctionPermissions, Provider):
     def list_versions_by_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         configs = [fn.latest.to_config()] + [fn.versions[k].to_config() for k in sorted(fn.versions, key=int)]
-        return {"Versions": self._page(configs, params, "Versions")["Versions"],
-                **{k: val for k, val in self._page(configs, params, "Versions").items() if k == "NextMarker"}}
+        return self._page(configs, params, "Versions")
 
     # ---- aliases ----------------------------------------------------------------------------
     def _alias_target(self, fn: Function, version: str) -> None:
@@ -534,9 +529,7 @@ class LambdaProvider(FunctionPermissions, Provider):
         fn, _q = self._function(ctx, params["FunctionName"])
         alias = self._alias(fn, params["Name"])
         if params.get("RevisionId") is not None and params["RevisionId"] != alias.revision_id:
-            raise AWSError("PreconditionFailedException",
-                           "The Revision Id provided does not match the latest Revision Id. Call the "
-                           "GetFunction/GetAlias API to retrieve the latest Revision Id", status=412)
+            raise v.precondition_failed()
         if "FunctionVersion" in params:
             self._alias_target(fn, params["FunctionVersion"])
             alias.function_version = params["FunctionVersion"]
@@ -630,8 +623,8 @@ class LambdaProvider(FunctionPermissions, Provider):
 
     # ---- invoke ------------------------------------------------------------------------------
     async def invoke(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        fn, fv = self._resolve(ctx, params)
-        qualifier = params.get("Qualifier") or self._split_name(ctx, params["FunctionName"])[1]
+        fn, qualifier = self._qualified(ctx, params)
+        fv = self._version(ctx, fn, qualifier)
         payload = params.get("Payload") or b""
         if isinstance(payload, str):
             payload = payload.encode()

@@ -32,6 +32,16 @@ def invalid(message: str) -> AWSError:
     return AWSError("InvalidParameterValueException", message, status=400)
 
 
+def precondition_failed() -> AWSError:
+    """A RevisionId that is not the function's, version's or alias's current one."""
+    return AWSError(
+        "PreconditionFailedException",
+        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias "
+        "API to retrieve the latest Revision Id",
+        status=412,
+    )
+
+
 def check_runtime(runtime: str | None) -> None:
     if runtime is None:
         raise invalid("Runtime and Handler are mandatory parameters for functions created with deployment packages.")

@@ -2,8 +2,8 @@
 
 Events in a stream are kept sorted by (timestamp, seq); seq is a per-region counter
 so that the ordering key is unique and stable, which is what pagination tokens and
-eventIds are built from. All mutation happens under the state's lock because Lambda's
-runtime host appends from threads while API requests run on the event loop.
+eventIds are built from. All mutation happens under the state's lock, so that
+`LogsProvider.append_events` (the internal write path) may be called from any thread.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.identity import Credential
 from cloudlet.core.provider import Provider
+from cloudlet.policy.grammar import parse_policy_document
+from cloudlet.policy.trust import can_assume_role
 from cloudlet.services.sts.sessions import credentials_shape, issue
 
 SESSION_NAME = re.compile(r"^[\w+=,.@-]*$")
@@ -113,8 +115,6 @@ class StsProvider(Provider):
             for k, v in tags:
                 context[f"aws:RequestTag/{k}"] = v
 
-        from cloudlet.policy.trust import can_assume_role
-
         allowed, reason = can_assume_role(self.world, caller, None, role, context)
         if not allowed:
             raise AWSError("AccessDenied", reason or denied.message, 403)
@@ -162,8 +162,6 @@ class StsProvider(Provider):
         return tuple(out)
 
     def _session_policies(self, caller: Principal, params: dict[str, Any]) -> tuple[dict[str, Any], ...]:
-        from cloudlet.policy.grammar import parse_policy_document
-
         docs: list[dict[str, Any]] = []
         if params.get("Policy"):
             docs.append(parse_policy_document(params["Policy"], "session"))

@@ -18,22 +18,17 @@ from cloudlet.services.logs.filter_pattern.text import compile_text
 
 Matcher = Callable[[str], bool]
 
-__all__ = ["FilterPatternError", "Matcher", "compile_pattern", "parse"]
-
-
-def parse(pattern: str) -> Matcher:
-    """Compile or raise FilterPatternError (for callers that want the raw reason)."""
-    stripped = pattern.strip()
-    if stripped.startswith("{"):
-        return compile_json(stripped)
-    if stripped.startswith("["):
-        return compile_delimited(stripped)
-    return compile_text(stripped)
+__all__ = ["FilterPatternError", "Matcher", "compile_pattern"]
 
 
 @functools.lru_cache(maxsize=256)
 def compile_pattern(pattern: str) -> Matcher:
+    stripped = pattern.strip()
     try:
-        return parse(pattern)
+        if stripped.startswith("{"):
+            return compile_json(stripped)
+        if stripped.startswith("["):
+            return compile_delimited(stripped)
+        return compile_text(stripped)
     except FilterPatternError as e:
         raise AWSError("InvalidParameterException", f"Invalid filter pattern: {e}", status=400) from None
