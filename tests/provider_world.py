@@ -1,4 +1,4 @@
-"""A World with the IAM, STS and EC2 providers, for direct provider tests (no server).
+"""A World with every provider (build_world), for direct provider tests of IAM, STS and EC2 (no server).
 
 Test packages that want these fixtures import them into their conftest.py:
     from provider_world import *  # noqa: F401,F403
@@ -16,8 +16,10 @@ import pytest
 from cloudlet.config import Config
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.world import World
+from cloudlet.protocol import local
 from cloudlet.services.ec2.provider import Ec2Provider
 from cloudlet.services.iam.provider import IamProvider
+from cloudlet.services.registry import build_world
 from cloudlet.services.sts.provider import StsProvider
 
 TRUST_LAMBDA = json.dumps({
@@ -34,10 +36,7 @@ def policy_doc(action: str = "elasticache:Connect", resource: str = "*") -> str:
 
 @pytest.fixture
 def world(tmp_path: Path) -> World:
-    w = World(Config(data_dir=tmp_path))
-    for cls in (IamProvider, StsProvider, Ec2Provider):
-        w.add_provider(cls(w))
-    return w
+    return build_world(Config(data_dir=tmp_path))
 
 
 @pytest.fixture
@@ -55,22 +54,41 @@ def root_ctx(ctx_for: Callable[..., RequestContext]) -> RequestContext:
 
 @pytest.fixture
 def iam(world: World) -> IamProvider:
-    p: IamProvider = world.provider("iam")
+    p = world.providers["iam"]
+    assert isinstance(p, IamProvider)
     return p
 
 
 @pytest.fixture
 def sts(world: World) -> StsProvider:
-    p: StsProvider = world.provider("sts")
+    p = world.providers["sts"]
+    assert isinstance(p, StsProvider)
     return p
 
 
 @pytest.fixture
 def ec2(world: World) -> Ec2Provider:
-    p: Ec2Provider = world.provider("ec2")
+    p = world.providers["ec2"]
+    assert isinstance(p, Ec2Provider)
     return p
 
 
 def call(fn: Callable[[RequestContext, dict[str, Any]], dict[str, Any]], ctx: RequestContext,
          **params: Any) -> dict[str, Any]:
-    return fn(ctx, params)
+    """An operation handler called as the front door calls it: input validated against the model first."""
+    out: dict[str, Any] = local.call(fn, ctx, params)
+    return out
+
+
+class Validated:
+    """A provider whose operation handlers are called as the front door calls them (input validated
+    against the model first); every other attribute is the provider's own."""
+
+    def __init__(self, provider: Any) -> None:
+        self._provider = provider
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._provider, name)
+        if name not in self._provider.operations.values():
+            return attr
+        return lambda ctx, params: local.call(attr, ctx, params)

@@ -1,22 +1,23 @@
 """The front door: one aiohttp endpoint for every AWS service cloudlet serves.
 
-Per request: HttpRequest from the raw request -> health check (no auth) ->
-target service (credential scope / X-Amz-Target / rest-json URI) -> SigV4 ->
-protocol parse -> IAM authorization -> provider method -> serialize. Every
-failure leaves as an AWS-shaped error of the target service's protocol.
+Per request: the health check and providers' internal routes (no auth), else
+FrontDoor.dispatch's steps: read auth -> resolve service (credential scope /
+X-Amz-Target / rest-json URI) -> check size -> authenticate (SigV4) -> parse
+(and validate) -> authorize (IAM) -> invoke the operation's handler ->
+serialize. Every failure leaves as an AWS-shaped error in the wording of the
+target service's protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import json
 import logging
 import os
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,16 +29,16 @@ import cloudlet
 from cloudlet import sigv4
 from cloudlet.cli import HEALTH_PATH, PID_FILE
 from cloudlet.config import Config
-from cloudlet.core.errors import AWSError, NotImplementedOperation
-from cloudlet.core.context import RequestContext
+from cloudlet.core.context import Principal, RequestContext
+from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import request_id as new_request_id
 from cloudlet.core.provider import Provider
 from cloudlet.core.world import World
-from cloudlet.policy.authorizer import IamAuthorizer
 from cloudlet.protocol.base import Protocol
 from cloudlet.protocol.http import HttpRequest, HttpResponse
 from cloudlet.protocol.registry import get_protocol, load_model
 from cloudlet.protocol.xml_out import text as escape
+from cloudlet.services.registry import build_world
 
 log = logging.getLogger("cloudlet.server")
 access_log = logging.getLogger("cloudlet.access")
@@ -139,110 +140,48 @@ class ServiceRouter:
 
 
 # ---------------------------------------------------------------------------
-# Error bodies for when no protocol implementation can answer
-
-
-def fallback_error(err: AWSError, protocol: str, request_id: str) -> HttpResponse:
-    status = err.status or 400
-    if protocol in ("json", "rest-json"):
-        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id}
-        if protocol == "rest-json":
-            headers = {"Content-Type": "application/json", "x-amzn-RequestId": request_id, "x-amzn-ErrorType": err.code}
-            body = {"Type": "User" if status < 500 else "Service", "message": err.message}
-        else:
-            body = {"__type": err.code, "message": err.message}
-        return HttpResponse(status, headers, json.dumps(body).encode())
-    if protocol == "ec2":
-        xml = (
-            f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{escape(err.code)}</Code>'
-            f"<Message>{escape(err.message)}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
-        )
-    else:
-        kind = "Sender" if (err.sender_fault if err.sender_fault is not None else status < 500) else "Receiver"
-        xml = (
-            f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>{kind}</Type>'
-            f"<Code>{escape(err.code)}</Code><Message>{escape(err.message)}</Message></Error>"
-            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
-        )
-    return HttpResponse(status, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, xml.encode())
-
-
-def internal_error(protocol: str, service: str) -> AWSError:
-    if service == "lambda":
-        return AWSError("ServiceException", "An internal error occurred.", status=500, sender_fault=False)
-    if protocol == "ec2":
-        return AWSError("InternalError", "An internal error has occurred", status=500, sender_fault=False)
-    return AWSError(
-        "InternalFailure",
-        "The request processing has failed because of an unknown error, exception or failure.",
-        status=500,
-        sender_fault=False,
-    )
-
-
-def body_too_large(service: str, limit: int) -> AWSError:
-    if service == "lambda":
-        return AWSError("RequestEntityTooLargeException", f"Request must be smaller than {limit} bytes.", status=413)
-    return AWSError("RequestEntityTooLarge", f"Request must be smaller than {limit} bytes.", status=413)
-
-
-# ---------------------------------------------------------------------------
-# Providers
-
-
-@dataclass
-class ProviderSlot:
-    service: str
-    path: str
-    provider: Provider | None = None  # None: module absent
-
-
-def service_name_of(path: str) -> str:
-    """cloudlet.services.lambda_.provider:LambdaProvider -> lambda."""
-    module = path.split(":", 1)[0]
-    parts = module.split(".")
-    pkg = parts[2] if len(parts) > 2 and parts[:2] == ["cloudlet", "services"] else parts[-1]
-    return pkg.rstrip("_")
-
-
-def load_providers(world: World, paths: list[str]) -> list[ProviderSlot]:
-    slots: list[ProviderSlot] = []
-    for path in paths:
-        module_name, _, cls_name = path.partition(":")
-        slot = ProviderSlot(service_name_of(path), path)
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            # Absent only when the provider module itself (or its package) is missing;
-            # a missing dependency inside an existing module is a real failure.
-            if e.name and module_name.startswith(e.name):
-                log.warning("provider %s is absent (%s)", path, e)
-                slots.append(slot)
-                continue
-            raise
-        provider = getattr(module, cls_name)(world)
-        if provider.service:
-            slot.service = provider.service
-        world.add_provider(provider)
-        slot.provider = provider
-        slots.append(slot)
-    return slots
-
-
-# ---------------------------------------------------------------------------
 # The application
 
 
+def unrouted_error(err: AWSError, request_id: str) -> HttpResponse:
+    """An error for a request no service claims: answered as the query front ends do."""
+    status = err.status or 400
+    kind = "Sender" if (err.sender_fault if err.sender_fault is not None else status < 500) else "Receiver"
+    xml = (
+        f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>{kind}</Type>'
+        f"<Code>{escape(err.code)}</Code><Message>{escape(err.message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return HttpResponse(status, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, xml.encode())
+
+
+@dataclass
+class Call:
+    """One API request as it passes the front door's steps; the access log reports it."""
+
+    req: HttpRequest
+    request_id: str
+    remote: str
+    too_large: bool
+    service: str = ""
+    proto: Protocol | None = None
+    auth: sigv4.AuthParams | None = None
+    auth_failure: sigv4.SigV4Failure | None = None
+    principal: Principal | None = None
+    region: str = ""
+    operation: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    ctx: RequestContext | None = None
+
+
 class FrontDoor:
-    def __init__(self, world: World, provider_paths: list[str] | None = None) -> None:
+    """Serves every request as a list of named steps, each raising AWSError (or SigV4Failure)."""
+
+    def __init__(self, world: World) -> None:
         self.world = world
         self.config: Config = world.config
-        if provider_paths is None:
-            from cloudlet.services.registry import PROVIDERS
-
-            provider_paths = list(PROVIDERS)
-        self.slots = load_providers(world, provider_paths)
-        self.world.authorizer = IamAuthorizer(world)
+        self.providers: list[Provider] = list(world.providers.values())
+        self.internal_routes = [r for p in self.providers for r in p.internal_routes()]
         self._router: ServiceRouter | None = None
         self._router_task: asyncio.Future[ServiceRouter] | None = None
 
@@ -250,14 +189,13 @@ class FrontDoor:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        names = [s.service for s in self.slots]
+        names = [p.service for p in self.providers]
         self._router_task = loop.run_in_executor(None, lambda: ServiceRouter(load_service_infos(names)))
         # Then build the protocols in the background (on the models the router has just
         # loaded) so the first request is fast.
         self._router_task.add_done_callback(lambda _: loop.run_in_executor(None, self._warm_protocols, names))
-        for slot in self.slots:
-            if slot.provider is not None:
-                await slot.provider.start()
+        for provider in self.providers:
+            await provider.start()
 
     def _warm_protocols(self, names: list[str]) -> None:
         for n in names:
@@ -267,40 +205,30 @@ class FrontDoor:
                 log.debug("warming protocol %s failed", n, exc_info=True)
 
     async def stop(self) -> None:
-        for slot in reversed(self.slots):
-            if slot.provider is not None:
-                try:
-                    await slot.provider.stop()
-                except Exception:
-                    log.exception("stopping provider %s failed", slot.service)
+        for provider in reversed(self.providers):
+            try:
+                await provider.stop()
+            except Exception:
+                log.exception("stopping provider %s failed", provider.service)
 
     async def router(self) -> ServiceRouter:
         if self._router is None:
             if self._router_task is None:
-                names = [s.service for s in self.slots]
-                self._router = ServiceRouter(load_service_infos(names))
+                self._router = ServiceRouter(load_service_infos([p.service for p in self.providers]))
             else:
                 self._router = await self._router_task
         return self._router
 
     def health(self) -> dict[str, Any]:
         services: dict[str, str] = {}
-        for slot in self.slots:
-            if slot.provider is None:
-                services[slot.service] = "absent"
-            else:
-                try:
-                    services[slot.service] = slot.provider.health()
-                except Exception as e:
-                    services[slot.service] = f"error: {e}"
         lines: list[str] = []
-        for slot in self.slots:
-            fn = getattr(slot.provider, "status_lines", None)
-            if callable(fn):
-                try:
-                    lines.extend(str(x) for x in fn())
-                except Exception:
-                    log.exception("status_lines of %s failed", slot.service)
+        for provider in self.providers:
+            try:
+                services[provider.service] = provider.health()
+                lines.extend(provider.status_lines())
+            except Exception as e:
+                log.exception("health of %s failed", provider.service)
+                services[provider.service] = f"error: {e}"
         out: dict[str, Any] = {"version": cloudlet.__version__, "services": services}
         if lines:
             out["status_lines"] = lines
@@ -313,10 +241,9 @@ class FrontDoor:
         raw_path, _, raw_query = request.raw_path.partition("?")
         if raw_path == HEALTH_PATH and request.method in ("GET", "HEAD"):
             return web.json_response(self.health())
-        if raw_path.startswith("/_cloudlet/lambda/code/") and request.method == "GET":
-            from cloudlet.services.lambda_.code_url import code_download
-
-            return code_download(self.world, raw_path)
+        for route in self.internal_routes:
+            if request.method == route.method and raw_path.startswith(route.prefix):
+                return route.handler(raw_path[len(route.prefix):])
         try:
             body = await request.read()
             too_large = False
@@ -331,115 +258,136 @@ class FrontDoor:
             body=body,
             raw_query=raw_query,
         )
-        rid = new_request_id()
-        outcome = _Outcome()
-        resp = await self._dispatch(req, rid, request.remote or "127.0.0.1", outcome, too_large)
-        ms = (time.perf_counter() - t0) * 1000
+        call = Call(req, new_request_id(), request.remote or "127.0.0.1", too_large)
+        resp = await self.dispatch(call)
         access_log.info(
             "%s %s %s %s %.1fms",
-            outcome.service or "-",
-            outcome.operation or "-",
-            outcome.principal or "-",
+            call.service or "-",
+            call.operation or "-",
+            call.principal.arn if call.principal else "-",
             resp.status,
-            ms,
+            (time.perf_counter() - t0) * 1000,
         )
         headers = dict(resp.headers)
-        headers.setdefault("x-amzn-RequestId", rid)
+        headers.setdefault("x-amzn-RequestId", call.request_id)
         return web.Response(status=resp.status, headers=headers, body=resp.body)
 
-    async def _dispatch(
-        self, req: HttpRequest, rid: str, remote: str, out: _Outcome, too_large: bool = False
-    ) -> HttpResponse:
-        protocol_name = "query"
-        proto: Protocol | None = None
-        op: str | None = None
-        service = ""
+    async def dispatch(self, call: Call) -> HttpResponse:
         try:
-            auth_error: sigv4.SigV4Failure | None = None
-            auth: sigv4.AuthParams | None = None
-            signed_query = sigv4.split_raw_query(req.raw_query)
-            try:
-                auth = sigv4.extract_auth(req.headers, signed_query)
-            except sigv4.SigV4Failure as f:
-                auth_error = f
-            router = await self.router()
-            info = router.route(req.headers, req.path, auth)
-            if info is None and auth_error is not None:
-                hint = sigv4.scope_service_hint(req.headers, signed_query)
-                candidates = router.by_signing.get(hint or "", [])
-                info = candidates[0] if candidates else None
-                if info is None:
-                    raise auth_error
-            if info is None and auth is None:
-                info = router.route_unsigned(req)
-            if info is None and auth is None:
-                # Nothing says which service: answer like the query front ends do.
-                raise sigv4.SigV4Failure("missing", "Request is missing Authentication Token")
-            if info is None:
-                name = auth.service if auth is not None else "?"
-                raise AWSError("NotImplemented", f"cloudlet does not serve the service '{name}'.", status=501)
-            service, protocol_name = info.name, info.protocol
-            out.service = service
-            proto = get_protocol(service)
-            if too_large:
-                # Size is checked before the signature, whose payload hash needs the body.
-                raise body_too_large(service, MAX_BODY_BYTES)
-            if auth_error is not None:
-                raise auth_error
-            verified = sigv4.verify_request(
-                self.world.credentials, req.method, req.path, req.raw_query, req.headers, req.body, params=auth
-            )
-            principal = verified.credential.principal
-            out.principal = principal.arn
-            provider = self.world.providers.get(service)
-            op, params = proto.parse_request(req)
-            out.operation = op
-            ctx = RequestContext(
-                service=service,
-                operation=op,
-                region=verified.params.region,
-                principal=principal,
-                request_id=rid,
-                source_ip=remote,
-                headers={k.lower(): v for k, v in req.headers.items()},
-            )
-            if provider is None:
-                raise NotImplementedOperation(service, op)
-            if self.config.enforce_iam and self.world.authorizer is not None:
-                self.world.authorizer.authorize_request(ctx, params)
-            handler: Callable[..., Any] | None = provider.handler_for(op)
-            if handler is None:
-                raise NotImplementedOperation(service, op)
-            result = handler(ctx, params)
-            if inspect.isawaitable(result):
-                result = await result
-            return proto.serialize_response(op, result or {}, rid)
+            self.read_auth(call)
+            await self.resolve_service(call)
+            self.check_size(call)
+            self.authenticate(call)
+            self.parse(call)
+            self.authorize(call)
+            result = await self.invoke(call)
+            return self.serialize(call, result)
         except sigv4.SigV4Failure as f:
             log.info("auth failure %s: %s", f.reason, f.message.splitlines()[0])
-            return self._error(proto, sigv4.failure_to_error(f, protocol_name), op, rid, protocol_name)
+            return self.error(call, call.proto.auth_error(f) if call.proto else _unrouted_auth_error(f))
         except AWSError as e:
-            return self._error(proto, e, op, rid, protocol_name)
+            return self.error(call, e)
         except Exception:
-            log.error("internal error in %s %s:\n%s", service or "-", op or "-", traceback.format_exc())
-            return self._error(proto, internal_error(protocol_name, service), op, rid, protocol_name)
+            log.error("internal error in %s %s:\n%s", call.service or "-", call.operation or "-", traceback.format_exc())
+            if call.proto is None:
+                return unrouted_error(AWSError("InternalFailure", "Internal failure", status=500), call.request_id)
+            return self.error(call, call.proto.internal_error())
 
-    def _error(self, proto: Protocol | None, err: AWSError, op: str | None, rid: str, protocol_name: str) -> HttpResponse:
-        if proto is not None:
+    # -- the steps
+
+    def read_auth(self, call: Call) -> None:
+        """SigV4 parameters, if any; a malformed set is kept to report once the service is known."""
+        try:
+            call.auth = sigv4.extract_auth(call.req.headers, sigv4.split_raw_query(call.req.raw_query))
+        except sigv4.SigV4Failure as f:
+            call.auth_failure = f
+
+    async def resolve_service(self, call: Call) -> None:
+        """Which service the request is for: credential scope, X-Amz-Target, URI or Version."""
+        req, router = call.req, await self.router()
+        info = router.route(req.headers, req.path, call.auth)
+        if info is None and call.auth_failure is not None:
+            hint = sigv4.scope_service_hint(req.headers, sigv4.split_raw_query(req.raw_query))
+            candidates = router.by_signing.get(hint or "", [])
+            info = candidates[0] if candidates else None
+            if info is None:
+                raise call.auth_failure
+        if info is None and call.auth is None:
+            info = router.route_unsigned(req)
+            if info is None:
+                # Nothing says which service: answer like the query front ends do.
+                raise sigv4.SigV4Failure("missing", "Request is missing Authentication Token")
+        if info is None:
+            name = call.auth.service if call.auth is not None else "?"
+            raise AWSError("NotImplemented", f"cloudlet does not serve the service '{name}'.", status=501)
+        call.service = info.name
+        call.proto = get_protocol(info.name)
+
+    def check_size(self, call: Call) -> None:
+        """Size is checked before the signature, whose payload hash needs the body."""
+        if call.too_large:
+            raise self._proto(call).too_large(MAX_BODY_BYTES)
+
+    def authenticate(self, call: Call) -> None:
+        if call.auth_failure is not None:
+            raise call.auth_failure
+        req = call.req
+        verified = sigv4.verify_request(
+            self.world.credentials, req.method, req.path, req.raw_query, req.headers, req.body, params=call.auth
+        )
+        call.principal = verified.credential.principal
+        call.region = verified.params.region
+
+    def parse(self, call: Call) -> None:
+        call.operation, call.params = self._proto(call).parse_request(call.req)
+        assert call.principal is not None  # authenticate() ran
+        call.ctx = RequestContext(
+            service=call.service,
+            operation=call.operation,
+            region=call.region,
+            principal=call.principal,
+            request_id=call.request_id,
+            source_ip=call.remote,
+            headers={k.lower(): v for k, v in call.req.headers.items()},
+        )
+
+    def authorize(self, call: Call) -> None:
+        if self.config.enforce_iam:
+            self.world.authorizer.authorize_request(self._ctx(call), call.params)
+
+    async def invoke(self, call: Call) -> dict[str, Any]:
+        handler = self.world.providers[call.service].handler_for(call.operation)
+        if handler is None:
+            raise self._proto(call).not_implemented(call.operation)
+        result = handler(self._ctx(call), call.params)
+        if inspect.isawaitable(result):
+            result = await result
+        return result or {}
+
+    def serialize(self, call: Call, result: dict[str, Any]) -> HttpResponse:
+        return self._proto(call).serialize_response(call.operation, result, call.request_id)
+
+    def error(self, call: Call, err: AWSError) -> HttpResponse:
+        if call.proto is not None:
             try:
-                resp: HttpResponse = proto.serialize_error(err, op, rid)
-                return resp
+                return call.proto.serialize_error(err, call.operation or None, call.request_id)
             except Exception:
                 log.error("serializing %s failed:\n%s", err.code, traceback.format_exc())
-        return fallback_error(err, protocol_name, rid)
+        return unrouted_error(err, call.request_id)
+
+    @staticmethod
+    def _proto(call: Call) -> Protocol:
+        assert call.proto is not None  # resolve_service() ran
+        return call.proto
+
+    @staticmethod
+    def _ctx(call: Call) -> RequestContext:
+        assert call.ctx is not None  # parse() ran
+        return call.ctx
 
 
-@dataclass
-class _Outcome:
-    """What the access log line reports about one request."""
-
-    service: str = ""
-    operation: str = ""
-    principal: str = ""
+def _unrouted_auth_error(failure: sigv4.SigV4Failure) -> AWSError:
+    return get_protocol("sts").auth_error(failure)
 
 
 def make_app(front: FrontDoor) -> web.Application:
@@ -479,8 +427,7 @@ async def serve(config: Config, ready: Callable[[], Awaitable[None]] | None = No
     """Run cloudlet until SIGINT/SIGTERM."""
     import signal
 
-    world = World(config)
-    front = FrontDoor(world)
+    front = FrontDoor(build_world(config))
     app = make_app(front)
     runner = web.AppRunner(
         app, access_log=None, handle_signals=False, max_line_size=MAX_LINE_BYTES, max_field_size=MAX_LINE_BYTES
@@ -512,7 +459,7 @@ def run_forever(config: Config) -> int:
     try:
         import uvloop
 
-        runner: Callable[[Awaitable[None]], None] = uvloop.run  # type: ignore[assignment]
+        runner: Callable[[Coroutine[Any, Any, None]], None] = uvloop.run
     except ImportError:
         runner = asyncio.run
     try:

@@ -6,9 +6,8 @@ Two entry points:
                             takes an ElastiCache IAM auth token ("host/?Action=connect&...").
 
 Both return a Verified (the Credential and the parsed auth parameters) or raise
-SigV4Failure, whose `reason` says what went wrong. `failure_to_error` turns a
-failure into the AWSError each wire protocol answers with (codes and HTTP
-statuses as AWS's query, ec2, json and rest-json front ends use them).
+SigV4Failure, whose `reason` says what went wrong. Each wire protocol turns a
+failure into its own AWSError (Protocol.auth_error in cloudlet.protocol).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import quote, unquote
 
-from cloudlet.core.errors import AWSError
 from cloudlet.core.identity import Credential, CredentialRegistry
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -575,80 +573,3 @@ def verify_presigned_token(
     return verified, host, pairs
 
 
-# ---------------------------------------------------------------------------
-# Failure -> the AWSError each protocol answers with
-
-Protocol = Literal["query", "ec2", "json", "rest-json", "rest-xml"]
-
-# (code, status) per reason and protocol family. The query family (IAM, STS,
-# ElastiCache) and EC2 are XML front ends; json services answer 400 for auth
-# failures, rest-json services (Lambda) 403.
-_CODES: dict[str, dict[FailureReason, tuple[str, int]]] = {
-    "query": {
-        "missing": ("MissingAuthenticationToken", 403),
-        "incomplete": ("IncompleteSignature", 403),
-        "unknown_key": ("InvalidClientTokenId", 403),
-        "bad_token": ("InvalidClientTokenId", 403),
-        "expired_token": ("ExpiredToken", 403),
-        "skewed": ("SignatureDoesNotMatch", 403),
-        "presign_expired": ("SignatureDoesNotMatch", 403),
-        "bad_signature": ("SignatureDoesNotMatch", 403),
-    },
-    "ec2": {
-        # EC2 asks for the access key like a missing parameter (answer to an unsigned request).
-        "missing": ("MissingParameter", 400),
-        "incomplete": ("IncompleteSignature", 400),
-        "unknown_key": ("AuthFailure", 401),
-        "bad_token": ("AuthFailure", 401),
-        "expired_token": ("RequestExpired", 400),
-        "skewed": ("RequestExpired", 400),
-        "presign_expired": ("RequestExpired", 400),
-        "bad_signature": ("SignatureDoesNotMatch", 403),
-    },
-    "json": {
-        "missing": ("MissingAuthenticationTokenException", 400),
-        "incomplete": ("IncompleteSignatureException", 400),
-        "unknown_key": ("UnrecognizedClientException", 400),
-        "bad_token": ("UnrecognizedClientException", 400),
-        "expired_token": ("ExpiredTokenException", 400),
-        "skewed": ("InvalidSignatureException", 400),
-        "presign_expired": ("InvalidSignatureException", 400),
-        "bad_signature": ("InvalidSignatureException", 400),
-    },
-    "rest-json": {
-        "missing": ("MissingAuthenticationTokenException", 403),
-        "incomplete": ("IncompleteSignatureException", 403),
-        "unknown_key": ("UnrecognizedClientException", 403),
-        "bad_token": ("UnrecognizedClientException", 403),
-        "expired_token": ("ExpiredTokenException", 403),
-        "skewed": ("InvalidSignatureException", 403),
-        "presign_expired": ("InvalidSignatureException", 403),
-        "bad_signature": ("InvalidSignatureException", 403),
-    },
-}
-_EC2_MESSAGES: dict[FailureReason, str] = {
-    "missing": "The request must contain the parameter AWSAccessKeyId",
-    "unknown_key": "AWS was not able to validate the provided access credentials",
-    "bad_token": "AWS was not able to validate the provided access credentials",
-    "expired_token": "Request has expired.",
-    "skewed": "Request has expired.",
-    "presign_expired": "Request has expired.",
-}
-
-
-def failure_to_error(failure: SigV4Failure, protocol: str) -> AWSError:
-    family = protocol if protocol in _CODES else ("query" if protocol != "rest-xml" else "rest-json")
-    code, status = _CODES[family][failure.reason]
-    message = failure.message
-    if family == "ec2":
-        message = _EC2_MESSAGES.get(failure.reason, message)
-    elif family in ("json", "rest-json") and failure.reason == "missing":
-        message = "Missing Authentication Token"
-    if family == "query" and failure.reason == "bad_signature" and failure.canonical_request:
-        # The query front end tells the caller what it signed, to help fix the client.
-        message = (
-            f"{message}\n\nThe Canonical String for this request should have been\n'"
-            f"{failure.canonical_request}'\n\nThe String-to-Sign should have been\n'"
-            f"{failure.string_to_sign}'\n"
-        )
-    return AWSError(code, message, status=status, sender_fault=True)

@@ -34,7 +34,8 @@ from botocore.signers import RequestSigner
 from cloudlet.config import Config
 from cloudlet.core.context import Principal
 from cloudlet.core.identity import Credential
-from cloudlet.core.world import World
+from cloudlet.core.policies import PolicyDoc, PrincipalPolicies
+from cloudlet.services.registry import build_world
 from cloudlet.dataplane.server import DataPlane
 from cloudlet.dataplane.spec import ADMIN_USER, CacheEndpoint, CacheUser, backend_password
 from cloudlet.dataplane.tls import ca_cert_path
@@ -153,11 +154,40 @@ DEFAULT_USERS = {
 }
 
 
+class PolicySource:
+    """Stands in for IAM's policy lookup of principals that exist only as credentials here;
+    the policy engine that evaluates the documents is the real one. Default: allow everything."""
+
+    def __init__(self, policies: dict[str, list[dict[str, Any]]]) -> None:
+        self.policies = policies
+
+    def principal_policies(self, principal: Any) -> PrincipalPolicies:
+        key = principal.role_arn or principal.arn
+        docs = self.policies.get(key, [ALLOW_ALL])
+        return PrincipalPolicies(identity=[PolicyDoc(f"inline:{key}", d) for d in docs])
+
+    def role_by_arn(self, account_id: str, role_arn: str) -> Any:
+        return None
+
+    def user_exists(self, account_id: str, user_arn: str) -> bool:
+        return False
+
+    def managed_policy_document(self, account_id: str, policy_arn: str) -> dict[str, Any] | None:
+        return None
+
+
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
 class DataPlaneEnv:
     def __init__(self, tmp: Path, config_overrides: dict[str, Any]) -> None:
         self.tmp = tmp
         self.config = Config.from_env(env={}, data_dir=tmp / "data", **config_overrides)
-        self.world = World(self.config)
+        self.world = build_world(self.config)
+        # IAM's policy lookup for the two callers below (the policy engine itself is the real one):
+        # both may connect to anything unless a test says otherwise.
+        self.iam = PolicySource({})
+        self.world.iam = self.iam
         self.secret = random.randbytes(32)
         self.valkey = Valkey(tmp, self.secret)
         self.valkey.start()

@@ -11,9 +11,7 @@ import pytest
 import redis
 from conftest import ACCOUNT, DataPlaneEnv, user
 
-from cloudlet.core.policies import PolicyDoc, PrincipalPolicies
 from cloudlet.dataplane.spec import backend_password
-from cloudlet.policy.authorizer import IamAuthorizer
 
 WRONGPASS = "invalid username-password pair or user is disabled."
 
@@ -208,19 +206,6 @@ def test_no_user_group_default_user_open(dp_env: DataPlaneEnv) -> None:
         dp_env.client(single_connection_client=True).execute_command("AUTH", "x")
 
 
-class PolicySource:
-    """Stands in for the IAM provider's policy lookup; the policy engine is the real one."""
-
-    service = "iam"
-
-    def __init__(self, policies: dict[str, list[dict[str, Any]]]) -> None:
-        self.policies = policies
-
-    def principal_policies(self, principal: Any) -> PrincipalPolicies:
-        key = principal.role_arn or principal.arn
-        return PrincipalPolicies(identity=[PolicyDoc(f"inline:{key}", d) for d in self.policies.get(key, [])])
-
-
 def _allow(resources: list[str], condition: dict[str, Any] | None = None) -> dict[str, Any]:
     st: dict[str, Any] = {"Effect": "Allow", "Action": "elasticache:Connect", "Resource": resources}
     if condition:
@@ -233,20 +218,18 @@ def test_policy_engine_decides_elasticache_connect(dp_env: DataPlaneEnv) -> None
     user_arn = f"arn:aws:elasticache:us-east-1:{ACCOUNT}:user:iam-user-01"
     role_arn = f"arn:aws:iam::{ACCOUNT}:role/app-role"
     app_arn = f"arn:aws:iam::{ACCOUNT}:user/app"
-    src = PolicySource(
+    dp_env.iam.policies.update(
         {
             # The role may connect as iam-user-01 only; the app user only to the cache (not the user).
             role_arn: [_allow([cache_arn, user_arn], {"StringEquals": {"aws:ResourceTag/team": "blue"}})],
             app_arn: [_allow([cache_arn])],
         }
     )
-    dp_env.world.providers["iam"] = src  # type: ignore[assignment]
-    dp_env.world.authorizer = IamAuthorizer(dp_env.world)
     assert dp_env.client(username="iam-user-01", password=dp_env.token(key="ASIATEMPEXAMPLE00001")).ping()
     assert (
         refused(dp_env, username="reader-01", password=dp_env.token(user_name="reader-01", key="ASIATEMPEXAMPLE00001"))
         == WRONGPASS
     )
     assert refused(dp_env, username="iam-user-01", password=dp_env.token()) == WRONGPASS
-    src.policies[app_arn] = [_allow(["*"])]
+    dp_env.iam.policies[app_arn] = [_allow(["*"])]
     assert dp_env.client(username="iam-user-01", password=dp_env.token()).ping()

@@ -7,7 +7,6 @@ cache's valkey over its unix socket with redis-py.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,19 +20,19 @@ from redis.retry import Retry
 
 from cloudlet.config import Config
 from cloudlet.core.context import RequestContext
-from cloudlet.core.world import World
+from cloudlet.protocol import local
 from cloudlet.dataplane.spec import ADMIN_USER, backend_password
-from cloudlet.services.ec2.provider import Ec2Provider
 from cloudlet.services.elasticache.provider import ElastiCacheProvider
+from cloudlet.services.registry import build_world
 
 
 class Harness:
     def __init__(self, data_dir: Path, cache_net: str = "127.78", **config: Any) -> None:
         self.config = Config.from_env({}, data_dir=data_dir, cache_net=cache_net, **config)
-        self.world = World(self.config)
-        self.world.add_provider(Ec2Provider(self.world))
-        self.provider = ElastiCacheProvider(self.world)
-        self.world.add_provider(self.provider)
+        self.world = build_world(self.config)
+        provider = self.world.providers["elasticache"]
+        assert isinstance(provider, ElastiCacheProvider)
+        self.provider = provider
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -50,8 +49,7 @@ class Harness:
         assert handler is not None, operation
 
         async def invoke() -> Any:
-            out = handler(self.ctx(operation, region), params)
-            return await out if inspect.isawaitable(out) else out
+            return await local.call_async(handler, self.ctx(operation, region), params)
 
         return self.run(invoke())
 

@@ -67,7 +67,7 @@ def test_not_found_and_state_faults(harness: Harness) -> None:
 
 
 def test_network_defaults_and_checks(harness: Harness) -> None:
-    ec2 = harness.world.provider("ec2")
+    ec2 = harness.world.providers["ec2"]
     vpc = ec2.default_vpc("123456789012", "us-east-1")
     sg = ec2.default_security_group("123456789012", "us-east-1", vpc.id).id
     out = harness.call("CreateServerlessCache", ServerlessCacheName="net", Engine="valkey")["ServerlessCache"]

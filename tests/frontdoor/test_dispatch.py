@@ -1,7 +1,7 @@
 """Dispatch rules of the front door, with test providers mounted in an in-process server.
 
-The providers here are deliberately broken or minimal (a crash, an async method,
-a module that does not exist); everything else — aiohttp, SigV4, the protocol
+The STS provider here is deliberately broken or minimal (a crash, an async
+handler, an operation without one); everything else — aiohttp, SigV4, the protocol
 layer, boto3 on the client side — is the real thing.
 """
 
@@ -23,8 +23,8 @@ from botocore.config import Config as BotoConfig
 
 from cloudlet.config import Config
 from cloudlet.core.context import RequestContext
-from cloudlet.core.provider import Provider
-from cloudlet.core.world import World
+from cloudlet.core.provider import Provider, operation
+from cloudlet.services.registry import build_world
 from cloudlet.server import FrontDoor, make_app
 
 NO_RETRY = BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
@@ -40,9 +40,11 @@ class CrashingSts(Provider):
     async def stop(self) -> None:
         CrashingSts.stopped = True
 
+    @operation("GetCallerIdentity")
     def get_caller_identity(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("provider bug")
 
+    @operation("GetSessionToken")
     async def get_session_token(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         await asyncio.sleep(0)
         # Echo who called, to show ctx was filled from the verified credential.
@@ -67,9 +69,9 @@ def _port() -> int:
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = Path(tmp_path_factory.mktemp("dispatch"))
     config = Config.from_env({}, data_dir=data, port=_port(), enforce_iam=False)
-    world = World(config)
-    front = FrontDoor(world, [f"{__name__}:CrashingSts", "cloudlet.services.logs.not_written_yet:LogsProvider",
-                              "cloudlet.services.iam.provider:IamProvider"])
+    world = build_world(config)
+    world.providers["sts"] = CrashingSts(world)
+    front = FrontDoor(world)
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(make_app(front))
     ready = threading.Event()
@@ -99,10 +101,10 @@ def client(endpoint: str, service: str) -> Any:
         aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", config=NO_RETRY)
 
 
-def test_health_reports_absent_module(endpoint: str) -> None:
+def test_health_reports_every_provider(endpoint: str) -> None:
     with urllib.request.urlopen(endpoint + "/_cloudlet/health") as r:
         services = json.loads(r.read())["services"]
-    assert services["logs"] == "absent"
+    assert set(services) == {"iam", "sts", "ec2", "elasticache", "lambda", "logs"}
     assert services["sts"] == "running" and CrashingSts.started
 
 
@@ -129,8 +131,8 @@ def test_operation_without_method_is_501(endpoint: str) -> None:
     assert ei.value.response["Error"]["Code"] == "NotImplemented"
 
 
-def test_absent_provider_is_501(endpoint: str) -> None:
+def test_json_operation_without_handler_is_501(endpoint: str) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as ei:
-        client(endpoint, "logs").describe_log_groups()
+        client(endpoint, "logs").describe_destinations()
     assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert ei.value.response["Error"]["Code"] == "NotImplementedException"

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from cloudlet import sigv4
 from cloudlet.core.context import Principal
 from cloudlet.core.identity import Credential, CredentialRegistry
+from cloudlet.protocol.registry import get_protocol
 
 KEY, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 ROOT = Principal(arn="arn:aws:iam::123456789012:root", account_id="123456789012", user_id="123456789012",
@@ -222,7 +223,8 @@ def test_elasticache_iam_token(registry) -> None:
     ],
 )
 def test_failure_codes_per_protocol(protocol: str, reason, code: str, status: int) -> None:
-    err = sigv4.failure_to_error(sigv4.SigV4Failure(reason, "m"), protocol)
+    service = {"query": "sts", "json": "logs", "rest-json": "lambda", "ec2": "ec2"}[protocol]
+    err = get_protocol(service).auth_error(sigv4.SigV4Failure(reason, "m"))
     assert (err.code, err.status) == (code, status)
 
 

@@ -30,12 +30,11 @@ from typing import Any
 import botocore.session
 import pytest
 import urllib3
-from botocore import xform_name
 from botocore.parsers import ResponseParserError
 from botocore.model import OperationModel, ServiceModel
 
 from cloudlet.config import Config
-from cloudlet.services.registry import PROVIDERS
+from cloudlet.services.registry import PROVIDER_CLASSES
 
 from .fuzz_values import MUTATIONS, ValueMaker, mutate
 from .fuzz_wire import REQUEST_TIMEOUT, Answer, Wire
@@ -50,16 +49,10 @@ _SESSION = botocore.session.get_session()
 
 
 def _implemented() -> list[tuple[str, str]]:
-    import importlib
-
     found: list[tuple[str, str]] = []
-    for path in PROVIDERS:
-        module, _, cls_name = path.partition(":")
-        cls = getattr(importlib.import_module(module), cls_name)
+    for cls in PROVIDER_CLASSES:
         model = _SESSION.get_service_model(cls.service)
-        for op in model.operation_names:
-            if callable(getattr(cls, xform_name(op), None)):
-                found.append((cls.service, op))
+        found += [(cls.service, op) for op in model.operation_names if op in cls.operations]
     return found
 
 

@@ -19,16 +19,19 @@ from cloudlet.config import Config
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.world import World
+from cloudlet.services.iam.provider import IamProvider
+from cloudlet.services.registry import build_world
 from cloudlet.services.lambda_.provider import LambdaProvider
 
 from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, ctx_for, make_zip
+from provider_world import Validated
 
 ROLE = "arn:aws:iam::123456789012:role/fn-role"
 
 
 class Harness:
     def __init__(self, world: World, provider: LambdaProvider) -> None:
-        self.world, self.p = world, provider
+        self.world, self.p = world, Validated(provider)
         self.ctx: RequestContext = ctx_for(world)
 
     async def create(self, name: str = "f1", src: str = HANDLER_SRC, wait: bool = True, **kw: Any) -> dict[str, Any]:
@@ -54,17 +57,13 @@ class Harness:
 async def _harness() -> Harness:
     data = Path(tempfile.mkdtemp(prefix="cloudlet-lambda-"))
     config = Config.from_env(data_dir=data, runtimes_dir=Config.from_env().runtimes_dir)
-    world = World(config)
-    from cloudlet.services.iam.provider import IamProvider
-    from cloudlet.services.logs.provider import LogsProvider
-
-    iam = IamProvider(world)
-    world.add_provider(iam)
-    world.add_provider(LogsProvider(world))
+    world = build_world(config)
+    iam = world.providers["iam"]
+    assert isinstance(iam, IamProvider)
     iam.create_role(RequestContext("iam", "CreateRole", "us-east-1", world.root, "r"),
                     {"RoleName": "fn-role", "AssumeRolePolicyDocument": TRUST_LAMBDA})
-    p = LambdaProvider(world)
-    world.add_provider(p)
+    p = world.providers["lambda"]
+    assert isinstance(p, LambdaProvider)
     await p.start()
     return Harness(world, p)
 
@@ -114,7 +113,7 @@ async def test_invoke_while_pending_conflicts(h: Harness) -> None:
 
 @with_harness
 async def test_role_must_trust_lambda(h: Harness) -> None:
-    iam = h.world.provider("iam")
+    iam = h.world.providers["iam"]
     iam.create_role(RequestContext("iam", "CreateRole", "us-east-1", h.world.root, "r"), {
         "RoleName": "ec2-role",
         "AssumeRolePolicyDocument": TRUST_LAMBDA.replace("lambda.amazonaws.com", "ec2.amazonaws.com")})
@@ -219,7 +218,7 @@ async def test_init_errors(h: Harness) -> None:
 async def test_logs_reach_cloudwatch(h: Harness) -> None:
     await h.create()
     rid = json.loads((await h.invoke(event={"k": 1}))["Payload"])["rid"]
-    logs = h.world.provider("logs")
+    logs = h.world.providers["logs"]
     ctx = RequestContext("logs", "FilterLogEvents", "us-east-1", h.world.root, "r")
     events = logs.filter_log_events(ctx, {"logGroupName": "/aws/lambda/f1"})["events"]
     messages = [e["message"] for e in events]
@@ -288,7 +287,7 @@ async def test_concurrency_and_event_invokes(h: Harness) -> None:
     assert r == {"StatusCode": 202}
     r = await h.invoke(InvocationType="DryRun")
     assert r["StatusCode"] == 204
-    logs = h.world.provider("logs")
+    logs = h.world.providers["logs"]
     ctx = RequestContext("logs", "FilterLogEvents", "us-east-1", h.world.root, "r")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

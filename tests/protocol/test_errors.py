@@ -12,7 +12,7 @@ from multidict import CIMultiDict
 from protocol_shapegen import Generator
 from protocol_wire import to_botocore_response, to_http_request
 
-from cloudlet.core.errors import AWSError, NotImplementedOperation
+from cloudlet.core.errors import AWSError
 from cloudlet.protocol.http import HttpRequest
 from cloudlet.protocol.registry import get_protocol
 
@@ -82,7 +82,8 @@ def test_common_codes_get_their_status() -> None:
     [("iam", "CreateRole"), ("ec2", "DescribeVpcs"), ("elasticache", "CreateServerlessCache"), ("lambda", "Invoke"), ("logs", "FilterLogEvents")],
 )
 def test_not_implemented_is_501_and_parses(service: str, op_name: str) -> None:
-    resp = get_protocol(service).serialize_error(NotImplementedOperation(service, op_name), op_name, "r")
+    proto = get_protocol(service)
+    resp = proto.serialize_error(proto.not_implemented(op_name), op_name, "r")
     assert resp.status == 501
     parsed = _parse_error(service, resp)
     assert parsed["Error"]["Code"] in ("NotImplemented", "NotImplementedException")

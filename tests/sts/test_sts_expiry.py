@@ -23,6 +23,7 @@ from aiohttp import web
 from cloudlet.config import Config
 from cloudlet.core.world import World
 from cloudlet.server import FrontDoor, make_app
+from cloudlet.services.registry import build_world
 from cloudlet.services.sts.sessions import issue
 
 
@@ -31,9 +32,8 @@ def in_process(tmp_path: Path) -> Iterator[tuple[World, str]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    world = World(Config(data_dir=tmp_path, port=port))
-    front = FrontDoor(world, ["cloudlet.services.iam.provider:IamProvider",
-                              "cloudlet.services.sts.provider:StsProvider"])
+    world = build_world(Config(data_dir=tmp_path, port=port))
+    front = FrontDoor(world)
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(make_app(front), access_log=None, handle_signals=False)
     ready = threading.Event()

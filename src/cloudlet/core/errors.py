@@ -27,16 +27,3 @@ class AWSError(Exception):
         # Extra response headers (rest-json) and extra members of the error shape.
         self.headers = headers or {}
         self.fields = fields or {}
-
-
-class NotImplementedOperation(AWSError):
-    """An operation the model has but no provider implements (HTTP 501)."""
-
-    def __init__(self, service: str, operation: str) -> None:
-        super().__init__(
-            "NotImplemented" if service not in ("lambda", "logs") else "NotImplementedException",
-            f"The operation {operation} of service {service} is not implemented by cloudlet.",
-            status=501,
-            sender_fault=False,
-        )
-        self.operation = operation

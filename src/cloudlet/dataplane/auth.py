@@ -133,15 +133,7 @@ class CacheAuthenticator:
 
     def _authorize(self, principal: Principal, user: CacheUser, source_ip: str, now: float) -> None:
         spec = self.spec
-        authorizer = self.world.authorizer
         if not self.world.config.enforce_iam:
-            return
-        if authorizer is None:
-            log.warning(
-                "cache %s: no policy engine wired; allowing elasticache:Connect for %s unchecked",
-                spec.name,
-                principal.arn,
-            )
             return
         context: dict[str, Any] = {
             "aws:SourceIp": source_ip,
@@ -152,7 +144,7 @@ class CacheAuthenticator:
         for k, v in spec.tags.items():
             context[f"aws:ResourceTag/{k}"] = v
         try:
-            authorizer.check(principal, "elasticache:Connect", [spec.arn, user.arn], context, "elasticache")
+            self.world.authorizer.check(principal, "elasticache:Connect", [spec.arn, user.arn], context, "elasticache")
         except AWSError as e:
             raise AuthRefused(f"{principal.arn}: elasticache:Connect denied: {e.code}: {e.message}") from None
         except Exception as e:  # the policy engine failed: AWS answers "service is not available"

@@ -1,7 +1,7 @@
 """The data plane: one TLS endpoint (primary and reader port) per serverless cache.
 
 The ElastiCache control plane owns the caches and calls, from its provider:
-    dp = DataPlane(world)            # once, in ElastiCacheProvider.start()
+    dp = DataPlane(world)            # once, when the ElastiCache provider is built
     await dp.open_cache(spec)        # cache available: bind spec.address:port and :reader_port
     await dp.update_cache(spec)      # users/group changed: new logins use it; removed users dropped
     await dp.close_cache(name)       # cache deleted

@@ -97,9 +97,10 @@ def ensure_ca(data_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivate
             )
             _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ValueError(f"{key_path} does not hold an EC private key")
+        loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{key_path} does not hold an EC private key")
+        key = loaded
     return cert, key
 
 

@@ -1,14 +1,15 @@
 """IamAuthorizer: enforces IAM on every API request and on data-plane connects.
 
-Implements the Authorizer protocol of cloudlet.core.world. Root (type Account)
+Implements the Authorizer protocol of cloudlet.core.interfaces. Root (type Account)
 may do anything; sts:GetCallerIdentity needs no permission (as in AWS). Policies
-come from the IAM provider's principal_policies(principal).
+come from IAM (world.iam.principal_policies); resource policies, tags and the
+resources a request names beyond the action table from the service's provider.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
@@ -17,6 +18,11 @@ from cloudlet.policy.actions import resolve
 from cloudlet.policy.context_keys import request_keys
 from cloudlet.policy.engine import Decision, evaluate
 from cloudlet.policy.principals import Caller
+from cloudlet.protocol.styles import style_for
+
+if TYPE_CHECKING:
+    from cloudlet.core.provider import Provider
+    from cloudlet.core.world import World
 
 # Actions AWS authorizes for every authenticated caller, and actions whose
 # decision belongs to the role's trust policy (the STS provider asks trust.py,
@@ -40,7 +46,7 @@ _MISSING = {
 
 def denial_message(principal_arn: str, action: str, resource: str, decision: Decision, service: str) -> str:
     """AWS's AccessDenied wording for DECISION."""
-    on = f" on resource: {resource}" if resource != "*" or service == "lambda" else ""
+    on = f" on resource: {resource}" if resource != "*" or style_for(service).denial_names_any_resource else ""
     if decision.kind == "explicit_deny":
         why = f" with an explicit deny in {_DENY_WHERE[decision.policy_type or 'identity']}"
     else:
@@ -50,14 +56,11 @@ def denial_message(principal_arn: str, action: str, resource: str, decision: Dec
 
 def access_denied(service: str, message: str) -> AWSError:
     """The service's own AccessDenied error."""
-    if service == "ec2":
-        return AWSError("UnauthorizedOperation", f"You are not authorized to perform this operation. {message}", status=403, sender_fault=True)
-    if service == "logs":
-        # The Logs model declares AccessDeniedException with no status: its default applies.
-        return AWSError("AccessDeniedException", message, sender_fault=True)
-    if service == "lambda":
-        return AWSError("AccessDeniedException", message, status=403, sender_fault=True)
-    return AWSError("AccessDenied", message, status=403, sender_fault=True)
+    style = style_for(service)
+    return AWSError(
+        style.access_denied_code, style.access_denied_prefix + message, status=style.access_denied_status,
+        sender_fault=True,
+    )
 
 
 def _request_tags(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,33 +80,12 @@ def _request_tags(params: Mapping[str, Any]) -> dict[str, Any]:
     return keys
 
 
-def _lambda_qualified(resource: str, params: Mapping[str, Any]) -> str:
-    """A request naming a version or alias is authorized on the qualified function ARN, as Lambda does."""
-    parts = resource.split(":")
-    if len(parts) != 7 or parts[5] != "function":
-        return resource
-    name = params.get("FunctionName")
-    qualifier = params.get("Qualifier")
-    if not qualifier and isinstance(name, str):
-        tail = name.split(":")
-        if name.startswith("arn:"):
-            qualifier = tail[7] if len(tail) == 8 else None
-        elif len(tail) in (2, 4):
-            qualifier = tail[-1]  # NAME:QUALIFIER or ACCOUNT:function:NAME:QUALIFIER
-    if not isinstance(qualifier, str) or not qualifier or qualifier == "$LATEST":
-        return resource
-    return f"{resource}:{qualifier}"
-
-
 class IamAuthorizer:
-    def __init__(self, world: Any) -> None:
+    def __init__(self, world: World) -> None:
         self.world = world
 
     def _policies(self, principal: Principal) -> PrincipalPolicies:
-        iam = self.world.providers.get("iam")
-        if iam is None:
-            return PrincipalPolicies(identity=[])
-        return iam.principal_policies(principal)
+        return self.world.iam.principal_policies(principal)
 
     def decide(
         self,
@@ -138,46 +120,41 @@ class IamAuthorizer:
         if principal.is_root:
             return
         action, resources = resolve(ctx.service, ctx.operation, params, ctx.region, principal.account_id)
-        if ctx.service == "lambda":
-            resources = [_lambda_qualified(r, params) for r in resources]
+        provider = self.world.providers[ctx.service]
+        resources = provider.authorization_resources(ctx, params, resources)
         if action.lower() in ALWAYS_ALLOWED or action.lower() in DECIDED_BY_TRUST_POLICY:
             return
         policies = self._policies(principal)
-        keys = request_keys(principal, ctx, policies.principal_tags, self._resource_tags(ctx.service, resources))
+        keys = request_keys(principal, ctx, policies.principal_tags, self._resource_tags(provider, resources))
         keys.update(_request_tags(params))
         decision, resource = self.decide(
-            principal, action, resources, keys, policies, self._resource_policies(ctx.service, resources)
+            principal, action, resources, keys, policies, self._resource_policies(provider, resources)
         )
         if not decision.allowed:
             raise access_denied(ctx.service, denial_message(principal.arn, action, resource, decision, ctx.service))
 
-    def _resource_policies(self, service: str, resources: list[str]) -> dict[str, list[PolicyDoc]]:
-        """Resource-based policies of RESOURCES, when their provider offers resource_policy(arn)."""
-        lookup = getattr(self.world.providers.get(service), "resource_policy", None)
-        if lookup is None:
-            return {}
+    @staticmethod
+    def _resource_policies(provider: Provider, resources: list[str]) -> dict[str, list[PolicyDoc]]:
+        """Resource-based policies of RESOURCES (where the service keeps them)."""
         out: dict[str, list[PolicyDoc]] = {}
         for arn in resources:
             if arn == "*":
                 continue
             try:
-                document = lookup(arn)
+                document = provider.resource_policy(arn)
             except AWSError:
                 continue
             if document:
                 out[arn] = [PolicyDoc(f"resource:{arn}", document)]
         return out
 
-    def _resource_tags(self, service: str, resources: list[str]) -> dict[str, str]:
-        """Tags of the (single) resource, when its provider offers resource_tags(arn)."""
+    @staticmethod
+    def _resource_tags(provider: Provider, resources: list[str]) -> dict[str, str]:
+        """Tags of the (single) resource, for aws:ResourceTag/*."""
         if len(resources) != 1 or resources[0] == "*":
             return {}
-        provider = self.world.providers.get(service)
-        lookup = getattr(provider, "resource_tags", None)
-        if lookup is None:
-            return {}
         try:
-            return dict(lookup(resources[0]) or {})
+            return dict(provider.resource_tags(resources[0]))
         except AWSError:
             return {}
 

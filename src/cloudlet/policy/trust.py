@@ -10,14 +10,17 @@ account always allows. Callers from another account always need both.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloudlet.core.context import Principal
 from cloudlet.policy.authorizer import denial_message
 from cloudlet.policy.context_keys import lower_keys, request_keys, resource_tag_keys
 from cloudlet.policy.engine import evaluate, evaluate_trust
-from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.policy.principals import Caller
+
+if TYPE_CHECKING:
+    from cloudlet.core.interfaces import RoleView
+    from cloudlet.core.world import World
 
 
 def tag_dict(tags: Any) -> dict[str, str]:
@@ -29,11 +32,8 @@ def tag_dict(tags: Any) -> dict[str, str]:
     return {str(t["Key"]): str(t.get("Value", "")) for t in tags}
 
 
-def _document(role: Any) -> dict[str, Any]:
-    doc = role.assume_role_policy
-    if isinstance(doc, str):
-        return parse_policy_document(doc, "trust")
-    return doc
+def _document(role: RoleView) -> dict[str, Any]:
+    return role.assume_role_policy
 
 
 def _denied(caller: Principal | None, service: str | None, role_arn: str, why: str) -> str:
@@ -42,24 +42,23 @@ def _denied(caller: Principal | None, service: str | None, role_arn: str, why: s
 
 
 def can_assume_role(
-    world: Any,
+    world: World,
     caller: Principal | None,
     service_principal: str | None,
-    role: Any,
+    role: RoleView,
     context: Mapping[str, Any] | None = None,
     action: str = "sts:AssumeRole",
 ) -> tuple[bool, str]:
     """(allowed, reason). REASON is AWS's AccessDenied wording when not allowed, else ""."""
     role_arn: str = role.arn
     extra = dict(context or {})
-    resource_tags = tag_dict(getattr(role, "tags", None))
+    resource_tags = tag_dict(role.tags)
     if caller is not None:
         who = Caller.of(caller)
         principal_tags: dict[str, str] = {}
-        iam = world.providers.get("iam") if world is not None else None
         policies = None
-        if iam is not None and not caller.is_root:
-            policies = iam.principal_policies(caller)
+        if not caller.is_root:
+            policies = world.iam.principal_policies(caller)
             principal_tags = dict(policies.principal_tags)
         keys = request_keys(caller, None, principal_tags, resource_tags, extra=extra)
     elif service_principal:
@@ -77,7 +76,7 @@ def can_assume_role(
         return False, _denied(caller, service_principal, role_arn, "")
     if caller is None:
         return True, ""
-    same_account = caller.account_id == getattr(role, "account_id", caller.account_id)
+    same_account = caller.account_id == role.account_id
     needs_identity = kind == "account" or not same_account
     if not needs_identity:
         return True, ""

@@ -8,7 +8,7 @@ Subclasses supply the wire format (query.py, json_rpc.py, rest_json.py).
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
@@ -18,6 +18,9 @@ from cloudlet.protocol.error_codes import ErrorInfo, error_table, resolve
 from cloudlet.protocol.http import HttpRequest, HttpResponse
 from cloudlet.protocol.styles import ValidationStyle, style_for
 from cloudlet.protocol.values import BadValue
+
+if TYPE_CHECKING:
+    from cloudlet.sigv4 import FailureReason, SigV4Failure
 
 
 class WireTypeError(BadValue):
@@ -33,6 +36,8 @@ class WireTypeError(BadValue):
 class Protocol(abc.ABC):
     #: botocore protocol name
     name: str = ""
+    #: SigV4 failure reason -> (code, HTTP status), as this wire format's front ends answer.
+    auth_codes: ClassVar[dict[FailureReason, tuple[str, int]]] = {}
 
     def __init__(self, service: str, model: ServiceModel) -> None:
         self.service = service
@@ -55,10 +60,15 @@ class Protocol(abc.ABC):
             params = self.parse_input(req, op, found)
         except WireTypeError as exc:
             raise self.type_error(exc) from None
+        self.validate_input(op_name, params, self.wire_name_for(op))
+        return op_name, params
+
+    def validate_input(self, op_name: str, params: dict[str, Any], wire_names: Any = None) -> None:
+        """Checks PARAMS against the operation's input shape; the one place the model's rules run."""
+        op = self.model.operation_model(op_name)
         failures = validate.check(op.input_shape, params, self.style)
         if failures:
-            raise validate.to_error(self.style, failures, self.wire_name_for(op))
-        return op_name, params
+            raise validate.to_error(self.style, failures, wire_names)
 
     @abc.abstractmethod
     def serialize_response(self, op_name: str, result: dict[str, Any] | None, request_id: str) -> HttpResponse:
@@ -102,3 +112,26 @@ class Protocol(abc.ABC):
     def error_parts(self, err: AWSError) -> tuple[Shape | None, int, bool]:
         # Coral codes may carry a namespace ("com.amazon.coral.service#X").
         return resolve(self._errors, err.code.rpartition("#")[2], err.status, err.sender_fault)
+
+    # -- errors the front door raises in this wire format's wording ------------
+
+    def auth_error(self, failure: SigV4Failure) -> AWSError:
+        code, status = self.auth_codes[failure.reason]
+        return AWSError(code, self.auth_message(failure), status=status, sender_fault=True)
+
+    def auth_message(self, failure: SigV4Failure) -> str:
+        return failure.message
+
+    def internal_error(self) -> AWSError:
+        return AWSError(self.style.internal_code, self.style.internal_message, status=500, sender_fault=False)
+
+    def not_implemented(self, operation: str) -> AWSError:
+        return AWSError(
+            self.style.not_implemented_code,
+            f"The operation {operation} of service {self.service} is not implemented by cloudlet.",
+            status=501,
+            sender_fault=False,
+        )
+
+    def too_large(self, limit: int) -> AWSError:
+        return AWSError(self.style.too_large_code, f"Request must be smaller than {limit} bytes.", status=413)

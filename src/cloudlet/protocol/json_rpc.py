@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
@@ -11,6 +11,9 @@ from cloudlet.core.errors import AWSError
 from cloudlet.protocol import json_walk
 from cloudlet.protocol.base import Protocol
 from cloudlet.protocol.http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from cloudlet.sigv4 import SigV4Failure
 
 _CORAL = "com.amazon.coral.service#"
 
@@ -45,6 +48,20 @@ def error_body(shape: Shape | None, err: AWSError) -> dict[str, Any]:
 
 class JsonProtocol(Protocol):
     name = "json"
+    # json front ends (Logs) answer 400 to auth failures.
+    auth_codes = {
+        "missing": ("MissingAuthenticationTokenException", 400),
+        "incomplete": ("IncompleteSignatureException", 400),
+        "unknown_key": ("UnrecognizedClientException", 400),
+        "bad_token": ("UnrecognizedClientException", 400),
+        "expired_token": ("ExpiredTokenException", 400),
+        "skewed": ("InvalidSignatureException", 400),
+        "presign_expired": ("InvalidSignatureException", 400),
+        "bad_signature": ("InvalidSignatureException", 400),
+    }
+
+    def auth_message(self, failure: SigV4Failure) -> str:
+        return "Missing Authentication Token" if failure.reason == "missing" else failure.message
 
     def __init__(self, service: str, model: ServiceModel) -> None:
         super().__init__(service, model)

@@ -7,7 +7,8 @@ Name.member.N / Name.entry.N.key; responses are XML shaped by the model.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel, Shape
@@ -18,7 +19,10 @@ from cloudlet.protocol.base import Protocol, WireTypeError
 from cloudlet.protocol.http import HttpRequest, HttpResponse
 from cloudlet.protocol.values import BadValue, b64decode, parse_bool, parse_float, parse_int, parse_timestamp
 
-_SCALAR_READERS = {
+if TYPE_CHECKING:
+    from cloudlet.sigv4 import SigV4Failure
+
+_SCALAR_READERS: dict[str, Callable[[str], Any]] = {
     "string": str,
     "character": str,
     "integer": parse_int,
@@ -45,6 +49,17 @@ def form_pairs(req: HttpRequest) -> list[tuple[str, str]]:
 
 class QueryProtocol(Protocol):
     name = "query"
+    # The query front ends (IAM, STS, ElastiCache) answer 403 to every auth failure.
+    auth_codes = {
+        "missing": ("MissingAuthenticationToken", 403),
+        "incomplete": ("IncompleteSignature", 403),
+        "unknown_key": ("InvalidClientTokenId", 403),
+        "bad_token": ("InvalidClientTokenId", 403),
+        "expired_token": ("ExpiredToken", 403),
+        "skewed": ("SignatureDoesNotMatch", 403),
+        "presign_expired": ("SignatureDoesNotMatch", 403),
+        "bad_signature": ("SignatureDoesNotMatch", 403),
+    }
     #: ec2 names parameters by queryName / capitalized locationName and never nests lists
     ec2 = False
 
@@ -180,6 +195,28 @@ class QueryProtocol(Protocol):
 class Ec2Protocol(QueryProtocol):
     name = "ec2"
     ec2 = True
+    auth_codes = {
+        # EC2 asks for the access key like a missing parameter (answer to an unsigned request).
+        "missing": ("MissingParameter", 400),
+        "incomplete": ("IncompleteSignature", 400),
+        "unknown_key": ("AuthFailure", 401),
+        "bad_token": ("AuthFailure", 401),
+        "expired_token": ("RequestExpired", 400),
+        "skewed": ("RequestExpired", 400),
+        "presign_expired": ("RequestExpired", 400),
+        "bad_signature": ("SignatureDoesNotMatch", 403),
+    }
+    _auth_messages: ClassVar[dict[str, str]] = {
+        "missing": "The request must contain the parameter AWSAccessKeyId",
+        "unknown_key": "AWS was not able to validate the provided access credentials",
+        "bad_token": "AWS was not able to validate the provided access credentials",
+        "expired_token": "Request has expired.",
+        "skewed": "Request has expired.",
+        "presign_expired": "Request has expired.",
+    }
+
+    def auth_message(self, failure: SigV4Failure) -> str:
+        return self._auth_messages.get(failure.reason, failure.message)
 
     def __init__(self, service: str, model: Any) -> None:
         super().__init__(service, model)

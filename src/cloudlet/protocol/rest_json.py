@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
@@ -26,6 +26,9 @@ from cloudlet.protocol.values import (
     parse_int,
     parse_timestamp,
 )
+
+if TYPE_CHECKING:
+    from cloudlet.sigv4 import SigV4Failure
 
 
 def _read_text(shape: Shape, text: str, path: list[str]) -> Any:
@@ -99,6 +102,20 @@ def _split_header_list(text: str) -> list[str]:
 
 class RestJsonProtocol(Protocol):
     name = "rest-json"
+    # rest-json front ends (Lambda) answer 403 to auth failures.
+    auth_codes = {
+        "missing": ("MissingAuthenticationTokenException", 403),
+        "incomplete": ("IncompleteSignatureException", 403),
+        "unknown_key": ("UnrecognizedClientException", 403),
+        "bad_token": ("UnrecognizedClientException", 403),
+        "expired_token": ("ExpiredTokenException", 403),
+        "skewed": ("InvalidSignatureException", 403),
+        "presign_expired": ("InvalidSignatureException", 403),
+        "bad_signature": ("InvalidSignatureException", 403),
+    }
+
+    def auth_message(self, failure: SigV4Failure) -> str:
+        return "Missing Authentication Token" if failure.reason == "missing" else failure.message
 
     def __init__(self, service: str, model: ServiceModel) -> None:
         super().__init__(service, model)

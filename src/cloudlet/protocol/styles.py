@@ -1,4 +1,4 @@
-"""How each service words a rejected request: the one per-service table.
+"""How each service words a rejected request and the front door's own errors: the one per-service table.
 
 AWS services built on Coral (IAM, STS, Logs, Lambda) report constraint
 failures as "N validation error(s) detected: Value 'x' at 'member' failed to
@@ -21,15 +21,43 @@ class ValidationStyle:
     wording: str
     #: code for a body that is not valid JSON or has a wrongly typed member
     serialization_code: str = "SerializationException"
+    #: code and message of an internal failure (HTTP 500)
+    internal_code: str = "InternalFailure"
+    internal_message: str = "The request processing has failed because of an unknown error, exception or failure."
+    #: code for an operation cloudlet does not implement (HTTP 501)
+    not_implemented_code: str = "NotImplemented"
+    #: code for a request body over the size limit (HTTP 413)
+    too_large_code: str = "RequestEntityTooLarge"
+    #: AccessDenied: code, status (None: the model's default for that error), message prefix
+    access_denied_code: str = "AccessDenied"
+    access_denied_status: int | None = 403
+    access_denied_prefix: str = ""
+    #: whether a denial names the resource even when it is "*"
+    denial_names_any_resource: bool = False
 
 
 STYLES: dict[str, ValidationStyle] = {
     "iam": ValidationStyle("ValidationError", "ValidationError", "coral"),
     "sts": ValidationStyle("ValidationError", "ValidationError", "coral"),
     "elasticache": ValidationStyle("InvalidParameterValue", "InvalidParameterValue", "elasticache"),
-    "ec2": ValidationStyle("InvalidParameterValue", "MissingParameter", "ec2"),
-    "logs": ValidationStyle("InvalidParameterException", "InvalidParameterException", "coral"),
-    "lambda": ValidationStyle("ValidationException", "ValidationException", "coral"),
+    "ec2": ValidationStyle(
+        "InvalidParameterValue", "MissingParameter", "ec2",
+        internal_code="InternalError", internal_message="An internal error has occurred",
+        access_denied_code="UnauthorizedOperation",
+        access_denied_prefix="You are not authorized to perform this operation. ",
+    ),
+    "logs": ValidationStyle(
+        "InvalidParameterException", "InvalidParameterException", "coral",
+        not_implemented_code="NotImplementedException",
+        # The Logs model declares AccessDeniedException with no status: its default applies.
+        access_denied_code="AccessDeniedException", access_denied_status=None,
+    ),
+    "lambda": ValidationStyle(
+        "ValidationException", "ValidationException", "coral",
+        internal_code="ServiceException", internal_message="An internal error occurred.",
+        not_implemented_code="NotImplementedException", too_large_code="RequestEntityTooLargeException",
+        access_denied_code="AccessDeniedException", denial_names_any_resource=True,
+    ),
 }
 
 DEFAULT_STYLE = ValidationStyle("ValidationException", "ValidationException", "coral")

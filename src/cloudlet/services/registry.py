@@ -1,10 +1,30 @@
-"""The providers the server mounts, by import path (module:Class)."""
+"""Builds a World with every provider up front and wires their typed interfaces."""
 
-PROVIDERS: list[str] = [
-    "cloudlet.services.iam.provider:IamProvider",
-    "cloudlet.services.sts.provider:StsProvider",
-    "cloudlet.services.ec2.provider:Ec2Provider",
-    "cloudlet.services.elasticache.provider:ElastiCacheProvider",
-    "cloudlet.services.lambda_.provider:LambdaProvider",
-    "cloudlet.services.logs.provider:LogsProvider",
-]
+from __future__ import annotations
+
+from cloudlet.config import Config
+from cloudlet.core.provider import Provider
+from cloudlet.core.world import World
+from cloudlet.policy.authorizer import IamAuthorizer
+from cloudlet.services.ec2.provider import Ec2Provider
+from cloudlet.services.elasticache.provider import ElastiCacheProvider
+from cloudlet.services.iam.provider import IamProvider
+from cloudlet.services.lambda_.provider import LambdaProvider
+from cloudlet.services.logs.provider import LogsProvider
+from cloudlet.services.sts.provider import StsProvider
+
+
+# Every service cloudlet serves, in start order (stopped in reverse).
+PROVIDER_CLASSES: tuple[type[Provider], ...] = (
+    IamProvider, StsProvider, Ec2Provider, ElastiCacheProvider, LambdaProvider, LogsProvider,
+)
+
+
+def build_world(config: Config) -> World:
+    world = World(config)
+    iam, sts, ec2, logs = IamProvider(world), StsProvider(world), Ec2Provider(world), LogsProvider(world)
+    # The interfaces are wired before the others are built: they may use them from their constructors.
+    world.wire([iam, sts, ec2, logs], iam=iam, sts=sts, ec2=ec2, logs=logs, authorizer=IamAuthorizer(world))
+    built = {p.service: p for p in (iam, sts, ec2, logs, ElastiCacheProvider(world), LambdaProvider(world))}
+    world.providers = {cls.service: built[cls.service] for cls in PROVIDER_CLASSES}
+    return world

@@ -6,8 +6,6 @@ default_vpc, subnet, security_group, subnets_of, default_security_group.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -15,12 +13,14 @@ from typing import Any, TypeVar
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import hex_id
+from cloudlet.core.paging import offset_page
 from cloudlet.core.provider import Provider
 from cloudlet.core.store import AccountRegionStore
 from cloudlet.services.ec2.defaults import allow_all_egress, default_state
 from cloudlet.services.ec2.filters import apply_filters, flag
 from cloudlet.services.ec2.model import Ec2State, SecurityGroup, Subnet, Vpc
 from cloudlet.services.ec2.shapes import security_group_shape, subnet_shape, tag_set, vpc_shape, zone_shape
+from cloudlet.core.provider import operation
 
 T = TypeVar("T")
 _ID = {prefix: re.compile(rf"^{prefix}-([0-9a-f]{{8}}|[0-9a-f]{{17}})$") for prefix in ("vpc", "subnet", "sg")}
@@ -85,14 +85,18 @@ SUBNET_FILTERS: dict[str, Callable[[Subnet], Iterable[str]]] = {
     "subnet-id": lambda s: [s.id],
     "vpc-id": lambda s: [s.vpc_id],
 }
+def _rules_filter(direction: str, field: str) -> Callable[[SecurityGroup], Iterable[str]]:
+    return lambda g: _rule_values(g.ingress if direction == "ingress" else g.egress, field)
+
+
 SG_FILTERS: dict[str, Callable[[SecurityGroup], Iterable[str]]] = {
     "description": lambda g: [g.description],
     "group-id": lambda g: [g.id],
     "group-name": lambda g: [g.name],
     "owner-id": lambda g: [g.owner_id],
     "vpc-id": lambda g: [g.vpc_id],
-    **{f"ip-permission.{f}": (lambda g, f=f: _rule_values(g.ingress, f)) for f in _RULE_FIELDS},
-    **{f"egress.ip-permission.{f}": (lambda g, f=f: _rule_values(g.egress, f)) for f in _RULE_FIELDS},
+    **{f"ip-permission.{f}": _rules_filter("ingress", f) for f in _RULE_FIELDS},
+    **{f"egress.ip-permission.{f}": _rules_filter("egress", f) for f in _RULE_FIELDS},
 }
 ZONE_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
     "group-name": lambda z: [z.region],
@@ -150,27 +154,15 @@ def _page(items: list[Any], params: dict[str, Any], what: str) -> tuple[list[Any
     The token is opaque to clients; it names the operation it came from so that
     a token of another call is refused as AWS refuses it."""
     limit = params.get("MaxResults")
-    token = params.get("NextToken")
-    start = 0
-    if token:
-        try:
-            kind, _, offset = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-            start = int(offset)
-            if kind != what or start < 0:
-                raise ValueError(token)
-        except (ValueError, UnicodeDecodeError, binascii.Error):
-            raise AWSError("InvalidParameterValue", f"Invalid value '{token}' for nextToken.", 400) from None
-    if limit is None:
-        return items[start:], {}
-    if not 5 <= int(limit) <= 1000:
+    if limit is not None and not 5 <= int(limit) <= 1000:
         raise AWSError("InvalidParameterValue",
                        f"Value ( {limit} ) for parameter maxResults is invalid. "
                        "Parameter must be between 5 and 1000.", 400)
-    end = start + int(limit)
-    extra = {}
-    if end < len(items):
-        extra["NextToken"] = base64.urlsafe_b64encode(f"{what}:{end}".encode()).decode()
-    return items[start:end], extra
+    page, token = offset_page(
+        items, params.get("NextToken"), None if limit is None else int(limit), what,
+        lambda t: AWSError("InvalidParameterValue", f"Invalid value '{t}' for nextToken.", 400),
+    )
+    return page, ({"NextToken": token} if token else {})
 
 
 class Ec2Provider(Provider):
@@ -207,6 +199,7 @@ class Ec2Provider(Provider):
         if params.get("DryRun"):
             raise AWSError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
 
+    @operation("DescribeVpcs")
     def describe_vpcs(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
@@ -214,6 +207,7 @@ class Ec2Provider(Provider):
         page, extra = _page(apply_filters(vpcs, params.get("Filters"), VPC_FILTERS), params, "vpcs")
         return {"Vpcs": [vpc_shape(v) for v in page], **extra}
 
+    @operation("DescribeSubnets")
     def describe_subnets(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
@@ -222,6 +216,7 @@ class Ec2Provider(Provider):
         page, extra = _page(found, params, "subnets")
         return {"Subnets": [subnet_shape(s) for s in page], **extra}
 
+    @operation("DescribeSecurityGroups")
     def describe_security_groups(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
@@ -240,6 +235,7 @@ class Ec2Provider(Provider):
         page, extra = _page(found, params, "security-groups")
         return {"SecurityGroups": [security_group_shape(g) for g in page], **extra}
 
+    @operation("DescribeAvailabilityZones")
     def describe_availability_zones(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         zones = self.state(ctx.account_id, ctx.region).zones
@@ -254,6 +250,7 @@ class Ec2Provider(Provider):
         found = apply_filters(zones, params.get("Filters"), ZONE_FILTERS)
         return {"AvailabilityZones": [zone_shape(z) for z in found]}
 
+    @operation("DescribeAccountAttributes")
     def describe_account_attributes(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         attrs = {
@@ -282,6 +279,7 @@ class Ec2Provider(Provider):
             raise _error(_NOT_FOUND, prefix, resource_id)
         raise AWSError("InvalidID", f"The ID '{resource_id}' is not valid", 400)
 
+    @operation("CreateTags")
     def create_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
@@ -295,6 +293,7 @@ class Ec2Provider(Provider):
             target.tags = merged
         return {}
 
+    @operation("DeleteTags")
     def delete_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
@@ -307,6 +306,7 @@ class Ec2Provider(Provider):
                     del target.tags[key]
         return {}
 
+    @operation("DescribeTags")
     def describe_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
@@ -320,6 +320,7 @@ class Ec2Provider(Provider):
         return {"Tags": page, **extra}
 
     # -- security groups -----------------------------------------------------------------
+    @operation("CreateSecurityGroup")
     def create_security_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
@@ -343,6 +344,7 @@ class Ec2Provider(Provider):
         state.security_groups[group_id] = group
         return {"GroupId": group_id, "SecurityGroupArn": group.arn, **tag_set(tags)}
 
+    @operation("DeleteSecurityGroup")
     def delete_security_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)

@@ -15,6 +15,7 @@ from cloudlet.core.provider import Provider
 from cloudlet.core.runtime_dir import private_socket_dir
 from cloudlet.core.store import AccountRegionStore
 from cloudlet.core.world import World
+from cloudlet.dataplane.server import DataPlane
 from cloudlet.dataplane.spec import CacheEndpoint
 from cloudlet.services.elasticache import acl_sync
 from cloudlet.services.elasticache.addresses import AddressPool
@@ -69,7 +70,7 @@ class ElastiCacheBase(Provider):
         self.store: AccountRegionStore[ElastiCacheState] = AccountRegionStore(ElastiCacheState)
         self.addresses = AddressPool(world.config.cache_net)
         self.root: Path = world.config.data_dir / "elasticache"
-        self.dataplane: Any | None = None
+        self.dataplane = DataPlane(world)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -162,11 +163,10 @@ class ElastiCacheBase(Provider):
             await acl_sync.sync(st, cache)
         except Exception:
             log.exception("ACL sync of cache %s failed", cache.name)
-        if self.dataplane is not None:
-            try:
-                await self.dataplane.update_cache(self.endpoint(st, cache))
-            except Exception:
-                log.exception("data plane update of cache %s failed", cache.name)
+        try:
+            await self.dataplane.update_cache(self.endpoint(st, cache))
+        except Exception:
+            log.exception("data plane update of cache %s failed", cache.name)
 
     async def resync_group(self, st: ElastiCacheState, group_id: str) -> None:
         for cache in st.caches_of_group(group_id):

@@ -21,6 +21,7 @@ from cloudlet.services.elasticache.pagination import paged_result
 from cloudlet.services.elasticache.snapshot_ops import SnapshotOps
 from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCache, Snapshot, UserGroupRecord
 from cloudlet.services.elasticache.valkey_process import GB, ValkeyProcess
+from cloudlet.core.provider import operation
 
 CACHE_QUOTA = 40  # AWS's default serverless caches per Region
 ADDRESS_ATTEMPTS = 5  # endpoint addresses tried when others keep taking them first
@@ -77,6 +78,7 @@ class CacheOps(SnapshotOps):
         return snap
 
     # ---- operations
+    @operation("CreateServerlessCache")
     async def create_serverless_cache(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         name = validation.cache_name(params["ServerlessCacheName"])
@@ -154,8 +156,7 @@ class CacheOps(SnapshotOps):
             )
             await cache.process.start()
             await acl_sync.sync(st, cache)
-            if self.dataplane is not None:
-                await self._open_endpoint(st, cache)
+            await self._open_endpoint(st, cache)
             cache.status = "available"
             log.info("serverless cache %s available at %s (%s)", cache.name, cache.hostname, cache.address)
         except Exception as e:  # any failure leaves the cache create-failed, as AWS shows it
@@ -174,7 +175,6 @@ class CacheOps(SnapshotOps):
         """Open the cache's TLS endpoint. Its address was free when allocated, but another
         cloudlet (another user's, another test run) may have bound it since: move to the
         next free one, which clients only ever see through the hostname."""
-        assert self.dataplane is not None
         for attempt in range(ADDRESS_ATTEMPTS):
             try:
                 await self.dataplane.open_cache(self.endpoint(st, cache))
@@ -188,6 +188,7 @@ class CacheOps(SnapshotOps):
                 self.world.hosts.register(cache.hostname, cache.address)
                 log.warning("cache %s: %s was taken meanwhile, using %s", cache.name, taken, cache.address)
 
+    @operation("DescribeServerlessCaches")
     def describe_serverless_caches(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         if params.get("ServerlessCacheName"):
@@ -196,6 +197,7 @@ class CacheOps(SnapshotOps):
             items = sorted(st.caches.values(), key=lambda c: c.create_time)
         return paged_result("ServerlessCaches", items, views.cache, params, default=50, lo=1, hi=100, serverless=True)
 
+    @operation("ModifyServerlessCache")
     async def modify_serverless_cache(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         cache = self.get_cache(st, params["ServerlessCacheName"])
@@ -262,6 +264,7 @@ class CacheOps(SnapshotOps):
             log.exception("modify of serverless cache %s failed", cache.name)
             cache.status = "available"
 
+    @operation("DeleteServerlessCache")
     async def delete_serverless_cache(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         cache = self.get_cache(st, params["ServerlessCacheName"])
@@ -281,11 +284,10 @@ class CacheOps(SnapshotOps):
     async def _tear_down(self, st: ElastiCacheState, cache: ServerlessCache, final: Snapshot | None) -> None:
         if final is not None:
             await self.take_snapshot(cache, final)
-        if self.dataplane is not None:
-            try:
-                await self.dataplane.close_cache(cache.name)
-            except Exception:
-                log.exception("data plane close of cache %s failed", cache.name)
+        try:
+            await self.dataplane.close_cache(cache.name)
+        except Exception:
+            log.exception("data plane close of cache %s failed", cache.name)
         if cache.process is not None:
             await cache.process.stop(graceful=False)
         self.world.hosts.unregister(cache.hostname)

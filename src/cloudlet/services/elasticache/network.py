@@ -1,13 +1,9 @@
 """The cache's VPC placement, checked against cloudlet's EC2 (the default VPC).
 
-Uses Ec2Provider's internal API: subnet(), security_group(), default_vpc(),
-subnets_of(), default_security_group(). Without an EC2 provider (unit setups)
-the given ids are kept as they are.
+Uses EC2's internal API (world.ec2, core.interfaces.NetworkDirectory).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from cloudlet.core.errors import AWSError
 from cloudlet.core.world import World
@@ -15,14 +11,8 @@ from cloudlet.core.world import World
 DEFAULT_SUBNET_COUNT = 3
 
 
-def _ec2(world: World) -> Any | None:
-    return world.providers.get("ec2")
-
-
 def security_groups(world: World, account: str, region: str, ids: list[str] | None) -> list[str]:
-    ec2 = _ec2(world)
-    if ec2 is None:
-        return list(ids or [])
+    ec2 = world.ec2
     if ids:
         missing = [g for g in ids if ec2.security_group(account, region, g) is None]
         if missing:
@@ -33,9 +23,7 @@ def security_groups(world: World, account: str, region: str, ids: list[str] | No
 
 
 def subnets(world: World, account: str, region: str, ids: list[str] | None) -> list[str]:
-    ec2 = _ec2(world)
-    if ec2 is None:
-        return list(ids or [])
+    ec2 = world.ec2
     if ids:
         found = []
         for sid in dict.fromkeys(ids):

@@ -1,12 +1,12 @@
-"""Marker/NextToken pagination: the token is the index of the next item."""
+"""ElastiCache's Marker/MaxRecords and NextToken/MaxResults paging (core.paging tokens)."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from cloudlet.core.errors import AWSError
+from cloudlet.core.paging import offset_page
 
 T = TypeVar("T")
 
@@ -18,17 +18,9 @@ def page(
         size = default
     if not (lo <= size <= hi):
         raise AWSError("InvalidParameterValue", f"{param} must be between {lo} and {hi}.")
-    start = 0
-    if token:
-        try:
-            start = int(base64.urlsafe_b64decode(token.encode()).decode())
-        except (ValueError, UnicodeDecodeError) as e:
-            raise AWSError("InvalidParameterValue", "The pagination token is not valid.") from e
-        if start < 0:
-            raise AWSError("InvalidParameterValue", "The pagination token is not valid.")
-    chunk = items[start : start + size]
-    nxt = start + size
-    return chunk, (base64.urlsafe_b64encode(str(nxt).encode()).decode() if nxt < len(items) else None)
+    return offset_page(
+        items, token, size, param, lambda _t: AWSError("InvalidParameterValue", "The pagination token is not valid.")
+    )
 
 
 def paged_result(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 
-from cloudlet.services.elasticache.base import log
 from cloudlet.services.elasticache.cache_ops import CacheOps
 from cloudlet.services.elasticache.tag_ops import TagOps
 from cloudlet.services.elasticache.user_ops import UserOps
@@ -18,15 +17,6 @@ class ElastiCacheProvider(CacheOps, UserOps, TagOps):
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        try:
-            from cloudlet.dataplane.server import DataPlane
-        except ModuleNotFoundError as e:
-            if not (e.name or "").startswith("cloudlet.dataplane"):
-                raise
-            log.warning("data plane module missing: caches are reachable only over their unix sockets")
-            return
-        self.dataplane = DataPlane(self.world)
-        self.world.components["dataplane"] = self.dataplane
 
     async def stop(self) -> None:
         """Stop every valkey (gracefully: AOF flushed) and the data plane."""
@@ -37,8 +27,7 @@ class ElastiCacheProvider(CacheOps, UserOps, TagOps):
             for cache in list(st.caches.values()):
                 if cache.process is not None:
                     await cache.process.stop(graceful=True)
-        if self.dataplane is not None:
-            await self.dataplane.stop()
+        await self.dataplane.stop()
 
     def health(self) -> str:
         caches = [c for _, st in self.store.items() for c in st.caches.values()]

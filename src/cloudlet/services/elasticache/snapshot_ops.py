@@ -13,6 +13,7 @@ from cloudlet.services.elasticache import validation, views
 from cloudlet.services.elasticache.base import ElastiCacheBase, log, require_cache_status
 from cloudlet.services.elasticache.pagination import paged_result
 from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCache, Snapshot
+from cloudlet.core.provider import operation
 
 SNAPSHOT_QUOTA = 1000
 
@@ -64,6 +65,7 @@ class SnapshotOps(ElastiCacheBase):
             log.exception("snapshot %s of cache %s failed", snap.name, cache.name)
             snap.status = "failed"
 
+    @operation("CreateServerlessCacheSnapshot")
     async def create_serverless_cache_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         cache = self.get_cache(st, params["ServerlessCacheName"])
@@ -74,6 +76,7 @@ class SnapshotOps(ElastiCacheBase):
         self.background(self.take_snapshot(cache, snap))
         return {"ServerlessCacheSnapshot": views.snapshot(snap)}
 
+    @operation("CopyServerlessCacheSnapshot")
     async def copy_serverless_cache_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         src = self.get_snapshot(st, params["SourceServerlessCacheSnapshotName"])
@@ -94,6 +97,7 @@ class SnapshotOps(ElastiCacheBase):
             log.exception("copy of snapshot %s to %s failed", src.name, dst.name)
             dst.status = "failed"
 
+    @operation("DeleteServerlessCacheSnapshot")
     async def delete_serverless_cache_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         snap = self.get_snapshot(st, params["ServerlessCacheSnapshotName"])
@@ -110,6 +114,7 @@ class SnapshotOps(ElastiCacheBase):
         await asyncio.to_thread(snap.path.unlink, True)
         st.snapshots.pop(snap.name, None)
 
+    @operation("DescribeServerlessCacheSnapshots")
     def describe_serverless_cache_snapshots(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         items = sorted(st.snapshots.values(), key=lambda s: s.create_time)

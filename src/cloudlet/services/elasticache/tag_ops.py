@@ -11,6 +11,7 @@ from cloudlet.services.elasticache import validation
 from cloudlet.services.elasticache.base import RESOURCE_KINDS, ElastiCacheBase, find
 from cloudlet.services.elasticache.engines import ENGINE_VERSIONS
 from cloudlet.services.elasticache.pagination import paged_result
+from cloudlet.core.provider import operation
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:elasticache:([a-z0-9-]+):(\d{12}):([a-z]+):(.+)$")
 # Resource types cloudlet does not have: AWS's not-found fault and noun for each.
@@ -43,11 +44,13 @@ class TagOps(ElastiCacheBase):
             raise AWSError("InvalidServerlessCacheStateFault", f"Serverless cache {name} is being deleted.")
         return found
 
+    @operation("AddTagsToResource")
     def add_tags_to_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         res = self._tagged(ctx, params["ResourceName"])
         res.tags = validation.tags(res.tags, params["Tags"])
         return {"TagList": validation.tag_list(res.tags)}
 
+    @operation("RemoveTagsFromResource")
     def remove_tags_from_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         res = self._tagged(ctx, params["ResourceName"])
         missing = [k for k in params["TagKeys"] if k not in res.tags]
@@ -57,10 +60,12 @@ class TagOps(ElastiCacheBase):
             res.tags.pop(k, None)
         return {"TagList": validation.tag_list(res.tags)}
 
+    @operation("ListTagsForResource")
     def list_tags_for_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         res = self._tagged(ctx, params["ResourceName"])
         return {"TagList": validation.tag_list(res.tags)}
 
+    @operation("DescribeCacheEngineVersions")
     def describe_cache_engine_versions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         items = list(ENGINE_VERSIONS)
         if params.get("Engine"):

@@ -12,6 +12,7 @@ from cloudlet.services.elasticache import access_strings, validation, views
 from cloudlet.services.elasticache.base import TRANSITION_S, ElastiCacheBase
 from cloudlet.services.elasticache.pagination import paged_result
 from cloudlet.services.elasticache.state import CacheUserRecord, ElastiCacheState, UserGroupRecord
+from cloudlet.core.provider import operation
 
 USER_QUOTA = 1000
 GROUP_QUOTA = 100
@@ -83,6 +84,7 @@ class UserOps(ElastiCacheBase):
             await self.resync_group(st, gid)
 
     # ---- users
+    @operation("CreateUser")
     def create_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         raw_id = params["UserId"]
@@ -123,6 +125,7 @@ class UserOps(ElastiCacheBase):
         st.users[user_id] = user
         return views.user(st, user)
 
+    @operation("ModifyUser")
     def modify_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         user = self._changeable_user(st, params["UserId"], "modified")
@@ -154,6 +157,7 @@ class UserOps(ElastiCacheBase):
         self.background(self._settle_user(st, user, "active"))
         return views.user(st, user)
 
+    @operation("DeleteUser")
     def delete_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         user = self._changeable_user(st, params["UserId"], "deleted")
@@ -167,6 +171,7 @@ class UserOps(ElastiCacheBase):
         self.background(self._settle_user(st, user, None))
         return views.user(st, user)
 
+    @operation("DescribeUsers")
     def describe_users(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         items = list(st.users.values())
@@ -210,6 +215,7 @@ class UserOps(ElastiCacheBase):
                     + ", ".join(bad),
                 )
 
+    @operation("CreateUserGroup")
     def create_user_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         group_id = validation.identifier(params["UserGroupId"], "UserGroupId", 40)
@@ -242,6 +248,7 @@ class UserOps(ElastiCacheBase):
             await self.resync_group(st, group.group_id)
         group.status = "active"
 
+    @operation("ModifyUserGroup")
     def modify_user_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         group = self.get_group(st, params["UserGroupId"])
@@ -270,6 +277,7 @@ class UserOps(ElastiCacheBase):
         self.background(self._settle_group(st, group))
         return views.user_group(st, group)
 
+    @operation("DeleteUserGroup")
     def delete_user_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         group = self.get_group(st, params["UserGroupId"])
@@ -286,6 +294,7 @@ class UserOps(ElastiCacheBase):
         self.background(self._settle_group(st, group))
         return views.user_group(st, group)
 
+    @operation("DescribeUserGroups")
     def describe_user_groups(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         items = list(st.groups.values())

@@ -54,7 +54,8 @@ class IamBase(Provider):
         return f"arn:aws:iam::{state.account_id}:{kind}{path}{name}"
 
     def find(self, state: IamState, kind: Kind, name: str) -> Entity:
-        table: dict[str, Any] = {"role": state.roles, "user": state.users, "group": state.groups}[kind]
+        tables: dict[str, dict[str, Any]] = {"role": state.roles, "user": state.users, "group": state.groups}
+        table = tables[kind]
         entity = table.get(name.lower())
         if entity is None:
             raise no_such_entity(f"The {kind} with name {name} cannot be found.")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import re
 import urllib.parse
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from cloudlet.core.errors import AWSError
+from cloudlet.core.paging import offset_page
 
 T = TypeVar("T")
 
@@ -96,18 +96,11 @@ def remove_tags(existing: dict[str, str], keys: Sequence[str]) -> dict[str, str]
 
 def paginate(items: list[T], params: dict[str, Any], default_max: int = 100) -> tuple[list[T], dict[str, Any]]:
     """IAM paging: MaxItems and an opaque Marker; returns (page, IsTruncated/Marker fields)."""
-    start = 0
-    marker = params.get("Marker")
-    if marker:
-        try:
-            start = int(base64.urlsafe_b64decode(marker.encode()).decode().removeprefix("cloudlet:"))
-        except ValueError as exc:
-            raise AWSError("ValidationError", "Invalid Marker.", 400) from exc
     max_items = int(params.get("MaxItems") or default_max)
-    page = items[start : start + max_items]
-    end = start + len(page)
-    if end < len(items):
-        token = base64.urlsafe_b64encode(f"cloudlet:{end}".encode()).decode()
+    page, token = offset_page(
+        items, params.get("Marker"), max_items, "iam", lambda _t: AWSError("ValidationError", "Invalid Marker.", 400)
+    )
+    if token:
         return page, {"IsTruncated": True, "Marker": token}
     return page, {"IsTruncated": False}
 

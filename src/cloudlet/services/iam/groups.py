@@ -15,6 +15,7 @@ from cloudlet.services.iam.common import (
     path_matches,
 )
 from cloudlet.services.iam.model import Group, utcnow
+from cloudlet.core.provider import operation
 
 
 class GroupOps(IamBase):
@@ -28,6 +29,7 @@ class GroupOps(IamBase):
             "CreateDate": group.create_date,
         }
 
+    @operation("CreateGroup")
     def create_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         name = params["GroupName"]
@@ -39,6 +41,7 @@ class GroupOps(IamBase):
         state.groups[name.lower()] = group
         return {"Group": self.group_shape(group)}
 
+    @operation("GetGroup")
     def get_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         group = self.group_named(state, params["GroupName"])
@@ -50,6 +53,7 @@ class GroupOps(IamBase):
             **extra,
         }
 
+    @operation("ListGroups")
     def list_groups(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         groups = sorted(
@@ -59,6 +63,7 @@ class GroupOps(IamBase):
         page, extra = paginate(groups, params)
         return {"Groups": [self.group_shape(g) for g in page], **extra}
 
+    @operation("ListGroupsForUser")
     def list_groups_for_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         user = self.user_named(state, params["UserName"])
@@ -67,6 +72,7 @@ class GroupOps(IamBase):
         page, extra = paginate(groups, params)
         return {"Groups": [self.group_shape(g) for g in page], **extra}
 
+    @operation("DeleteGroup")
     def delete_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         group = self.group_named(state, params["GroupName"])
@@ -76,6 +82,7 @@ class GroupOps(IamBase):
         del state.groups[group.name.lower()]
         return {}
 
+    @operation("AddUserToGroup")
     def add_user_to_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         group = self.group_named(state, params["GroupName"])
@@ -84,6 +91,7 @@ class GroupOps(IamBase):
             group.members.append(user.name)
         return {}
 
+    @operation("RemoveUserFromGroup")
     def remove_user_from_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         group = self.group_named(state, params["GroupName"])
@@ -93,23 +101,30 @@ class GroupOps(IamBase):
         group.members.remove(user.name)
         return {}
 
+    @operation("AttachGroupPolicy")
     def attach_group_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.attach(ctx, "group", params["GroupName"], params["PolicyArn"])
 
+    @operation("DetachGroupPolicy")
     def detach_group_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.detach(ctx, "group", params["GroupName"], params["PolicyArn"])
 
+    @operation("ListAttachedGroupPolicies")
     def list_attached_group_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.list_attached(ctx, "group", params["GroupName"], params)
 
+    @operation("PutGroupPolicy")
     def put_group_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.put_inline(ctx, "group", params["GroupName"], params)
 
+    @operation("GetGroupPolicy")
     def get_group_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.get_inline(ctx, "group", params["GroupName"], params["PolicyName"])
 
+    @operation("DeleteGroupPolicy")
     def delete_group_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.delete_inline(ctx, "group", params["GroupName"], params["PolicyName"])
 
+    @operation("ListGroupPolicies")
     def list_group_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.list_inline(ctx, "group", params["GroupName"], params)

@@ -25,6 +25,7 @@ from cloudlet.services.iam.common import (
     tag_list,
 )
 from cloudlet.services.iam.model import IamState, ManagedPolicy, PolicyVersion, utcnow
+from cloudlet.core.provider import operation
 
 MANAGED_POLICY_SIZE = 6144
 MAX_VERSIONS = 5
@@ -68,6 +69,7 @@ class PolicyOps(IamBase):
             raise no_such_entity(f"Policy {arn} does not exist or is not attachable.")
         return policy
 
+    @operation("CreatePolicy")
     def create_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         name = params["PolicyName"]
@@ -96,10 +98,12 @@ class PolicyOps(IamBase):
         shape.pop("Description", None)
         return {"Policy": shape}
 
+    @operation("GetPolicy")
     def get_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         return {"Policy": self.policy_shape(state, self.policy_by_arn(state, params["PolicyArn"]))}
 
+    @operation("ListPolicies")
     def list_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         scope = params.get("Scope", "All")
@@ -125,6 +129,7 @@ class PolicyOps(IamBase):
         page, extra = paginate(rows, params)
         return {"Policies": [self.policy_shape(state, p, listing=True) for p in page], **extra}
 
+    @operation("DeletePolicy")
     def delete_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         policy = self.customer_policy(state, params["PolicyArn"])
@@ -156,6 +161,7 @@ class PolicyOps(IamBase):
             )
         return version
 
+    @operation("CreatePolicyVersion")
     def create_policy_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         policy = self.customer_policy(state, params["PolicyArn"])
@@ -173,12 +179,14 @@ class PolicyOps(IamBase):
             policy.update_date = version.create_date
         return {"PolicyVersion": self.version_shape(policy, version, document=False)}
 
+    @operation("GetPolicyVersion")
     def get_policy_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         policy = self.policy_by_arn(state, params["PolicyArn"])
         version = self._version(policy, params["VersionId"])
         return {"PolicyVersion": self.version_shape(policy, version, document=True)}
 
+    @operation("ListPolicyVersions")
     def list_policy_versions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         policy = self.policy_by_arn(state, params["PolicyArn"])
@@ -187,6 +195,7 @@ class PolicyOps(IamBase):
         page, extra = paginate(versions, params)
         return {"Versions": [self.version_shape(policy, v, document=False) for v in page], **extra}
 
+    @operation("DeletePolicyVersion")
     def delete_policy_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         policy = self.customer_policy(state, params["PolicyArn"])
@@ -196,6 +205,7 @@ class PolicyOps(IamBase):
         del policy.versions[version.version_id]
         return {}
 
+    @operation("SetDefaultPolicyVersion")
     def set_default_policy_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         policy = self.customer_policy(state, params["PolicyArn"])
@@ -205,21 +215,25 @@ class PolicyOps(IamBase):
         return {}
 
     # -- tags ------------------------------------------------------------------------
+    @operation("TagPolicy")
     def tag_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         policy = self.customer_policy(self.state(ctx.account_id), params["PolicyArn"])
         policy.tags = merge_tags(policy.tags, params["Tags"])
         return {}
 
+    @operation("UntagPolicy")
     def untag_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         policy = self.customer_policy(self.state(ctx.account_id), params["PolicyArn"])
         policy.tags = remove_tags(policy.tags, params["TagKeys"])
         return {}
 
+    @operation("ListPolicyTags")
     def list_policy_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         policy = self.customer_policy(self.state(ctx.account_id), params["PolicyArn"])
         page, extra = paginate(tag_list(policy.tags), params)
         return {"Tags": page, **extra}
 
+    @operation("ListEntitiesForPolicy")
     def list_entities_for_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         policy = self.policy_by_arn(state, params["PolicyArn"])

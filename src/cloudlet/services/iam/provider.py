@@ -1,18 +1,14 @@
 """IamProvider: the IAM API plus the lookups other parts of cloudlet call.
 
-Internal interface (plain Python, no wire format):
-- principal_policies(principal) -> PrincipalPolicies, for the policy engine;
-- get_role_by_arn(account_id, role_arn) -> Role | None;
-- get_user(account_id, name) -> User | None (called with a RequestContext it is
-  the GetUser operation instead: both share botocore's method name);
-- managed_policy_document(account_id, arn) -> dict | None.
+It implements core.interfaces.IdentityDirectory for the rest of cloudlet:
+principal_policies (for the policy engine), role_by_arn and user_exists.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cloudlet.core.context import Principal, RequestContext
+from cloudlet.core.context import Principal
 from cloudlet.core.policies import PolicyDoc, PrincipalPolicies
 from cloudlet.services.iam.groups import GroupOps
 from cloudlet.services.iam.model import Entity, Role, User, decoded_json
@@ -25,7 +21,7 @@ class IamProvider(RoleOps, PolicyOps, UserOps, GroupOps):
     service = "iam"
 
     # -- lookups for other providers ----------------------------------------------
-    def get_role_by_arn(self, account_id: str, role_arn: str) -> Role | None:
+    def role_by_arn(self, account_id: str, role_arn: str) -> Role | None:
         parts = role_arn.split(":", 5)
         if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
             return None
@@ -36,16 +32,13 @@ class IamProvider(RoleOps, PolicyOps, UserOps, GroupOps):
             return None
         return role
 
-    def get_user(self, ctx: Any, params: Any = None) -> Any:  # type: ignore[override]
-        if isinstance(ctx, RequestContext):
-            return UserOps.get_user(self, ctx, params or {})
-        return self.find_user(str(ctx), str(params))
+    def user_exists(self, account_id: str, user_arn: str) -> bool:
+        name = user_arn.rsplit("/", 1)[-1]
+        user = self.state(account_id).users.get(name.lower())
+        return user is not None and user.arn == user_arn
 
-    def find_user(self, account_id: str, name: str) -> User | None:
-        return self.state(account_id).users.get(name.lower())
-
-    def managed_policy_document(self, account_id: str, arn: str) -> dict[str, Any] | None:
-        policy = self.policy_or_none(self.state(account_id), arn)
+    def managed_policy_document(self, account_id: str, policy_arn: str) -> dict[str, Any] | None:
+        policy = self.policy_or_none(self.state(account_id), policy_arn)
         return policy.default_document if policy else None
 
     # -- what the policy engine evaluates ---------------------------------------------
@@ -59,7 +52,7 @@ class IamProvider(RoleOps, PolicyOps, UserOps, GroupOps):
                 None,
             )
         elif principal.type == "AssumedRole" and principal.role_arn:
-            entity = self.get_role_by_arn(principal.account_id, principal.role_arn)
+            entity = self.role_by_arn(principal.account_id, principal.role_arn)
         if entity is None:
             return PrincipalPolicies(identity=[], session=session, principal_tags=session_tags)
         return PrincipalPolicies(

@@ -21,6 +21,7 @@ from cloudlet.services.iam.common import (
     tag_list,
 )
 from cloudlet.services.iam.model import Role, utcnow
+from cloudlet.core.provider import operation
 
 TRUST_POLICY_SIZE = 2048
 
@@ -63,6 +64,7 @@ class RoleOps(IamBase):
             out["RoleLastUsed"] = {}
         return out
 
+    @operation("CreateRole")
     def create_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         name = params["RoleName"]
@@ -91,10 +93,12 @@ class RoleOps(IamBase):
         shape.pop("RoleLastUsed")
         return {"Role": shape}
 
+    @operation("GetRole")
     def get_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         role = self.role_named(self.state(ctx.account_id), params["RoleName"])
         return {"Role": self.role_shape(role)}
 
+    @operation("ListRoles")
     def list_roles(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         roles = sorted(
@@ -104,6 +108,7 @@ class RoleOps(IamBase):
         page, extra = paginate(roles, params)
         return {"Roles": [self.role_shape(r, full=False) for r in page], **extra}
 
+    @operation("UpdateRole")
     def update_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         role = self.role_named(self.state(ctx.account_id), params["RoleName"])
         if "MaxSessionDuration" in params:
@@ -112,16 +117,19 @@ class RoleOps(IamBase):
             role.description = params["Description"]
         return {}
 
+    @operation("UpdateRoleDescription")
     def update_role_description(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         role = self.role_named(self.state(ctx.account_id), params["RoleName"])
         role.description = params["Description"]
         return {"Role": self.role_shape(role)}
 
+    @operation("UpdateAssumeRolePolicy")
     def update_assume_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         role = self.role_named(self.state(ctx.account_id), params["RoleName"])
         role.assume_role_policy_text = _trust_text(params["PolicyDocument"])
         return {}
 
+    @operation("DeleteRole")
     def delete_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         role = self.role_named(state, params["RoleName"])
@@ -130,49 +138,62 @@ class RoleOps(IamBase):
         return {}
 
     # -- tags ----------------------------------------------------------------------
+    @operation("TagRole")
     def tag_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         role = self.role_named(self.state(ctx.account_id), params["RoleName"])
         role.tags = merge_tags(role.tags, params["Tags"])
         return {}
 
+    @operation("UntagRole")
     def untag_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         role = self.role_named(self.state(ctx.account_id), params["RoleName"])
         role.tags = remove_tags(role.tags, params["TagKeys"])
         return {}
 
+    @operation("ListRoleTags")
     def list_role_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         role = self.role_named(self.state(ctx.account_id), params["RoleName"])
         page, extra = paginate(tag_list(role.tags), params)
         return {"Tags": page, **extra}
 
     # -- policies ----------------------------------------------------------------------
+    @operation("AttachRolePolicy")
     def attach_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.attach(ctx, "role", params["RoleName"], params["PolicyArn"])
 
+    @operation("DetachRolePolicy")
     def detach_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.detach(ctx, "role", params["RoleName"], params["PolicyArn"])
 
+    @operation("ListAttachedRolePolicies")
     def list_attached_role_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.list_attached(ctx, "role", params["RoleName"], params)
 
+    @operation("PutRolePolicy")
     def put_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.put_inline(ctx, "role", params["RoleName"], params)
 
+    @operation("GetRolePolicy")
     def get_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.get_inline(ctx, "role", params["RoleName"], params["PolicyName"])
 
+    @operation("DeleteRolePolicy")
     def delete_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.delete_inline(ctx, "role", params["RoleName"], params["PolicyName"])
 
+    @operation("ListRolePolicies")
     def list_role_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.list_inline(ctx, "role", params["RoleName"], params)
 
+    @operation("PutRolePermissionsBoundary")
     def put_role_permissions_boundary(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.set_boundary(ctx, "role", params["RoleName"], params["PermissionsBoundary"])
 
+    @operation("DeleteRolePermissionsBoundary")
     def delete_role_permissions_boundary(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.set_boundary(ctx, "role", params["RoleName"], None)
 
+    @operation("ListInstanceProfilesForRole")
     def list_instance_profiles_for_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         # cloudlet has no instance profiles, so no role is in one; the role must still exist.
         self.role_named(self.state(ctx.account_id), params["RoleName"])

@@ -23,6 +23,7 @@ from cloudlet.services.iam.common import (
     tag_list,
 )
 from cloudlet.services.iam.model import AccessKey, IamState, User, utcnow
+from cloudlet.core.provider import operation
 
 MAX_ACCESS_KEYS = 2
 # The root identity's creation date, for GetUser called by root.
@@ -56,6 +57,7 @@ class UserOps(IamBase):
             return None
         raise AWSError("ValidationError", "Must specify userName when calling with non-User credentials", 400)
 
+    @operation("CreateUser")
     def create_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         name = params["UserName"]
@@ -78,6 +80,7 @@ class UserOps(IamBase):
         state.users[name.lower()] = user
         return {"User": self.user_shape(user)}
 
+    @operation("GetUser")
     def get_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         name = self.caller_user_name(ctx, params)
@@ -87,6 +90,7 @@ class UserOps(IamBase):
                              "CreateDate": ROOT_CREATE_DATE}}
         return {"User": self.user_shape(self.user_named(state, name))}
 
+    @operation("ListUsers")
     def list_users(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         users = sorted(
@@ -96,6 +100,7 @@ class UserOps(IamBase):
         page, extra = paginate(users, params)
         return {"Users": [self.user_shape(u, full=False) for u in page], **extra}
 
+    @operation("UpdateUser")
     def update_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         user = self.user_named(state, params["UserName"])
@@ -116,6 +121,7 @@ class UserOps(IamBase):
                 self._register_key(state, key)
         return {}
 
+    @operation("DeleteUser")
     def delete_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         user = self.user_named(state, params["UserName"])
@@ -128,46 +134,58 @@ class UserOps(IamBase):
         return {}
 
     # -- tags ------------------------------------------------------------------------
+    @operation("TagUser")
     def tag_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         user = self.user_named(self.state(ctx.account_id), params["UserName"])
         user.tags = merge_tags(user.tags, params["Tags"])
         return {}
 
+    @operation("UntagUser")
     def untag_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         user = self.user_named(self.state(ctx.account_id), params["UserName"])
         user.tags = remove_tags(user.tags, params["TagKeys"])
         return {}
 
+    @operation("ListUserTags")
     def list_user_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         user = self.user_named(self.state(ctx.account_id), params["UserName"])
         page, extra = paginate(tag_list(user.tags), params)
         return {"Tags": page, **extra}
 
     # -- policies ----------------------------------------------------------------------
+    @operation("AttachUserPolicy")
     def attach_user_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.attach(ctx, "user", params["UserName"], params["PolicyArn"])
 
+    @operation("DetachUserPolicy")
     def detach_user_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.detach(ctx, "user", params["UserName"], params["PolicyArn"])
 
+    @operation("ListAttachedUserPolicies")
     def list_attached_user_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.list_attached(ctx, "user", params["UserName"], params)
 
+    @operation("PutUserPolicy")
     def put_user_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.put_inline(ctx, "user", params["UserName"], params)
 
+    @operation("GetUserPolicy")
     def get_user_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.get_inline(ctx, "user", params["UserName"], params["PolicyName"])
 
+    @operation("DeleteUserPolicy")
     def delete_user_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.delete_inline(ctx, "user", params["UserName"], params["PolicyName"])
 
+    @operation("ListUserPolicies")
     def list_user_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.list_inline(ctx, "user", params["UserName"], params)
 
+    @operation("PutUserPermissionsBoundary")
     def put_user_permissions_boundary(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.set_boundary(ctx, "user", params["UserName"], params["PermissionsBoundary"])
 
+    @operation("DeleteUserPermissionsBoundary")
     def delete_user_permissions_boundary(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.set_boundary(ctx, "user", params["UserName"], None)
 
@@ -202,6 +220,7 @@ class UserOps(IamBase):
             out["SecretAccessKey"] = key.secret_access_key
         return out
 
+    @operation("CreateAccessKey")
     def create_access_key(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         name = self._key_owner(ctx, state, params)
@@ -215,6 +234,7 @@ class UserOps(IamBase):
         self._register_key(state, key)
         return {"AccessKey": self.key_shape(key, secret=True)}
 
+    @operation("ListAccessKeys")
     def list_access_keys(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         name = self._key_owner(ctx, state, params)
@@ -222,6 +242,7 @@ class UserOps(IamBase):
         page, extra = paginate(keys, params)
         return {"AccessKeyMetadata": [self.key_shape(k) for k in page], **extra}
 
+    @operation("UpdateAccessKey")
     def update_access_key(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         name = self._key_owner(ctx, state, params)
@@ -230,6 +251,7 @@ class UserOps(IamBase):
         self._register_key(state, key)
         return {}
 
+    @operation("DeleteAccessKey")
     def delete_access_key(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         name = self._key_owner(ctx, state, params)
@@ -238,6 +260,7 @@ class UserOps(IamBase):
         self.world.credentials.remove(key.access_key_id)
         return {}
 
+    @operation("GetAccessKeyLastUsed")
     def get_access_key_last_used(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         key = state.access_keys.get(params["AccessKeyId"])

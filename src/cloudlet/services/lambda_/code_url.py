@@ -7,17 +7,15 @@ GetFunction, so no signature is needed to download it (as with a presigned URL).
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from aiohttp import web
 
 PREFIX = "/_cloudlet/lambda/code/"
 
 
-def code_download(world: Any, raw_path: str) -> web.StreamResponse:
-    token = raw_path[len(PREFIX):]
-    provider = world.providers.get("lambda")
-    path = provider.code_for_token(token) if provider is not None else None
+def code_download(path: Path | None) -> web.StreamResponse:
+    """The zip at PATH (what the token in the URL named), or S3's answer to a bad URL."""
     if path is None or not path.exists():
         # S3's answer to an unknown or expired presigned object URL.
         body = b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'

@@ -170,12 +170,9 @@ class RuntimeHost:
             raise
         return env
 
-    def _role_credentials(self, fv: FunctionVersion) -> Credential | None:
-        sts = self.world.providers.get("sts")
-        if sts is None:
-            return None
+    def _role_credentials(self, fv: FunctionVersion) -> Credential:
         try:
-            cred: Credential = sts.issue_role_session(fv.role, session_name=fv.name, duration_s=_CREDENTIAL_S)
+            cred: Credential = self.world.sts.issue_role_session(fv.role, session_name=fv.name, duration_s=_CREDENTIAL_S)
         except AWSError:
             # The execution role is gone (deleted after the function was created).
             raise AWSError("InvalidParameterValueException",
@@ -218,9 +215,7 @@ class RuntimeHost:
 
     # ---- logs --------------------------------------------------------------------
     def _ship(self, env: Environment, events: list[tuple[int, str]]) -> None:
-        logs = self.world.providers.get("logs")
-        if logs is None:
-            return
+        logs = self.world.logs
         fv = env.fv
         # Lambda stores each line with its newline, as the runtime wrote it.
         events = [(ts, m + "\n") for ts, m in events]

@@ -2,23 +2,23 @@
 
 Each function has one policy per qualifier (unqualified, a version, or an alias),
 stored on the Function as its list of statements. A change to a policy gives the
-version or alias it belongs to a new RevisionId, as Lambda does. The authorizer
-reads the policies through `resource_policy(arn)`.
+version or alias it belongs to a new RevisionId, as Lambda does. LambdaProvider
+delegates the three operations here; the authorizer reads the policies through
+the provider's `resource_policy(arn)`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
+from cloudlet.core.interfaces import IdentityDirectory
 from cloudlet.services.lambda_ import validation as v
 from cloudlet.services.lambda_.models import LATEST, Function, new_revision
-
-if TYPE_CHECKING:
-    from cloudlet.services.lambda_.provider import LambdaProvider
+from cloudlet.services.lambda_.refs import parse_function_name
 
 MAX_POLICY_BYTES = 20480
 _ACCOUNT = re.compile(r"\d{12}")
@@ -38,15 +38,27 @@ def policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Id": "default", "Statement": statements}
 
 
+class FunctionLookup(Protocol):
+    """What the permissions need of LambdaProvider: its functions."""
+
+    def qualified(self, ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, str | None]: ...
+
+    def function_at(self, account_id: str, region: str, name: str) -> Function | None: ...
+
+
 class FunctionPermissions:
-    """The permission operations, mixed into LambdaProvider."""
+    """AddPermission, GetPolicy and RemovePermission over the functions LOOKUP finds."""
+
+    def __init__(self, lookup: FunctionLookup, iam: IdentityDirectory) -> None:
+        self.lookup = lookup
+        self.iam = iam
 
     # ---- which policy a request names ---------------------------------------------------
     def _policy_target(
-        self: LambdaProvider, ctx: RequestContext, params: dict[str, Any]
+        self, ctx: RequestContext, params: dict[str, Any]
     ) -> tuple[Function, str, str]:
         """(function, policy key, resource ARN): key is $LATEST for the unqualified function."""
-        fn, qualifier = self._qualified(ctx, params)
+        fn, qualifier = self.lookup.qualified(ctx, params)
         arn = fn.latest.function_arn
         if qualifier in (None, LATEST):
             return fn, LATEST, arn
@@ -72,7 +84,7 @@ class FunctionPermissions:
             fn.versions[key].revision_id = new_revision()
 
     # ---- statement construction -----------------------------------------------------------
-    def _principal_element(self: LambdaProvider, principal: str) -> Any:
+    def _principal_element(self, principal: str) -> Any:
         """Principal as Lambda writes it: "*", {"AWS": ARN} (an account id becomes its root ARN)
         or {"Service": NAME}."""
         if principal == "*":
@@ -92,15 +104,11 @@ class FunctionPermissions:
     def _invalid_principal() -> AWSError:
         return v.invalid("The provided principal was invalid. Please check the principal and try again.")
 
-    def _iam_entity_exists(self: LambdaProvider, arn: str, account: str, kind: str, name: str) -> bool:
+    def _iam_entity_exists(self, arn: str, account: str, kind: str, name: str) -> bool:
         # AWS resolves IAM user and role principals when it stores the policy.
-        iam = self.world.providers.get("iam")
-        if iam is None:
-            return True
         if kind == "role":
-            return iam.get_role_by_arn(account, arn) is not None
-        user = iam.find_user(account, name)
-        return user is not None and getattr(user, "arn", arn) == arn
+            return self.iam.role_by_arn(account, arn) is not None
+        return self.iam.user_exists(account, arn)
 
     @staticmethod
     def _conditions(params: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -123,7 +131,7 @@ class FunctionPermissions:
         return out
 
     # ---- operations ----------------------------------------------------------------------------
-    def add_permission(self: LambdaProvider, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def add(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("Qualifier") == LATEST or params["FunctionName"].endswith(f":{LATEST}"):
             raise v.invalid("We currently do not support adding policies for $LATEST.")
         fn, key, resource = self._policy_target(ctx, params)
@@ -159,18 +167,18 @@ class FunctionPermissions:
         self._bump_revision(fn, key)
         return {"Statement": _compact(statement)}
 
-    def get_policy(self: LambdaProvider, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def get(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, key, _resource = self._policy_target(ctx, params)
         statements = fn.policies.get(key)
         if not statements:
             raise _missing_resource()
         return {"Policy": _compact(policy_document(statements)), "RevisionId": self._policy_revision(fn, key)}
 
-    def remove_permission(self: LambdaProvider, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        name, _q = self._split_name(ctx, params["FunctionName"])
-        if name not in self.store.get(ctx.account_id, ctx.region).functions:
+    def remove(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ref = parse_function_name(params["FunctionName"], ctx.account_id, ctx.region)
+        if self.lookup.function_at(ref.account_id, ref.region, ref.name) is None:
             # RemovePermission words a missing function as a missing policy.
-            raise AWSError("ResourceNotFoundException", f"No policy found for: {self._arn(ctx, name)}", status=404)
+            raise AWSError("ResourceNotFoundException", f"No policy found for: {ref.arn}", status=404)
         fn, key, _resource = self._policy_target(ctx, params)
         statements = fn.policies.get(key)
         if not statements:
@@ -189,12 +197,12 @@ class FunctionPermissions:
         return {}
 
     # ---- for the authorizer --------------------------------------------------------------------
-    def resource_policy(self: LambdaProvider, arn: str) -> dict[str, Any] | None:
+    def resource_policy(self, arn: str) -> dict[str, Any] | None:
         """The resource-based policy of the function (version, alias) ARN names, or None."""
         parts = arn.split(":")
         if len(parts) not in (7, 8) or parts[2] != "lambda" or parts[5] != "function":
             return None
-        fn = self.store.get(parts[4], parts[3]).functions.get(parts[6])
+        fn = self.lookup.function_at(parts[4], parts[3], parts[6])
         if fn is None:
             return None
         statements = fn.policies.get(parts[7] if len(parts) == 8 else LATEST)

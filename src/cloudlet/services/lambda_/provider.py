@@ -7,13 +7,14 @@ import base64
 import logging
 import secrets
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
-from cloudlet.core.provider import Provider
+from cloudlet.core.paging import offset_page
+from cloudlet.core.interfaces import RoleView, SecurityGroupView, SubnetView
+from cloudlet.core.provider import InternalRoute, Provider, operation
 from cloudlet.core.store import AccountRegionStore
 from cloudlet.services.lambda_ import code as codepkg
 from cloudlet.services.lambda_ import validation as v
@@ -28,8 +29,12 @@ from cloudlet.services.lambda_.models import (
     lambda_timestamp,
     new_revision,
 )
+from cloudlet.services.lambda_.code_url import PREFIX as CODE_PREFIX
+from cloudlet.services.lambda_.code_url import code_download
 from cloudlet.services.lambda_.permissions import FunctionPermissions
+from cloudlet.services.lambda_.refs import FunctionRef, not_found, parse_function_name, request_ref
 from cloudlet.services.lambda_.runtimes import runtime_version
+from cloudlet.policy.trust import can_assume_role
 
 if TYPE_CHECKING:
     from cloudlet.core.world import World
@@ -42,15 +47,11 @@ ACCOUNT_CONCURRENCY = 1000
 MIN_UNRESERVED = 100
 
 
-def _not_found(arn: str) -> AWSError:
-    return AWSError("ResourceNotFoundException", f"Function not found: {arn}", status=404)
-
-
 def _conflict(message: str) -> AWSError:
     return AWSError("ResourceConflictException", message, status=409)
 
 
-class LambdaProvider(FunctionPermissions, Provider):
+class LambdaProvider(Provider):
     service = "lambda"
 
     def __init__(self, world: World) -> None:
@@ -58,9 +59,28 @@ class LambdaProvider(FunctionPermissions, Provider):
         self.store: AccountRegionStore[LambdaState] = AccountRegionStore(LambdaState)
         self.host = RuntimeHost(world)
         self.data_dir = world.config.data_dir / "lambda"
+        self.permissions = FunctionPermissions(self, world.iam)
         self._code_tokens: dict[str, tuple[Path, float]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        world.components["lambda_host"] = self.host
+        # $LATEST's current transition (Pending -> Active, InProgress -> Successful) per function:
+        # whoever must wait for it (Publish, Invoke) awaits the task instead of polling the state.
+        self._transitions: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+
+    def internal_routes(self) -> list[InternalRoute]:
+        return [InternalRoute("GET", CODE_PREFIX, lambda token: code_download(self.code_for_token(token)))]
+
+    def authorization_resources(self, ctx: RequestContext, params: dict[str, Any], resources: list[str]) -> list[str]:
+        """A request naming a version or alias is authorized on the qualified function ARN, as Lambda does."""
+        if "FunctionName" not in params:
+            return resources
+        try:
+            ref = request_ref(params, ctx.account_id, ctx.region)
+        except AWSError:
+            return resources  # the operation itself reports a bad or foreign name
+        return [ref.qualified_arn if r == ref.arn else r for r in resources]
+
+    def resource_policy(self, arn: str) -> dict[str, Any] | None:
+        return self.permissions.resource_policy(arn)
 
     async def start(self) -> None:
         await self.host.start()
@@ -70,51 +90,39 @@ class LambdaProvider(FunctionPermissions, Provider):
             t.cancel()
         await self.host.stop()
 
-    def _bg(self, coro: Any) -> None:
+    def _bg(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # ---- lookup ----------------------------------------------------------------
-    def _split_name(self, ctx: RequestContext, raw: str) -> tuple[str, str | None]:
-        """FunctionName (name, partial ARN or ARN, maybe :qualifier) -> (name, qualifier)."""
-        parts = raw.split(":")
-        if raw.startswith("arn:"):
-            # arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
-            if len(parts) not in (7, 8) or parts[2] != "lambda" or parts[5] != "function":
-                v.check_function_name(raw)
-            if parts[3] != ctx.region or parts[4] != ctx.account_id:
-                raise _not_found(raw)
-            return parts[6], parts[7] if len(parts) == 8 else None
-        if len(parts) >= 3 and parts[1] == "function":
-            if parts[0] != ctx.account_id:
-                raise _not_found(raw)
-            return parts[2], parts[3] if len(parts) == 4 else None
-        if len(parts) == 2:
-            return parts[0], parts[1]
-        v.check_function_name(raw)
-        return raw, None
+    def _split_name(self, ctx: RequestContext, raw: str) -> FunctionRef:
+        return parse_function_name(raw, ctx.account_id, ctx.region)
 
     def _arn(self, ctx: RequestContext, name: str) -> str:
-        return f"arn:aws:lambda:{ctx.region}:{ctx.account_id}:function:{name}"
+        return FunctionRef(ctx.account_id, ctx.region, name).arn
+
+    def function_at(self, account_id: str, region: str, name: str) -> Function | None:
+        return self.store.get(account_id, region).functions.get(name)
+
+    def _lookup(self, ref: FunctionRef) -> Function:
+        fn = self.store.get(ref.account_id, ref.region).functions.get(ref.name)
+        if fn is None:
+            raise not_found(ref.arn + (f":{ref.qualifier}" if ref.qualifier else ""))
+        return fn
 
     def _function(self, ctx: RequestContext, raw: str) -> tuple[Function, str | None]:
-        name, qualifier = self._split_name(ctx, raw)
-        fn = self.store.get(ctx.account_id, ctx.region).functions.get(name)
-        if fn is None:
-            raise _not_found(self._arn(ctx, name) + (f":{qualifier}" if qualifier else ""))
-        return fn, qualifier
+        ref = self._split_name(ctx, raw)
+        return self._lookup(ref), ref.qualifier
 
-    def _qualified(self, ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, str | None]:
-        """The function and qualifier a request names: FunctionName's own :QUALIFIER or Qualifier (both must agree)."""
-        fn, q_in_name = self._function(ctx, params["FunctionName"])
-        qualifier = params.get("Qualifier")
-        if q_in_name and qualifier and q_in_name != qualifier:
-            raise v.invalid("The derived qualifier from the function name does not match the specified qualifier.")
-        return fn, qualifier or q_in_name
+    def qualified(self, ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, str | None]:
+        """The function and qualifier a request names (FunctionName's own :QUALIFIER or Qualifier)."""
+        ref = request_ref(params, ctx.account_id, ctx.region)
+        return self._lookup(ref), ref.qualifier
 
     def _resolve(self, ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, FunctionVersion]:
-        fn, qualifier = self._qualified(ctx, params)
+        fn, qualifier = self.qualified(ctx, params)
         return fn, self._version(ctx, fn, qualifier)
 
     def _version(self, ctx: RequestContext, fn: Function, qualifier: str | None) -> FunctionVersion:
@@ -125,42 +133,32 @@ class LambdaProvider(FunctionPermissions, Provider):
         alias = fn.aliases.get(qualifier)
         if alias is not None:
             return fn.latest if alias.function_version == LATEST else fn.versions[alias.function_version]
-        raise _not_found(f"{fn.latest.function_arn}:{qualifier}")
+        raise not_found(f"{fn.latest.function_arn}:{qualifier}")
 
     # ---- checks against IAM and EC2 -------------------------------------------------
-    def _check_role(self, ctx: RequestContext, role_arn: str) -> Any:
+    def _check_role(self, ctx: RequestContext, role_arn: str) -> RoleView:
         cannot = v.invalid("The role defined for the function cannot be assumed by Lambda.")
-        iam = self.world.providers.get("iam")
-        if iam is None:
-            return None
-        try:
-            role = iam.get_role_by_arn(ctx.account_id, role_arn)
-        except AWSError:
-            raise cannot from None
+        role = self.world.iam.role_by_arn(ctx.account_id, role_arn)
         if role is None:
             raise cannot
-        from cloudlet.policy.trust import can_assume_role
-
         allowed, _reason = can_assume_role(self.world, None, "lambda.amazonaws.com", role, {})
         if not allowed:
             raise cannot
         return role
 
-    def _role_principal(self, ctx: RequestContext, role_arn: str, role: Any, fn_name: str) -> Principal:
-        role_name = role_arn.rsplit("/", 1)[-1]
-        role_id = getattr(role, "role_id", None) or getattr(role, "id", "AROA")
+    def _role_principal(self, ctx: RequestContext, role_arn: str, role: RoleView, fn_name: str) -> Principal:
         return Principal(
-            arn=f"arn:aws:sts::{ctx.account_id}:assumed-role/{role_name}/{fn_name}",
+            arn=f"arn:aws:sts::{ctx.account_id}:assumed-role/{role.name}/{fn_name}",
             account_id=ctx.account_id,
-            user_id=f"{role_id}:{fn_name}",
+            user_id=f"{role.role_id}:{fn_name}",
             type="AssumedRole",
-            name=role_name,
+            name=role.name,
             role_arn=role_arn,
             session_name=fn_name,
         )
 
     def _check_vpc(
-        self, ctx: RequestContext, vpc: dict[str, Any] | None, role_arn: str, role: Any, fn_name: str
+        self, ctx: RequestContext, vpc: dict[str, Any] | None, role_arn: str, role: RoleView, fn_name: str
     ) -> dict[str, Any] | None:
         if vpc is None:
             return None
@@ -172,23 +170,22 @@ class LambdaProvider(FunctionPermissions, Provider):
             raise v.invalid("The maximum number of subnets is 16 and security groups is 5.")
         if not subnets or not groups:
             raise v.invalid("SubnetIds and SecurityGroupIds must coexist or be both empty list.")
-        ec2 = self.world.providers.get("ec2")
+        ec2 = self.world.ec2
         vpc_ids: set[str] = set()
-        if ec2 is not None:
-            for sid in subnets:
-                vpc_ids.add(self._ec2_lookup(ec2.subnet, ctx, sid, "DescribeSubnets", "InvalidSubnetID.NotFound",
-                                             f"The subnet ID '{sid}' does not exist"))
-            if len(vpc_ids) > 1:
-                raise v.invalid("Subnets are required to be in the same VPC.")
-            group_vpcs = {
-                self._ec2_lookup(ec2.security_group, ctx, gid, "DescribeSecurityGroups", "InvalidGroup.NotFound",
-                                 f"The security group '{gid}' does not exist")
-                for gid in groups
-            }
-            if group_vpcs - vpc_ids:
-                raise v.invalid("Security Groups are required to be in the same VPC.")
+        for sid in subnets:
+            vpc_ids.add(self._ec2_lookup(ec2.subnet(ctx.account_id, ctx.region, sid), "DescribeSubnets",
+                                         "InvalidSubnetID.NotFound", f"The subnet ID '{sid}' does not exist"))
+        if len(vpc_ids) > 1:
+            raise v.invalid("Subnets are required to be in the same VPC.")
+        group_vpcs = {
+            self._ec2_lookup(ec2.security_group(ctx.account_id, ctx.region, gid), "DescribeSecurityGroups",
+                             "InvalidGroup.NotFound", f"The security group '{gid}' does not exist")
+            for gid in groups
+        }
+        if group_vpcs - vpc_ids:
+            raise v.invalid("Security Groups are required to be in the same VPC.")
         authz = self.world.authorizer
-        if authz is not None and self.world.config.enforce_iam:
+        if self.world.config.enforce_iam:
             principal = self._role_principal(ctx, role_arn, role, fn_name)
             for action in ("CreateNetworkInterface", "DescribeNetworkInterfaces", "DeleteNetworkInterface"):
                 try:
@@ -206,10 +203,8 @@ class LambdaProvider(FunctionPermissions, Provider):
         return out
 
     @staticmethod
-    def _ec2_lookup(fn: Any, ctx: RequestContext, rid: str, call: str, code: str, message: str) -> str:
-        """The VPC id of the subnet or group `fn` (Ec2Provider.subnet/security_group) finds, or Lambda's
-        wording of the error EC2 gave it."""
-        found = fn(ctx.account_id, ctx.region, rid)
+    def _ec2_lookup(found: SubnetView | SecurityGroupView | None, call: str, code: str, message: str) -> str:
+        """The VPC id of the subnet or group EC2 found, or Lambda's wording of the error EC2 gave."""
         if found is None:
             raise v.invalid(f"Error occurred while {call}. EC2 Error Code: {code}. EC2 Error Message: {message}")
         return str(found.vpc_id)
@@ -258,9 +253,11 @@ class LambdaProvider(FunctionPermissions, Provider):
         return codepkg.store_zip(self.data_dir / ctx.account_id / ctx.region / "code", data, unzipped)
 
     # ---- functions -------------------------------------------------------------------
+    @operation("CreateFunction")
     def create_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        name, qualifier = self._split_name(ctx, params["FunctionName"])
-        if qualifier:
+        ref = self._split_name(ctx, params["FunctionName"])
+        name = ref.name
+        if ref.qualifier:
             v.check_function_name(params["FunctionName"])
         if params.get("PackageType", "Zip") == "Image":
             raise AWSError("NotImplementedException", "CreateFunction with container images is not implemented by cloudlet.",
@@ -297,16 +294,24 @@ class LambdaProvider(FunctionPermissions, Provider):
         )
         fn = Function(latest=fv, tags=dict(params.get("Tags") or {}))
         state.functions[name] = fn
-        self._bg(self._prepare(fv, updating=False))
+        self._transition(fv, updating=False)
         out = fv.to_config()
         if params.get("Publish"):
-            self._bg(self._publish_when(fn, lambda fv: fv.state == "Pending"))
+            self._bg(self._publish_after_transition(fn))
         return out
 
-    async def _publish_when(self, fn: Function, busy: Callable[[FunctionVersion], bool]) -> None:
+    def _transition(self, fv: FunctionVersion, updating: bool) -> None:
+        self._transitions[(fv.account_id, fv.region, fv.name)] = self._bg(self._prepare(fv, updating))
+
+    async def _settled(self, fv: FunctionVersion) -> None:
+        """Returns once $LATEST of FV's function has finished its current transition."""
+        task = self._transitions.get((fv.account_id, fv.region, fv.name))
+        if task is not None and fv.version == LATEST:
+            await asyncio.shield(task)
+
+    async def _publish_after_transition(self, fn: Function) -> None:
         """Publish=true: the version is cut once $LATEST has left its transition."""
-        while busy(fn.latest):
-            await asyncio.sleep(0.05)
+        await self._settled(fn.latest)
         self._publish(fn, None)
 
     @staticmethod
@@ -315,6 +320,7 @@ class LambdaProvider(FunctionPermissions, Provider):
         out.setdefault("LogGroup", f"/aws/lambda/{name}")
         return out
 
+    @operation("GetFunction")
     def get_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, fv = self._resolve(ctx, params)
         token = secrets.token_urlsafe(24)
@@ -343,10 +349,12 @@ class LambdaProvider(FunctionPermissions, Provider):
             return None
         return entry[0]
 
+    @operation("GetFunctionConfiguration")
     def get_function_configuration(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         _fn, fv = self._resolve(ctx, params)
         return fv.to_config()
 
+    @operation("ListFunctions")
     def list_functions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.store.get(ctx.account_id, ctx.region)
         everything = params.get("FunctionVersion") == "ALL"
@@ -360,19 +368,9 @@ class LambdaProvider(FunctionPermissions, Provider):
 
     @staticmethod
     def _page(items: list[dict[str, Any]], params: dict[str, Any], key: str) -> dict[str, Any]:
-        start = 0
-        marker = params.get("Marker")
-        if marker:
-            try:
-                start = int(base64.urlsafe_b64decode(marker.encode()).decode())
-            except (ValueError, UnicodeDecodeError):
-                raise v.invalid("Invalid marker") from None
-        size = params.get("MaxItems") or 50
-        page = items[start : start + size]
-        out: dict[str, Any] = {key: page}
-        if start + size < len(items):
-            out["NextMarker"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
-        return out
+        page, token = offset_page(items, params.get("Marker"), params.get("MaxItems") or 50, key,
+                                  lambda _t: v.invalid("Invalid marker"))
+        return {key: page, **({"NextMarker": token} if token else {})}
 
     def _check_updatable(self, fv: FunctionVersion, revision_id: str | None) -> None:
         if fv.state == "Pending" or fv.last_update_status == "InProgress":
@@ -390,8 +388,9 @@ class LambdaProvider(FunctionPermissions, Provider):
         fv.last_update_status_reason = "The function is being created."
         fv.last_update_status_reason_code = "Creating"
         self.host.retire(fv.account_id, fv.region, fv.name, LATEST)
-        self._bg(self._prepare(fv, updating=True))
+        self._transition(fv, updating=True)
 
+    @operation("UpdateFunctionCode")
     def update_function_code(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         fv = fn.latest
@@ -407,9 +406,10 @@ class LambdaProvider(FunctionPermissions, Provider):
         self._start_update(fv)
         out = fv.to_config()
         if params.get("Publish"):
-            self._bg(self._publish_when(fn, lambda fv: fv.last_update_status == "InProgress"))
+            self._bg(self._publish_after_transition(fn))
         return out
 
+    @operation("UpdateFunctionConfiguration")
     def update_function_configuration(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         fv = fn.latest
@@ -447,12 +447,14 @@ class LambdaProvider(FunctionPermissions, Provider):
         self._start_update(fv)
         return fv.to_config()
 
+    @operation("DeleteFunction")
     def delete_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, q_in_name = self._function(ctx, params["FunctionName"])
         qualifier = params.get("Qualifier") or q_in_name
         state = self.store.get(ctx.account_id, ctx.region)
         if qualifier is None:
             del state.functions[fn.name]
+            self._transitions.pop((ctx.account_id, ctx.region, fn.name), None)
             self.host.retire(ctx.account_id, ctx.region, fn.name)
             return {"StatusCode": 204}
         if qualifier == LATEST:
@@ -460,7 +462,7 @@ class LambdaProvider(FunctionPermissions, Provider):
         if qualifier not in fn.versions:
             if qualifier in fn.aliases:
                 raise v.invalid("Deletion of aliases is not supported via DeleteFunction. Use DeleteAlias instead.")
-            raise _not_found(f"{fn.latest.function_arn}:{qualifier}")
+            raise not_found(f"{fn.latest.function_arn}:{qualifier}")
         users = sorted(a.name for a in fn.aliases.values() if a.function_version == qualifier)
         if users:
             raise _conflict(f"Unable to delete version because the following aliases reference it: {users}")
@@ -482,6 +484,7 @@ class LambdaProvider(FunctionPermissions, Provider):
         fn.next_version += 1
         return fv
 
+    @operation("PublishVersion")
     def publish_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         self._check_updatable(fn.latest, params.get("RevisionId"))
@@ -493,6 +496,7 @@ class LambdaProvider(FunctionPermissions, Provider):
             )
         return self._publish(fn, params.get("Description")).to_config()
 
+    @operation("ListVersionsByFunction")
     def list_versions_by_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         configs = [fn.latest.to_config()] + [fn.versions[k].to_config() for k in sorted(fn.versions, key=int)]
@@ -501,7 +505,7 @@ class LambdaProvider(FunctionPermissions, Provider):
     # ---- aliases ----------------------------------------------------------------------------
     def _alias_target(self, fn: Function, version: str) -> None:
         if version != LATEST and version not in fn.versions:
-            raise _not_found(f"{fn.latest.function_arn}:{version}")
+            raise not_found(f"{fn.latest.function_arn}:{version}")
 
     def _alias(self, fn: Function, name: str) -> Alias:
         alias = fn.aliases.get(name)
@@ -509,6 +513,7 @@ class LambdaProvider(FunctionPermissions, Provider):
             raise AWSError("ResourceNotFoundException", f"Alias not found: {fn.latest.function_arn}:{name}", status=404)
         return alias
 
+    @operation("CreateAlias")
     def create_alias(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         name = params["Name"]
@@ -521,10 +526,12 @@ class LambdaProvider(FunctionPermissions, Provider):
         fn.aliases[name] = alias
         return alias.to_config(fn.latest.function_arn)
 
+    @operation("GetAlias")
     def get_alias(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         return self._alias(fn, params["Name"]).to_config(fn.latest.function_arn)
 
+    @operation("UpdateAlias")
     def update_alias(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         alias = self._alias(fn, params["Name"])
@@ -540,12 +547,14 @@ class LambdaProvider(FunctionPermissions, Provider):
         alias.revision_id = new_revision()
         return alias.to_config(fn.latest.function_arn)
 
+    @operation("DeleteAlias")
     def delete_alias(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         fn.aliases.pop(params["Name"], None)
         fn.policies.pop(params["Name"], None)
         return {}
 
+    @operation("ListAliases")
     def list_aliases(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         want = params.get("FunctionVersion")
@@ -553,11 +562,25 @@ class LambdaProvider(FunctionPermissions, Provider):
                  if want is None or a.function_version == want]
         return self._page(items, params, "Aliases")
 
+    # ---- resource-based policy (permissions.py) ------------------------------------------------
+    @operation("AddPermission")
+    def add_permission(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.permissions.add(ctx, params)
+
+    @operation("GetPolicy")
+    def get_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.permissions.get(ctx, params)
+
+    @operation("RemovePermission")
+    def remove_permission(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.permissions.remove(ctx, params)
+
     # ---- concurrency -------------------------------------------------------------------------
     def _reserved_total(self, ctx: RequestContext, skip: str | None = None) -> int:
         state = self.store.get(ctx.account_id, ctx.region)
         return sum(f.reserved_concurrency or 0 for n, f in state.functions.items() if n != skip)
 
+    @operation("PutFunctionConcurrency")
     def put_function_concurrency(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         want = params["ReservedConcurrentExecutions"]
@@ -569,17 +592,20 @@ class LambdaProvider(FunctionPermissions, Provider):
         fn.reserved_concurrency = want
         return {"ReservedConcurrentExecutions": want}
 
+    @operation("GetFunctionConcurrency")
     def get_function_concurrency(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         if fn.reserved_concurrency is None:
             return {}
         return {"ReservedConcurrentExecutions": fn.reserved_concurrency}
 
+    @operation("DeleteFunctionConcurrency")
     def delete_function_concurrency(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
         fn.reserved_concurrency = None
         return {}
 
+    @operation("GetAccountSettings")
     def get_account_settings(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.store.get(ctx.account_id, ctx.region)
         total = sum(
@@ -605,6 +631,7 @@ class LambdaProvider(FunctionPermissions, Provider):
         fn, _q = self._function(ctx, arn)
         return fn
 
+    @operation("TagResource")
     def tag_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn = self._tagged(ctx, params["Resource"])
         fn.tags.update(params.get("Tags") or {})
@@ -612,18 +639,21 @@ class LambdaProvider(FunctionPermissions, Provider):
             raise v.invalid("Number of tags exceeds resource tag limit.")
         return {}
 
+    @operation("UntagResource")
     def untag_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn = self._tagged(ctx, params["Resource"])
         for key in params.get("TagKeys") or []:
             fn.tags.pop(key, None)
         return {}
 
+    @operation("ListTags")
     def list_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return {"Tags": dict(self._tagged(ctx, params["Resource"]).tags)}
 
     # ---- invoke ------------------------------------------------------------------------------
+    @operation("Invoke")
     async def invoke(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        fn, qualifier = self._qualified(ctx, params)
+        fn, qualifier = self.qualified(ctx, params)
         fv = self._version(ctx, fn, qualifier)
         payload = params.get("Payload") or b""
         if isinstance(payload, str):
@@ -644,8 +674,7 @@ class LambdaProvider(FunctionPermissions, Provider):
                 "The operation cannot be performed at this time. The function is currently in the following "
                 f"state: {fv.state}"
             )
-        while fv.last_update_status == "InProgress":
-            await asyncio.sleep(0.02)
+        await self._settled(fv)
         invoked_arn = fv.function_arn + (f":{qualifier}" if qualifier else "")
         if kind == "DryRun":
             return {"StatusCode": 204, "ExecutedVersion": fv.version}

@@ -21,6 +21,7 @@ from cloudlet.services.logs import tokens, validation
 from cloudlet.services.logs.filter_pattern import compile_pattern
 from cloudlet.services.logs.state import DAY_MS, LogEvent, LogGroup, LogsState, LogStream, event_key, now_ms
 from cloudlet.services.logs.validation import invalid
+from cloudlet.core.provider import operation
 
 MAX_BATCH_BYTES = 1_048_576
 EVENT_OVERHEAD_BYTES = 26
@@ -138,16 +139,12 @@ class LogsProvider(Provider):
 
     # ---- log groups ----------------------------------------------------------
 
+    @operation("CreateLogGroup")
     def create_log_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = validation.group_name(params.get("logGroupName"))
         if name.startswith("aws/"):
             raise invalid("Log group names can't start with the string aws/")
         cls = params.get("logGroupClass", "STANDARD")
-        if cls not in validation.LOG_GROUP_CLASSES:
-            raise invalid(
-                f"1 validation error detected: Value '{cls}' at 'logGroupClass' failed to satisfy "
-                "constraint: Member must satisfy enum value set: [STANDARD, INFREQUENT_ACCESS, DELIVERY]"
-            )
         tags = validation.tags(params["tags"]) if params.get("tags") is not None else {}
         state = self._state(ctx)
         with state.lock:
@@ -163,6 +160,7 @@ class LogsProvider(Provider):
             )
         return {}
 
+    @operation("DeleteLogGroup")
     def delete_log_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = validation.group_name(params.get("logGroupName"))
         state = self._state(ctx)
@@ -176,6 +174,7 @@ class LogsProvider(Provider):
             del state.groups[name]
         return {}
 
+    @operation("DescribeLogGroups")
     def describe_log_groups(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         prefix = params.get("logGroupNamePrefix")
         pattern = params.get("logGroupNamePattern")
@@ -224,6 +223,7 @@ class LogsProvider(Provider):
 
     # ---- retention -------------------------------------------------------------
 
+    @operation("PutRetentionPolicy")
     def put_retention_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = validation.group_name(params.get("logGroupName"))
         days = validation.retention_days(params.get("retentionInDays"))
@@ -233,6 +233,7 @@ class LogsProvider(Provider):
             g.apply_retention(now_ms())
         return {}
 
+    @operation("DeleteRetentionPolicy")
     def delete_retention_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = validation.group_name(params.get("logGroupName"))
         state = self._state(ctx)
@@ -242,6 +243,7 @@ class LogsProvider(Provider):
 
     # ---- log streams -----------------------------------------------------------
 
+    @operation("CreateLogStream")
     def create_log_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         gname = validation.group_name(params.get("logGroupName"))
         sname = validation.stream_name(params.get("logStreamName"))
@@ -252,6 +254,7 @@ class LogsProvider(Provider):
             g.streams[sname] = LogStream(name=sname, creation_time=now_ms())
         return {}
 
+    @operation("DeleteLogStream")
     def delete_log_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         gname = validation.group_name(params.get("logGroupName"))
         sname = validation.stream_name(params.get("logStreamName"))
@@ -263,14 +266,10 @@ class LogsProvider(Provider):
             g.stored_bytes -= sum(e.size for e in s.events)
         return {}
 
+    @operation("DescribeLogStreams")
     def describe_log_streams(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state, gname = self._locate_group(ctx, params)
         order = params.get("orderBy", "LogStreamName")
-        if order not in ("LogStreamName", "LastEventTime"):
-            raise invalid(
-                f"1 validation error detected: Value '{order}' at 'orderBy' failed to satisfy constraint: "
-                "Member must satisfy enum value set: [LogStreamName, LastEventTime]"
-            )
         prefix = params.get("logStreamNamePrefix")
         if prefix is not None and order == "LastEventTime":
             raise invalid("Cannot order by LastEventTime with a logStreamNamePrefix.")
@@ -315,34 +314,15 @@ class LogsProvider(Provider):
 
     # ---- events ------------------------------------------------------------------
 
+    @operation("PutLogEvents")
     def put_log_events(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         gname = validation.group_name(params.get("logGroupName"))
         sname = validation.stream_name(params.get("logStreamName"))
-        raw = params.get("logEvents")
-        if not isinstance(raw, list) or not raw:
-            raise invalid(
-                "1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: "
-                "Member must have length greater than or equal to 1"
-            )
-        if len(raw) > 10_000:
-            raise invalid(
-                "1 validation error detected: Value at 'logEvents' failed to satisfy constraint: "
-                "Member must have length less than or equal to 10000"
-            )
+        raw = params["logEvents"]
         events: list[tuple[int, str]] = []
         batch_bytes = 0
-        for i, e in enumerate(raw):
-            ts, msg = (e.get("timestamp"), e.get("message")) if isinstance(e, dict) else (None, None)
-            if not isinstance(ts, int) or isinstance(ts, bool):
-                raise invalid(
-                    f"1 validation error detected: Value null at 'logEvents.{i + 1}.member.timestamp' "
-                    "failed to satisfy constraint: Member must not be null"
-                )
-            if not isinstance(msg, str) or not msg:
-                raise invalid(
-                    f"1 validation error detected: Value '' at 'logEvents.{i + 1}.member.message' failed to "
-                    "satisfy constraint: Member must have length greater than or equal to 1"
-                )
+        for e in raw:
+            ts, msg = e["timestamp"], e["message"]
             batch_bytes += len(msg.encode("utf-8")) + EVENT_OVERHEAD_BYTES
             events.append((ts, msg))
         if batch_bytes > MAX_BATCH_BYTES:
@@ -378,6 +358,7 @@ class LogsProvider(Provider):
             out["rejectedLogEventsInfo"] = rejected
         return out
 
+    @operation("GetLogEvents")
     def get_log_events(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state, gname = self._locate_group(ctx, params)
         sname = validation.stream_name(params.get("logStreamName"))
@@ -393,9 +374,9 @@ class LogsProvider(Provider):
             # GetLogEvents' window is [startTime, endTime); keys order events by time.
             lo = 0 if start is None else bisect.bisect_left(s.keys, event_key(start, 0))
             hi = len(s.keys) if end is None else bisect.bisect_left(s.keys, event_key(end, 0))
-            if direction == "f":
+            if direction == "f" and pos is not None:
                 lo = max(lo, bisect.bisect_right(s.keys, pos))
-            elif direction == "b":
+            elif direction == "b" and pos is not None:
                 hi = min(hi, bisect.bisect_left(s.keys, pos))
             window = s.events[lo:hi] if lo < hi else []
             if direction == "f" or (direction is None and from_head):
@@ -417,25 +398,16 @@ class LogsProvider(Provider):
             "nextBackwardToken": tokens.stream_token("b", back),
         }
 
+    @operation("FilterLogEvents")
     def filter_log_events(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state, gname = self._locate_group(ctx, params)
         names = params.get("logStreamNames")
         prefix = params.get("logStreamNamePrefix")
         if names is not None and prefix is not None:
             raise invalid("You cannot specify both LogStreamNames and LogStreamNamePrefix.")
-        if names is not None and not (1 <= len(names) <= 100):
-            raise invalid(
-                "1 validation error detected: Value at 'logStreamNames' failed to satisfy constraint: "
-                "Member must have length between 1 and 100"
-            )
         limit = validation.limit(params.get("limit"), 1, 10_000, 10_000)
         start, end = params.get("startTime"), params.get("endTime")
         pattern = params.get("filterPattern") or ""
-        if len(pattern) > 1024:
-            raise invalid(
-                "1 validation error detected: Value at 'filterPattern' failed to satisfy constraint: "
-                "Member must have length less than or equal to 1024"
-            )
         matcher = compile_pattern(pattern)
         after = -1
         if params.get("nextToken"):
@@ -484,6 +456,7 @@ class LogsProvider(Provider):
 
     # ---- tags --------------------------------------------------------------------
 
+    @operation("TagLogGroup")
     def tag_log_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = validation.group_name(params.get("logGroupName"))
         new = validation.tags(params.get("tags"))
@@ -494,6 +467,7 @@ class LogsProvider(Provider):
             g.tags.update(new)
         return {}
 
+    @operation("UntagLogGroup")
     def untag_log_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = validation.group_name(params.get("logGroupName"))
         state = self._state(ctx)
@@ -502,6 +476,7 @@ class LogsProvider(Provider):
                 g.tags.pop(k, None)
         return {}
 
+    @operation("ListTagsLogGroup")
     def list_tags_log_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = validation.group_name(params.get("logGroupName"))
         state = self._state(ctx)
@@ -514,6 +489,7 @@ class LogsProvider(Provider):
             raise invalid(f"Invalid ARN: {arn}")
         return self._locate_arn(ctx, arn, field="resourceArn")
 
+    @operation("TagResource")
     def tag_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         new = validation.tags(params.get("tags"))
         state, name = self._resource_group(ctx, params.get("resourceArn"))
@@ -528,6 +504,7 @@ class LogsProvider(Provider):
             g.tags.update(new)
         return {}
 
+    @operation("UntagResource")
     def untag_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state, name = self._resource_group(ctx, params.get("resourceArn"))
         with self._locked_group(state, name) as g:
@@ -535,6 +512,7 @@ class LogsProvider(Provider):
                 g.tags.pop(k, None)
         return {}
 
+    @operation("ListTagsForResource")
     def list_tags_for_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state, name = self._resource_group(ctx, params.get("resourceArn"))
         with self._locked_group(state, name) as g:

@@ -14,7 +14,6 @@ TAG_VALUE_RE = re.compile(r"[\w\s.:/=+\-@]*")
 RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
-LOG_GROUP_CLASSES = ("STANDARD", "INFREQUENT_ACCESS", "DELIVERY")
 
 
 def invalid(message: str) -> AWSError:

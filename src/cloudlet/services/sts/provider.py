@@ -19,6 +19,7 @@ from cloudlet.core.provider import Provider
 from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.policy.trust import can_assume_role
 from cloudlet.services.sts.sessions import credentials_shape, issue
+from cloudlet.core.provider import operation
 
 SESSION_NAME = re.compile(r"^[\w+=,.@-]*$")
 CHAINED_MAX_S = 3600
@@ -33,9 +34,6 @@ def _validation(message: str) -> AWSError:
 class StsProvider(Provider):
     service = "sts"
 
-    def _iam(self) -> Any:
-        return self.world.provider("iam")
-
     # -- for other providers ---------------------------------------------------------
     def issue_role_session(
         self,
@@ -47,13 +45,13 @@ class StsProvider(Provider):
         session_tags: tuple[tuple[str, str], ...] = (),
     ) -> Credential:
         """Credentials for a session of ROLE_ARN; no trust check (the caller made it)."""
-        role = self._iam().get_role_by_arn(role_arn.split(":")[4] if role_arn.count(":") >= 5 else "", role_arn)
+        role = self.world.iam.role_by_arn(role_arn.split(":")[4] if role_arn.count(":") >= 5 else "", role_arn)
         if role is None:
             raise AWSError("NoSuchEntity", f"The role {role_arn} cannot be found.", 404)
         principal = Principal(
             arn=f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{session_name}",
             account_id=role.account_id,
-            user_id=f"{role.id}:{session_name}",
+            user_id=f"{role.role_id}:{session_name}",
             type="AssumedRole",
             name=role.name,
             role_arn=role.arn,
@@ -64,14 +62,17 @@ class StsProvider(Provider):
         return issue(self.world.credentials, principal, duration_s)
 
     # -- operations ----------------------------------------------------------------------
+    @operation("GetCallerIdentity")
     def get_caller_identity(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         p = ctx.principal
         return {"UserId": p.user_id, "Account": p.account_id, "Arn": p.arn}
 
+    @operation("GetAccessKeyInfo")
     def get_access_key_info(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         cred = self.world.credentials.get(params["AccessKeyId"])
         return {"Account": cred.principal.account_id if cred else self.world.config.account_id}
 
+    @operation("AssumeRole")
     def assume_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         caller = ctx.principal
         role_arn: str = params["RoleArn"]
@@ -92,7 +93,7 @@ class StsProvider(Provider):
             f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
             403,
         )
-        role = self._iam().get_role_by_arn(caller.account_id, role_arn)
+        role = self.world.iam.role_by_arn(caller.account_id, role_arn)
         if role is None:
             raise denied
         duration = int(params.get("DurationSeconds") or 3600)
@@ -133,6 +134,7 @@ class StsProvider(Provider):
             out["SourceIdentity"] = params["SourceIdentity"]
         return out
 
+    @operation("GetSessionToken")
     def get_session_token(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         caller = ctx.principal
         if caller.type not in ("User", "Account") or (caller.access_key_id or "").startswith("ASIA"):
@@ -167,7 +169,7 @@ class StsProvider(Provider):
             docs.append(parse_policy_document(params["Policy"], "session"))
         for ref in params.get("PolicyArns") or []:
             arn = ref.get("arn", "")
-            doc = self._iam().managed_policy_document(caller.account_id, arn)
+            doc = self.world.iam.managed_policy_document(caller.account_id, arn)
             if doc is None:
                 raise AWSError("InvalidParameterValue", f"Policy {arn} does not exist or is not attachable.", 400)
             docs.append(doc)
