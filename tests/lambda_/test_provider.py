@@ -133,7 +133,7 @@ async def test_bad_input_errors(h: Harness) -> None:
         ({"Code": {"ZipFile": b"not a zip"}}, "InvalidParameterValueException",
          "Could not unzip uploaded file. Please check your file, then try to upload again."),
         ({"Runtime": "python3.7"}, "InvalidParameterValueException", None),
-        ({"Code": {"S3Bucket": "b", "S3Key": "k"}}, "NotImplementedException", None),
+        ({"Code": {"S3Bucket": "my-bucket", "S3Key": "k"}}, "NotImplementedException", None),
         ({"Environment": {"Variables": {"AWS_REGION": "x"}}}, "InvalidParameterValueException", None),
     ]
     for override, code, message in cases:
