@@ -247,8 +247,6 @@ class LambdaProvider(Provider):
         data = code.get("ZipFile")
         if data is None:
             raise v.invalid("Please provide a source for function code.")
-        if isinstance(data, str):
-            data = base64.b64decode(data)
         unzipped = codepkg.check_zip(data, operation)
         return codepkg.store_zip(self.data_dir / ctx.account_id / ctx.region / "code", data, unzipped)
 
@@ -655,9 +653,7 @@ class LambdaProvider(Provider):
     async def invoke(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, qualifier = self.qualified(ctx, params)
         fv = self._version(ctx, fn, qualifier)
-        payload = params.get("Payload") or b""
-        if isinstance(payload, str):
-            payload = payload.encode()
+        payload: bytes = params.get("Payload") or b""
         # An invoke without a payload hands the function an empty JSON object, as Lambda does.
         payload = payload or b"{}"
         kind = params.get("InvocationType") or "RequestResponse"
