@@ -42,6 +42,10 @@ class Config:
     lambda_idle_s: float = 300.0
     # CLOUDLET_LAMBDA_MAX_ENVIRONMENTS: cap on live Lambda environments (all functions).
     lambda_max_environments: int = 32
+    # CLOUDLET_LAMBDA_TRANSITION_S: the least time a function stays Pending after CreateFunction
+    # (or InProgress after an update), so clients meet the ResourceConflictException AWS gives
+    # to a call made before the transition ends.
+    lambda_transition_s: float = 0.3
 
     @property
     def endpoint_url(self) -> str:
@@ -69,6 +73,7 @@ class Config:
         c.lambda_max_environments = int(
             e.get("CLOUDLET_LAMBDA_MAX_ENVIRONMENTS", c.lambda_max_environments)
         )
+        c.lambda_transition_s = float(e.get("CLOUDLET_LAMBDA_TRANSITION_S", c.lambda_transition_s))
         c.cache_iam_conn_max_s = float(e.get("CLOUDLET_CACHE_IAM_CONN_MAX_S", c.cache_iam_conn_max_s))
         c.cache_auth_timeout_s = float(e.get("CLOUDLET_CACHE_AUTH_TIMEOUT_S", c.cache_auth_timeout_s))
         for k, v in overrides.items():

@@ -34,6 +34,8 @@ class ValidationStyle:
     access_denied_prefix: str = ""
     #: whether a denial names the resource even when it is "*"
     denial_names_any_resource: bool = False
+    #: shapes whose constraints the service reports under another code, so its provider checks them
+    provider_checked: frozenset[str] = frozenset()
 
 
 STYLES: dict[str, ValidationStyle] = {
@@ -57,6 +59,8 @@ STYLES: dict[str, ValidationStyle] = {
         internal_code="ServiceException", internal_message="An internal error occurred.",
         not_implemented_code="NotImplementedException", too_large_code="RequestEntityTooLargeException",
         access_denied_code="AccessDeniedException", denial_names_any_resource=True,
+        # An unknown runtime is InvalidParameterValueException "... or be a valid ARN" (lambda_/validation.py).
+        provider_checked=frozenset({"Runtime"}),
     ),
 }
 

@@ -55,14 +55,16 @@ def _render_value(value: object) -> str:
 def check(shape: Shape | None, params: dict[str, Any], style: ValidationStyle | None = None) -> list[Failure]:
     failures: list[Failure] = []
     if shape is not None:
-        _check_structure(shape, params, [], failures)
+        _check_structure(shape, params, [], failures, style.provider_checked if style else frozenset())
     if style is None or style.wording != "elasticache":
         # Coral and EC2 check only presence; an empty string meets "required".
         failures = [f for f in failures if not f.blank]
     return failures
 
 
-def _check_structure(shape: Shape, value: dict[str, Any], path: list[str], out: list[Failure]) -> None:
+def _check_structure(
+    shape: Shape, value: dict[str, Any], path: list[str], out: list[Failure], skip: frozenset[str] = frozenset()
+) -> None:
     members = shape.members
     for name in shape.required_members:
         if value.get(name) is None:
@@ -71,23 +73,23 @@ def _check_structure(shape: Shape, value: dict[str, Any], path: list[str], out: 
             out.append(Failure(path + [name], "", "Member must not be blank", missing=True, blank=True))
     for name, member_value in value.items():
         member = members.get(name)
-        if member is not None and member_value is not None:
-            _check_value(member, member_value, path + [name], out)
+        if member is not None and member_value is not None and member.name not in skip:
+            _check_value(member, member_value, path + [name], out, skip)
 
 
-def _check_value(shape: Shape, value: Any, path: list[str], out: list[Failure]) -> None:
+def _check_value(shape: Shape, value: Any, path: list[str], out: list[Failure], skip: frozenset[str] = frozenset()) -> None:
     kind = shape.type_name
     meta = shape.metadata
     sensitive = bool(meta.get("sensitive"))
     if kind == "structure":
         if isinstance(value, dict) and not meta.get("document"):
-            _check_structure(shape, value, path, out)
+            _check_structure(shape, value, path, out, skip)
         return
     if kind == "list":
         _check_length(len(value), meta, value, path, sensitive, out)
         for i, item in enumerate(value, 1):
             if item is not None:
-                _check_value(shape.member, item, path + [str(i), "member"], out)
+                _check_value(shape.member, item, path + [str(i), "member"], out, skip)
         return
     if kind == "map":
         _check_length(len(value), meta, value, path, sensitive, out)

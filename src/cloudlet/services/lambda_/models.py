@@ -61,9 +61,10 @@ class FunctionVersion:
     state: str = "Pending"
     state_reason: str | None = "The function is being created."
     state_reason_code: str | None = "Creating"
-    last_update_status: str | None = "InProgress"
-    last_update_status_reason: str | None = "The function is being created."
-    last_update_status_reason_code: str | None = "Creating"
+    # None until the first transition ends: CreateFunction's answer carries no LastUpdateStatus.
+    last_update_status: str | None = None
+    last_update_status_reason: str | None = None
+    last_update_status_reason_code: str | None = None
 
     @property
     def function_arn(self) -> str:
@@ -101,11 +102,18 @@ class FunctionVersion:
             getattr(self, k) == getattr(other, k) for k in keys
         )
 
-    def to_config(self) -> dict[str, Any]:
-        """FunctionConfiguration, as Lambda answers it."""
+    def to_list_item(self) -> dict[str, Any]:
+        """ListFunctions' item: FunctionConfiguration without the fields Lambda documents as GetFunction's only."""
+        out = self.to_config()
+        for key in _NOT_LISTED:
+            out.pop(key, None)
+        return out
+
+    def to_config(self, qualified: bool = False) -> dict[str, Any]:
+        """FunctionConfiguration, as Lambda answers it ($LATEST's ARN unqualified unless QUALIFIED)."""
         out: dict[str, Any] = {
             "FunctionName": self.name,
-            "FunctionArn": self.function_arn if self.version == LATEST else self.qualified_arn,
+            "FunctionArn": self.function_arn if self.version == LATEST and not qualified else self.qualified_arn,
             "Runtime": self.runtime,
             "Role": self.role,
             "Handler": self.handler,
@@ -144,6 +152,13 @@ class FunctionVersion:
             if val is not None:
                 out[key] = val
         return out
+
+
+# "ListFunctions returns a subset of the FunctionConfiguration fields" (Lambda API reference, ListFunctions).
+_NOT_LISTED = (
+    "State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
+    "LastUpdateStatusReasonCode", "RuntimeVersionConfig",
+)
 
 
 @dataclasses.dataclass

@@ -171,17 +171,18 @@ class LambdaProvider(Provider):
         if not subnets or not groups:
             raise v.invalid("SubnetIds and SecurityGroupIds must coexist or be both empty list.")
         ec2 = self.world.ec2
+        # AWS looks the security groups up before the subnets: with both wrong, the group is reported.
+        group_vpcs = {
+            self._ec2_lookup(ec2.security_group(ctx.account_id, ctx.region, gid), "DescribeSecurityGroups",
+                             "InvalidGroup.NotFound", f"The security group '{gid}' does not exist")
+            for gid in groups
+        }
         vpc_ids: set[str] = set()
         for sid in subnets:
             vpc_ids.add(self._ec2_lookup(ec2.subnet(ctx.account_id, ctx.region, sid), "DescribeSubnets",
                                          "InvalidSubnetID.NotFound", f"The subnet ID '{sid}' does not exist"))
         if len(vpc_ids) > 1:
             raise v.invalid("Subnets are required to be in the same VPC.")
-        group_vpcs = {
-            self._ec2_lookup(ec2.security_group(ctx.account_id, ctx.region, gid), "DescribeSecurityGroups",
-                             "InvalidGroup.NotFound", f"The security group '{gid}' does not exist")
-            for gid in groups
-        }
         if group_vpcs - vpc_ids:
             raise v.invalid("Security Groups are required to be in the same VPC.")
         authz = self.world.authorizer
@@ -210,22 +211,34 @@ class LambdaProvider(Provider):
         return str(found.vpc_id)
 
     # ---- environment preparation (Pending -> Active) ---------------------------------
-    async def _prepare(self, fv: FunctionVersion, updating: bool) -> None:
+    async def _prepare(self, fv: FunctionVersion, updating: bool, published: FunctionVersion | None) -> None:
+        """The transition: Pending -> Active (create) or InProgress -> Successful (update). It lasts at
+        least CLOUDLET_LAMBDA_TRANSITION_S so that clients can observe it, as on AWS. PUBLISHED is the
+        version Publish=true cut from this $LATEST: it goes the same way."""
+        targets = [fv] if published is None else [fv, published]
+        started = time.monotonic()
         try:
             if runtime_version(fv.runtime) is None:
                 raise _PrepareError("InvalidRuntime", f"cloudlet runs only Python runtimes, not {fv.runtime}.")
             await asyncio.to_thread(codepkg.unpack, fv.code)
             await self.host.prepare_runtime(fv.runtime)
         except _PrepareError as e:
-            self._mark_failed(fv, e.code, e.message, updating)
+            for t in targets:
+                self._mark_failed(t, e.code, e.message, updating and t is fv)
             return
         except Exception as e:  # a broken package or a runtime that cannot be installed
             log.exception("preparing Lambda function %s failed", fv.name)
-            self._mark_failed(fv, "InternalError", f"cloudlet could not prepare the function: {e}", updating)
+            for t in targets:
+                self._mark_failed(t, "InternalError", f"cloudlet could not prepare the function: {e}", updating and t is fv)
             return
-        fv.state, fv.state_reason, fv.state_reason_code = "Active", None, None
-        fv.last_update_status = "Successful"
-        fv.last_update_status_reason = fv.last_update_status_reason_code = None
+        finally:
+            await asyncio.sleep(max(0.0, self.world.config.lambda_transition_s - (time.monotonic() - started)))
+        for t in targets:
+            t.state, t.state_reason, t.state_reason_code = "Active", None, None
+            t.last_update_status = "Successful"
+            t.last_update_status_reason = t.last_update_status_reason_code = None
+            # Every change of state is a new revision, as Lambda answers it.
+            t.revision_id = new_revision()
 
     @staticmethod
     def _mark_failed(fv: FunctionVersion, code: str, message: str, updating: bool) -> None:
@@ -234,6 +247,7 @@ class LambdaProvider(Provider):
             fv.state, fv.state_reason, fv.state_reason_code = "Failed", message, code
         fv.last_update_status = "Failed"
         fv.last_update_status_reason, fv.last_update_status_reason_code = message, code
+        fv.revision_id = new_revision()
 
     def _store_code(self, ctx: RequestContext, code: dict[str, Any], operation: str) -> codepkg.CodePackage:
         if code.get("S3Bucket") or code.get("S3Key") or code.get("ImageUri"):
@@ -292,25 +306,20 @@ class LambdaProvider(Provider):
         )
         fn = Function(latest=fv, tags=dict(params.get("Tags") or {}))
         state.functions[name] = fn
-        self._transition(fv, updating=False)
-        out = fv.to_config()
-        if params.get("Publish"):
-            self._bg(self._publish_after_transition(fn))
-        return out
+        # Publish=true answers with the new version, Pending like $LATEST (AWS: Version "1").
+        published = self._publish(fn, None) if params.get("Publish") else None
+        self._transition(fv, updating=False, published=published)
+        return (published or fv).to_config()
 
-    def _transition(self, fv: FunctionVersion, updating: bool) -> None:
-        self._transitions[(fv.account_id, fv.region, fv.name)] = self._bg(self._prepare(fv, updating))
+    def _transition(self, fv: FunctionVersion, updating: bool, published: FunctionVersion | None = None) -> None:
+        task = self._bg(self._prepare(fv, updating, published))
+        self._transitions[(fv.account_id, fv.region, fv.name)] = task
 
     async def _settled(self, fv: FunctionVersion) -> None:
         """Returns once $LATEST of FV's function has finished its current transition."""
         task = self._transitions.get((fv.account_id, fv.region, fv.name))
         if task is not None and fv.version == LATEST:
             await asyncio.shield(task)
-
-    async def _publish_after_transition(self, fn: Function) -> None:
-        """Publish=true: the version is cut once $LATEST has left its transition."""
-        await self._settled(fn.latest)
-        self._publish(fn, None)
 
     @staticmethod
     def _logging_config(cfg: dict[str, Any] | None, name: str) -> dict[str, str]:
@@ -359,9 +368,9 @@ class LambdaProvider(Provider):
         configs: list[dict[str, Any]] = []
         for name in sorted(state.functions):
             fn = state.functions[name]
-            configs.append(fn.latest.to_config())
+            configs.append(fn.latest.to_list_item())
             if everything:
-                configs += [fn.versions[k].to_config() for k in sorted(fn.versions, key=int)]
+                configs += [fn.versions[k].to_list_item() for k in sorted(fn.versions, key=int)]
         return self._page(configs, params, "Functions")
 
     @staticmethod
@@ -379,14 +388,18 @@ class LambdaProvider(Provider):
         if revision_id is not None and revision_id != fv.revision_id:
             raise v.precondition_failed()
 
-    def _start_update(self, fv: FunctionVersion) -> None:
+    def _start_update(self, fn: Function, publish: bool = False) -> FunctionVersion | None:
+        """$LATEST goes InProgress; with PUBLISH the new version is cut now and settles with it."""
+        fv = fn.latest
         fv.last_modified = lambda_timestamp()
         fv.revision_id = new_revision()
         fv.last_update_status = "InProgress"
         fv.last_update_status_reason = "The function is being created."
         fv.last_update_status_reason_code = "Creating"
         self.host.retire(fv.account_id, fv.region, fv.name, LATEST)
-        self._transition(fv, updating=True)
+        published = self._publish(fn, None) if publish else None
+        self._transition(fv, updating=True, published=published)
+        return published
 
     @operation("UpdateFunctionCode")
     def update_function_code(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -401,11 +414,8 @@ class LambdaProvider(Provider):
         fv.code = pkg
         if params.get("Architectures"):
             fv.architectures = list(params["Architectures"])
-        self._start_update(fv)
-        out = fv.to_config()
-        if params.get("Publish"):
-            self._bg(self._publish_after_transition(fn))
-        return out
+        published = self._start_update(fn, publish=bool(params.get("Publish")))
+        return (published or fv).to_config()
 
     @operation("UpdateFunctionConfiguration")
     def update_function_configuration(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -442,7 +452,7 @@ class LambdaProvider(Provider):
             fv.tracing_mode = params["TracingConfig"].get("Mode", fv.tracing_mode)
         if "Layers" in params:
             fv.layers = list(params["Layers"] or [])
-        self._start_update(fv)
+        self._start_update(fn)
         return fv.to_config()
 
     @operation("DeleteFunction")
@@ -497,7 +507,8 @@ class LambdaProvider(Provider):
     @operation("ListVersionsByFunction")
     def list_versions_by_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
-        configs = [fn.latest.to_config()] + [fn.versions[k].to_config() for k in sorted(fn.versions, key=int)]
+        # Listed among versions, $LATEST has its qualified ARN.
+        configs = [fn.latest.to_config(qualified=True)] + [fn.versions[k].to_config() for k in sorted(fn.versions, key=int)]
         return self._page(configs, params, "Versions")
 
     # ---- aliases ----------------------------------------------------------------------------
@@ -674,7 +685,9 @@ class LambdaProvider(Provider):
         invoked_arn = fv.function_arn + (f":{qualifier}" if qualifier else "")
         if kind == "DryRun":
             return {"StatusCode": 204, "ExecutedVersion": fv.version}
-        inv = Invocation(payload, invoked_arn, client_context=self._client_context(params.get("ClientContext")))
+        # The invoke's request id is the API request's: the caller finds its invoke in the logs by it.
+        inv = Invocation(payload, invoked_arn, client_context=self._client_context(params.get("ClientContext")),
+                         request_id=ctx.request_id)
         if kind == "Event":
             self._bg(self._invoke_event(fn, fv, inv))
             return {"StatusCode": 202}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -27,6 +28,14 @@ _RESERVED_ENV = {
 }
 
 
+@functools.cache
+def runtimes() -> tuple[str, ...]:
+    """The Runtime enum of the installed botocore model (the wire spec)."""
+    from cloudlet.protocol.registry import load_model
+
+    return tuple(load_model("lambda").shape_for("Runtime").enum)
+
+
 def invalid(message: str) -> AWSError:
     return AWSError("InvalidParameterValueException", message, status=400)
 
@@ -44,6 +53,12 @@ def precondition_failed() -> AWSError:
 def check_runtime(runtime: str | None) -> None:
     if runtime is None:
         raise invalid("Runtime and Handler are mandatory parameters for functions created with deployment packages.")
+    known = runtimes()
+    if runtime not in known:
+        raise invalid(
+            f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: "
+            f"[{', '.join(known)}] or be a valid ARN"
+        )
     if runtime in DEPRECATED_RUNTIMES:
         family = re.match(r"[a-z]+", runtime)
         successor = _SUCCESSOR.get(family.group(0) if family else "", "a supported runtime")
