@@ -136,7 +136,7 @@ def ensure_runtime_choice(config: Config, runtime_name: str) -> RuntimeChoice:
                     timeout=300,
                 )
             if not _has_packages(python):
-                log.info("installing %s into %s", " ".join(_PACKAGES), venv)
+                log.info("installing %s into %s (pip, downloads on the first run)", " ".join(_PACKAGES), venv)
                 subprocess.run(
                     [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *_PACKAGES],
                     check=True,
@@ -151,12 +151,16 @@ def ensure_runtime_choice(config: Config, runtime_name: str) -> RuntimeChoice:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m cloudlet.services.lambda_.runtimes [python3.12 ...]`: pre-create venvs."""
-    logging.basicConfig(level=logging.INFO)
+    # Plain indented lines under the Makefile's step line, not logging's LEVEL:logger: prefix.
+    logging.basicConfig(level=logging.INFO, format="    %(message)s", stream=sys.stdout, force=True)
     names = (argv if argv is not None else sys.argv[1:]) or ["python3.12", "python3.11"]
     config = Config.from_env()
     for name in names:
         choice = ensure_runtime_choice(config, name)
-        print(f"{name}: {choice.python}" + (f"  ({choice.warning})" if choice.warning else ""))
+        version = ".".join(map(str, choice.version))
+        print(f"    {name}: ready (Python {version}, {choice.python})")
+        if choice.warning:
+            print(f"      note: {choice.warning}")
     return 0
 
 
