@@ -65,14 +65,15 @@ def discover_interpreters() -> dict[tuple[int, int], Path]:
     result: dict[tuple[int, int], Path] = {}
     for p in _candidates():
         name = p.name
-        if not name.startswith("python3.") or not name[len("python3.") :].isdigit():
-            if p != Path(sys.executable):
-                continue
+        versioned = name.startswith("python3.") and name[len("python3.") :].isdigit()
+        if not versioned and p != Path(sys.executable):
+            continue
         if not (p.is_file() and os.access(p, os.X_OK)):
             continue
         try:
             out = subprocess.run(
                 [str(p), "-c", "import sys;print(sys.version_info[0],sys.version_info[1])"],
+                check=False,
                 capture_output=True,
                 text=True,
                 timeout=10,
@@ -107,7 +108,7 @@ def choose_interpreter(runtime: str) -> tuple[Path, tuple[int, int], str | None]
 
 def _has_packages(python: Path) -> bool:
     code = "import " + ",".join(_PACKAGES)
-    r = subprocess.run([str(python), "-c", code], capture_output=True, timeout=60)
+    r = subprocess.run([str(python), "-c", code], check=False, capture_output=True, timeout=60)
     return r.returncode == 0
 
 
