@@ -109,7 +109,10 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def _start(args: argparse.Namespace) -> int:
     config = _config(args)
-    running = running_server(config.data_dir)
+    try:
+        running = running_server(config.data_dir)
+    except CliError:
+        running = None  # a pid file it may not read: check_data_dir says why
     if running and running.get("pid") != os.getpid():
         raise CliError(f"already running (pid {running['pid']}) at {running['endpoint']}")
     check_data_dir(config.data_dir)
