@@ -335,7 +335,7 @@ def test_runtime_build_prints_readable_lines() -> None:
     assert "INFO:" not in r.stdout + r.stderr
 
 
-README_BLOCK = re.compile(r"Use it with your own tools:\s*```sh\n(.*?)```", re.DOTALL)
+README_BLOCK = re.compile(r"Use it with your own tools[^\n]*\n\s*```sh\n(.*?)```", re.DOTALL)
 
 
 def test_readme_commands_work_without_aws_on_path(tmp_path: Path) -> None:
