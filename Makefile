@@ -1,4 +1,4 @@
-# cloudlet: make install | test | demo | bench | clean
+# cloudlet: make install | test | demo | lint | bench | clean
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .ONESHELL:
@@ -11,7 +11,7 @@ TUTORIAL := ../shared/tutorial/run-tutorial.sh
 BACKPORTS := deb http://deb.debian.org/debian bookworm-backports main
 APT_SOURCES ?= /etc/apt/sources.list /etc/apt/sources.list.d/
 
-.PHONY: install system runtimes test demo bench clean
+.PHONY: install system runtimes test demo lint bench clean constraints
 
 # System packages first: a user without root learns at once what to ask for.
 install: system $(VENV)/.installed runtimes
@@ -54,16 +54,26 @@ system:
 	  if [ -x /etc/init.d/valkey-server ]; then /etc/init.d/valkey-server stop >/dev/null 2>&1 || true; fi
 	fi
 
-$(VENV)/.installed: pyproject.toml | system
+# Every package at the version constraints.txt pins, so every machine runs the same
+# botocore models and clients. Each long step says what it does and how long it took.
+$(VENV)/.installed: pyproject.toml constraints.txt | system
+	@step() { printf '==> %s\n' "$$1"; }
+	done_in() { printf '    done in %d s\n' $$(( SECONDS - $$1 )); }
+	t=$$SECONDS; step "virtualenv $(VENV) ($$($(PYTHON) --version))"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	t=$$SECONDS; step "pip: upgrading pip in $(VENV)"
+	$(BIN)/pip install -q -c constraints.txt --upgrade pip
+	done_in $$t
+	t=$$SECONDS; step "pip: cloudlet and its test tools, versions from constraints.txt (downloads on the first run)"
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	done_in $$t
 	touch $@
 
 # The Lambda runtimes' virtualenvs (awslambdaric + boto3 per interpreter), built once
 # per machine under ~/.cloudlet/runtimes so that no invoke waits for a pip install.
 runtimes: $(VENV)/.installed
-	@$(BIN)/python -m cloudlet.services.lambda_.runtimes python3.12 python3.11
+	@echo "==> Lambda runtimes: one virtualenv (awslambdaric + boto3) per interpreter"
+	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m cloudlet.services.lambda_.runtimes python3.12 python3.11
 
 test: install
 	@rc=0; $(BIN)/pytest -q tests || rc=$$?
@@ -97,6 +107,24 @@ demo: install
 	  printf '%s\n' "$$line"
 	done || rc=$$?
 	exit $$rc
+
+# ruff and mypy as configured in pyproject.toml. Not yet part of `make test`.
+lint: $(VENV)/.installed
+	@rc=0
+	$(BIN)/ruff check src tests || rc=1
+	$(BIN)/mypy src || rc=1
+	exit $$rc
+
+# Rewrites constraints.txt from what is installed now: this venv plus the Lambda
+# runtimes' own packages (awslambdaric is not in this venv).
+constraints: $(VENV)/.installed runtimes
+	@rt="$$($(BIN)/python -c 'from cloudlet.config import Config; print(Config.from_env().runtimes_dir)')"
+	{ echo "# Pinned versions for make install (pip -c). Regenerate with: make constraints"
+	  { $(BIN)/pip freeze --all --exclude-editable
+	    for v in "$$rt"/python3.*; do "$$v/bin/python" -m pip freeze --local 2>/dev/null || true; done
+	  } | grep -v '^#' | sort -u -f; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	echo "constraints.txt: $$(grep -vc '^#' constraints.txt) packages"
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python "$$b"; done

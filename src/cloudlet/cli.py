@@ -1,31 +1,49 @@
-"""The `cloudlet` command: start, stop, status, env, hosts, ca."""
+"""The `cloudlet` command: start, stop, status, env, hosts, ca.
+
+A failure the user can act on (a data dir that cannot be written, a port in use, a bad
+CLOUDLET_* value) ends in one `cloudlet: ...` line on stderr and a non-zero exit.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import signal
+import platform
+import re
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from importlib import metadata
 from pathlib import Path
 
-from cloudlet.config import Config
+import cloudlet
+from cloudlet.cli_checks import CliError, check_data_dir, check_port
+from cloudlet.cli_processes import descendants, is_cloudlet, pid_alive, port_holder, terminate_tree
+from cloudlet.config import Config, ConfigError
+
+# Re-exported: tests, bench and the test fixtures stop process trees with these.
+__all__ = ["HEALTH_PATH", "PID_FILE", "descendants", "main", "pid_alive", "terminate_tree"]
 
 # The server (server.py) writes this file and answers on this path; the commands read them.
 PID_FILE = "cloudlet.pid"
 HEALTH_PATH = "/_cloudlet/health"
+# What a detached server writes to stdout/stderr: this start's output only.
+SERVER_OUT = "server.out"
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return Config.from_env(
-        host=getattr(args, "host", None),
-        port=getattr(args, "port", None),
-        data_dir=Path(args.data_dir).expanduser().resolve() if getattr(args, "data_dir", None) else None,
-    )
+    data_dir = getattr(args, "data_dir", None)
+    try:
+        return Config.from_env(
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            data_dir=Path(data_dir).expanduser().resolve() if data_dir else None,
+        )
+    except ConfigError as e:
+        raise CliError(str(e)) from None
 
 
 def fetch_health(endpoint: str, timeout: float = 1.0) -> dict[str, object] | None:
@@ -38,40 +56,22 @@ def fetch_health(endpoint: str, timeout: float = 1.0) -> dict[str, object] | Non
 
 
 def read_pid_file(data_dir: Path) -> dict[str, object] | None:
+    """The pid file's record; None when there is none. One it may not read is an error."""
+    path = data_dir / PID_FILE
     try:
-        info: dict[str, object] = json.loads((data_dir / PID_FILE).read_text())
+        info: dict[str, object] = json.loads(path.read_text())
         return info
-    except (OSError, ValueError):
+    except (FileNotFoundError, NotADirectoryError, ValueError):
         return None
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie is not alive for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    except OSError as e:
+        raise CliError(f"cannot read {path}: {e.strerror or e}") from None
 
 
 def server_alive(info: dict[str, object] | None) -> bool:
     """The pid file names a live cloudlet (not a stale pid reused by another program)."""
     if not info or not str(info.get("pid", "")).isdigit():
         return False
-    pid = int(str(info["pid"]))
-    if not pid_alive(pid):
-        return False
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"cloudlet" in f.read()
-    except OSError:
-        return True
+    return is_cloudlet(int(str(info["pid"])))
 
 
 def running_server(data_dir: Path) -> dict[str, object] | None:
@@ -80,56 +80,20 @@ def running_server(data_dir: Path) -> dict[str, object] | None:
     return info if server_alive(info) else None
 
 
-def descendants(pid: int) -> list[int]:
-    """All live descendants of pid (from /proc), children first."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    out: list[int] = []
-    todo = [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
-    return out
-
-
-def terminate_tree(pid: int, timeout: float = 10.0) -> None:
-    """SIGTERM pid and wait; then SIGKILL it, its process group and every descendant left."""
-    tree = descendants(pid)
+def remove_pid_file(data_dir: Path) -> None:
     try:
-        pgid = os.getpgid(pid)
-    except ProcessLookupError:
-        pgid = None
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
+        (data_dir / PID_FILE).unlink()
+    except (FileNotFoundError, NotADirectoryError):
         pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and pid_alive(pid):
-        time.sleep(0.05)
-    # Children re-parented to init after the server exited are still in `tree`.
-    survivors = [p for p in [pid, *tree] if pid_alive(p)]
-    if pgid is not None and pgid != os.getpgid(0):
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    for p in survivors:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(pid_alive(p) for p in survivors):
-        time.sleep(0.05)
+    except OSError as e:
+        raise CliError(f"cannot remove {data_dir / PID_FILE}: {e.strerror or e}") from None
+
+
+def _no_data_dir(config: Config) -> str:
+    """" (data dir X does not exist)" when it does not, else ""."""
+    if config.data_dir.is_dir():
+        return ""
+    return f" (data dir {config.data_dir} does not exist)"
 
 
 # ---------------------------------------------------------------------------
@@ -137,38 +101,63 @@ def terminate_tree(pid: int, timeout: float = 10.0) -> None:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    try:
+        return _start(args)
+    except CliError as e:
+        raise CliError(f"failed to start: {e}", e.code) from None
+
+
+def _start(args: argparse.Namespace) -> int:
     config = _config(args)
-    running = running_server(config.data_dir)
+    try:
+        running = running_server(config.data_dir)
+    except CliError:
+        running = None  # a pid file it may not read: check_data_dir says why
     if running and running.get("pid") != os.getpid():
-        print(f"cloudlet is already running (pid {running['pid']}) at {running['endpoint']}", file=sys.stderr)
-        return 1
+        raise CliError(f"already running (pid {running['pid']}) at {running['endpoint']}")
+    check_data_dir(config.data_dir)
+    check_port(config.host, config.port, who=lambda: port_holder(config.port))
     from cloudlet.services.elasticache.valkey_binary import valkey_warning
 
     warning = valkey_warning(config.valkey_server)
     if warning:
         print(warning, file=sys.stderr)
+    # The CA exists from the start, so `cloudlet ca` names a real file before the first cache.
+    from cloudlet.dataplane.tls import ensure_ca
+
+    try:
+        ensure_ca(config.data_dir)
+    except OSError as e:
+        raise CliError(f"cannot create the CA in {config.data_dir / 'ca'}: {e.strerror or e}") from None
     if not args.detach:
         from cloudlet.server import run_forever
 
+        args.serving = True  # from here on an OSError is the server's own, with its traceback
         return run_forever(config)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    return _start_detached(config, args.timeout, printed=warning or "")
+
+
+def _start_detached(config: Config, timeout: float, printed: str) -> int:
     (config.data_dir / "logs").mkdir(exist_ok=True)
+    out_path = config.data_dir / "logs" / SERVER_OUT
     t0 = time.monotonic()
-    out = open(config.data_dir / "logs" / "server.out", "ab")
     cmd = [
         sys.executable, "-m", "cloudlet", "start",
         "--host", config.host, "--port", str(config.port), "--data-dir", str(config.data_dir),
     ]
-    # Its own session: the server leads a process group its children join.
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, close_fds=True
-    )
-    out.close()
-    deadline = t0 + args.timeout
+    # Truncated: a failure shows this attempt's output, not an earlier run's.
+    with open(out_path, "wb") as out:
+        # Its own session: the server leads a process group its children join.
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, close_fds=True
+        )
+    deadline = t0 + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            tail = (config.data_dir / "logs" / "server.out").read_text(errors="replace")[-2000:]
-            print(f"cloudlet failed to start (exit {proc.returncode}):\n{tail}", file=sys.stderr)
+            output = out_path.read_text(errors="replace")
+            for line in failure_lines(output, already_printed=printed):
+                print(line, file=sys.stderr)
+            print(f"cloudlet: failed to start (exit {proc.returncode}); its output: {out_path}", file=sys.stderr)
             return 1
         info = read_pid_file(config.data_dir)
         if info and info.get("pid") == proc.pid and fetch_health(config.endpoint_url, 0.5) is not None:
@@ -177,44 +166,65 @@ def cmd_start(args: argparse.Namespace) -> int:
             return 0
         time.sleep(0.02)
     terminate_tree(proc.pid)
-    print(f"cloudlet did not become healthy within {args.timeout} s", file=sys.stderr)
-    return 1
+    raise CliError(f"did not answer on {config.endpoint_url} within {timeout:g} s, stopped it; "
+                   f"its output: {out_path}, its log: {config.data_dir / 'logs' / 'cloudlet.log'}")
+
+
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (ERROR|CRITICAL) \S+ (.*)$")
+
+
+def failure_lines(output: str, already_printed: str = "") -> list[str]:
+    """What to show of a failed start's output: its `cloudlet:` lines and logged errors.
+
+    Lines the parent has printed itself (the valkey warning) are not repeated; output
+    with neither kind of line (a crash) is shown as its last 15 lines.
+    """
+    seen = set(already_printed.splitlines())
+    lines = output.splitlines()
+    picked: list[str] = []
+    for i, line in enumerate(lines):
+        m = _LOG_LINE.match(line)
+        if m:
+            picked.append(f"cloudlet: {m.group(2)}")
+        elif line.startswith("cloudlet: ") and line not in seen:
+            picked.append(line)
+            # Indented continuation lines belong to it (a fix to run).
+            picked += [c for c in lines[i + 1:i + 3] if c.startswith("  ") and c not in seen]
+    return picked or lines[-15:]
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
     config = _config(args)
     info = running_server(config.data_dir)
     if info is None:
-        print("cloudlet is not running")
-        (config.data_dir / PID_FILE).unlink(missing_ok=True)
+        print(f"cloudlet is not running{_no_data_dir(config)}")
+        remove_pid_file(config.data_dir)
         return 0
     pid = int(str(info["pid"]))
     terminate_tree(pid, timeout=args.timeout)
-    (config.data_dir / PID_FILE).unlink(missing_ok=True)
+    remove_pid_file(config.data_dir)
     print(f"cloudlet stopped (pid {pid})")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from cloudlet.cli_status import status_report
+
     config = _config(args)
     info = running_server(config.data_dir)
     if info is None:
-        print("cloudlet: not running")
+        print(f"cloudlet: not running{_no_data_dir(config)}")
         return 3
     endpoint = str(info["endpoint"])
     health = fetch_health(endpoint)
     print(f"cloudlet: running (pid {info['pid']})")
     print(f"endpoint: {endpoint}")
+    print(f"data dir: {config.data_dir}")
     if health is None:
         print("health: not answering")
         return 1
-    print(f"version: {health.get('version')}")
-    services = health.get("services") or {}
-    assert isinstance(services, dict)
-    for name, state in services.items():
-        print(f"  {name}: {state}")
-    for line in health.get("status_lines") or []:  # type: ignore[union-attr]
-        print(f"  {line}")
+    for line in status_report(health):
+        print(line)
     return 0
 
 
@@ -238,59 +248,150 @@ def cmd_env(args: argparse.Namespace) -> int:
 def cmd_hosts(args: argparse.Namespace) -> int:
     config = _config(args)
     path = config.data_dir / "hosts"
-    if path.exists():
+    try:
         sys.stdout.write(path.read_text())
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # no cache has been created: nothing to map
     return 0
 
 
 def cmd_ca(args: argparse.Namespace) -> int:
+    from cloudlet.dataplane.tls import ca_cert_path
+
     config = _config(args)
-    path = config.data_dir / "ca" / "ca.pem"
+    path = ca_cert_path(config.data_dir)
+    if not path.is_file():
+        raise CliError(f"no CA certificate at {path} yet{_no_data_dir(config)}: `cloudlet start` makes it")
     print(path)
-    if not path.exists():
-        print("(not created yet: cloudlet creates it when it starts)", file=sys.stderr)
-        return 1
     return 0
 
 
+# ---------------------------------------------------------------------------
+# Command line
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (1-65535)")
+    return port
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def _version() -> str:
+    try:
+        botocore = metadata.version("botocore")
+    except metadata.PackageNotFoundError:
+        botocore = "missing"
+    return f"cloudlet {cloudlet.__version__} (botocore {botocore}, Python {platform.python_version()})"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cloudlet", description="AWS ElastiCache Serverless + IAM + Lambda, locally.")
-    sub = p.add_subparsers(dest="command", required=True)
+    try:
+        dflt = Config.from_env()
+    except ConfigError:
+        dflt = Config()  # the command itself reports the bad variable
 
-    def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--data-dir", help="state directory (CLOUDLET_DATA_DIR, default ~/.cloudlet)")
+    def env_default(var: str, value: object) -> str:
+        if var in os.environ:
+            return f"(default: {value}, from {var})"
+        return f"(env {var}; default: {value})"
 
-    s = sub.add_parser("start", help="run the server (foreground; -d to detach)")
-    common(s)
-    s.add_argument("--host", help="listen address (CLOUDLET_HOST)")
-    s.add_argument("--port", type=int, help="listen port (CLOUDLET_PORT)")
-    s.add_argument("-d", "--detach", action="store_true", help="run in the background")
-    s.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for health with -d")
+    p = argparse.ArgumentParser(
+        prog="cloudlet",
+        description="AWS ElastiCache Serverless (Valkey) with IAM auth, reached from Lambda, running for\n"
+                    "real on this machine: one AWS API endpoint for IAM, STS, EC2, ElastiCache, Lambda, Logs.",
+        epilog='first steps:\n  cloudlet start -d\n  eval "$(cloudlet env)"\n  aws sts get-caller-identity\n'
+               "  cloudlet stop",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=summary, description=description)
+        sp.add_argument("--data-dir", metavar="DIR",
+                        help="state directory: pid file, logs, CA, caches' data "
+                             + env_default("CLOUDLET_DATA_DIR", dflt.data_dir))
+        return sp
+
+    s = command("start", "run the server (in the foreground; -d to detach)",
+                "Run cloudlet: the AWS API endpoint and what it starts (the caches' valkey-servers, Lambda "
+                "environments). In the foreground until Ctrl-C, or with -d in the background, returning once it "
+                "answers.")
+    s.add_argument("--host", help="address the AWS API endpoint listens on " + env_default("CLOUDLET_HOST", dflt.host))
+    s.add_argument("--port", type=_port,
+                   help="port of the AWS API endpoint " + env_default("CLOUDLET_PORT", dflt.port))
+    s.add_argument("-d", "--detach", action="store_true",
+                   help="run in the background; print the endpoint once it answers")
+    s.add_argument("--timeout", type=_positive, default=30.0, metavar="SECONDS",
+                   help="with -d: how long to wait for it to answer before giving up (default: %(default)g)")
     s.set_defaults(func=cmd_start)
-    s = sub.add_parser("stop", help="stop the detached server and all its children")
-    common(s)
-    s.add_argument("--timeout", type=float, default=15.0)
+
+    s = command("stop", "stop the server and every process it started",
+                "Stop the cloudlet of this data dir and every process it started (valkey-servers, Lambda "
+                "environments): SIGTERM, then SIGKILL for what is left after --timeout.")
+    s.add_argument("--timeout", type=_positive, default=15.0, metavar="SECONDS",
+                   help="how long to wait after SIGTERM before killing what is left (default: %(default)g)")
     s.set_defaults(func=cmd_stop)
-    s = sub.add_parser("status", help="is it running, endpoint, services, caches")
-    common(s)
+
+    s = command("status", "is it running; endpoint, services, caches",
+                "Say whether cloudlet runs for this data dir, and its endpoint, services and caches. "
+                "Exit status: 0 running, 1 running but not answering, 3 not running.")
     s.set_defaults(func=cmd_status)
-    s = sub.add_parser("env", help="print export lines for AWS clients")
-    common(s)
-    s.add_argument("--port", type=int)
+
+    s = command("env", "print export lines for AWS clients",
+                'Print export lines for AWS clients (AWS_ENDPOINT_URL, the root access key, AWS_DEFAULT_REGION): '
+                'eval "$(cloudlet env)".')
+    s.add_argument("--port", type=_port,
+                   help="point clients at this port instead of the running server's "
+                        f"(env CLOUDLET_PORT; default: the running server's, else {dflt.port})")
     s.set_defaults(func=cmd_env)
-    s = sub.add_parser("hosts", help="print /etc/hosts lines for the caches' endpoints")
-    common(s)
+
+    s = command("hosts", "print /etc/hosts lines for the caches' endpoints",
+                "Print /etc/hosts lines mapping the caches' endpoint names to their loopback addresses "
+                "(nothing before the first cache).")
     s.set_defaults(func=cmd_hosts)
-    s = sub.add_parser("ca", help="print the path of the data plane's CA certificate")
-    common(s)
+
+    s = command("ca", "print the path of the CA certificate cache clients trust",
+                "Print the path of the CA certificate that signs the caches' TLS endpoints "
+                "(made by `cloudlet start`); cache clients trust it to verify the endpoint.")
     s.set_defaults(func=cmd_ca)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    rc: int = args.func(args)
-    return rc
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        rc: int = args.func(args)
+        return rc
+    except CliError as e:
+        print(f"cloudlet: {e}", file=sys.stderr)
+        return e.code
+    except OSError as e:
+        if getattr(args, "serving", False):
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"cloudlet: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -7,7 +7,23 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A CLOUDLET_* variable holds a value cloudlet cannot use; the message names it."""
+
+
+def _number(e: Mapping[str, str], name: str, default: float, kind: type[int | float]) -> float:
+    v = e.get(name)
+    if v is None or v.strip() == "":
+        return default
+    try:
+        return kind(v)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise ConfigError(f"{name}={v!r} is not {what}") from None
 
 
 def _bool(v: str | None, default: bool) -> bool:
@@ -56,7 +72,9 @@ class Config:
         e = os.environ if env is None else env
         c = cls()
         c.host = e.get("CLOUDLET_HOST", c.host)
-        c.port = int(e.get("CLOUDLET_PORT", c.port))
+        c.port = int(_number(e, "CLOUDLET_PORT", c.port, int))
+        if not 0 < c.port < 65536:
+            raise ConfigError(f"CLOUDLET_PORT={c.port} is not a TCP port (1-65535)")
         c.data_dir = Path(e.get("CLOUDLET_DATA_DIR", str(c.data_dir))).expanduser()
         c.account_id = e.get("CLOUDLET_ACCOUNT_ID", c.account_id)
         c.access_key_id = e.get("CLOUDLET_ACCESS_KEY_ID", c.access_key_id)
@@ -69,13 +87,13 @@ class Config:
         c.runtimes_dir = Path(
             e.get("CLOUDLET_RUNTIMES_DIR", str(c.runtimes_dir))
         ).expanduser()
-        c.lambda_idle_s = float(e.get("CLOUDLET_LAMBDA_IDLE_S", c.lambda_idle_s))
+        c.lambda_idle_s = _number(e, "CLOUDLET_LAMBDA_IDLE_S", c.lambda_idle_s, float)
         c.lambda_max_environments = int(
-            e.get("CLOUDLET_LAMBDA_MAX_ENVIRONMENTS", c.lambda_max_environments)
+            _number(e, "CLOUDLET_LAMBDA_MAX_ENVIRONMENTS", c.lambda_max_environments, int)
         )
-        c.lambda_transition_s = float(e.get("CLOUDLET_LAMBDA_TRANSITION_S", c.lambda_transition_s))
-        c.cache_iam_conn_max_s = float(e.get("CLOUDLET_CACHE_IAM_CONN_MAX_S", c.cache_iam_conn_max_s))
-        c.cache_auth_timeout_s = float(e.get("CLOUDLET_CACHE_AUTH_TIMEOUT_S", c.cache_auth_timeout_s))
+        c.lambda_transition_s = _number(e, "CLOUDLET_LAMBDA_TRANSITION_S", c.lambda_transition_s, float)
+        c.cache_iam_conn_max_s = _number(e, "CLOUDLET_CACHE_IAM_CONN_MAX_S", c.cache_iam_conn_max_s, float)
+        c.cache_auth_timeout_s = _number(e, "CLOUDLET_CACHE_AUTH_TIMEOUT_S", c.cache_auth_timeout_s, float)
         for k, v in overrides.items():
             if v is not None:
                 setattr(c, k, v)

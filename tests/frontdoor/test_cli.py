@@ -29,7 +29,7 @@ def cloudlet(*args: str, data_dir: Path, timeout: float = 60) -> subprocess.Comp
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLOUDLET_"))}
     env["PYTHONPATH"] = str(SRC)
     return subprocess.run([sys.executable, "-m", "cloudlet", *args, "--data-dir", str(data_dir)],
-                          env=env, capture_output=True, text=True, timeout=timeout)
+                          check=False, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_start_status_env_stop(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_start_status_env_stop(tmp_path: Path) -> None:
 
         # The env output works for the stock CLI as is.
         shell = f'eval "$({sys.executable} -m cloudlet env --data-dir {data})" && aws sts get-caller-identity'
-        cp = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=60,
+        cp = subprocess.run(["bash", "-c", shell], check=False, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(SRC)})
         assert "InvalidClientTokenId" not in cp.stderr and "SignatureDoesNotMatch" not in cp.stderr
 
@@ -108,7 +108,7 @@ def test_terminate_tree_kills_stubborn_descendants(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [["bogus"], []])
 def test_bad_command_line(args: list[str], tmp_path: Path) -> None:
     r = cloudlet(*args, data_dir=tmp_path) if args else subprocess.run(
-        [sys.executable, "-m", "cloudlet"], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)})
+        [sys.executable, "-m", "cloudlet"], check=False, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)})
     assert r.returncode == 2
     assert "usage: cloudlet" in r.stderr
 

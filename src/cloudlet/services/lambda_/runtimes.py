@@ -65,14 +65,15 @@ def discover_interpreters() -> dict[tuple[int, int], Path]:
     result: dict[tuple[int, int], Path] = {}
     for p in _candidates():
         name = p.name
-        if not name.startswith("python3.") or not name[len("python3.") :].isdigit():
-            if p != Path(sys.executable):
-                continue
+        versioned = name.startswith("python3.") and name[len("python3.") :].isdigit()
+        if not versioned and p != Path(sys.executable):
+            continue
         if not (p.is_file() and os.access(p, os.X_OK)):
             continue
         try:
             out = subprocess.run(
                 [str(p), "-c", "import sys;print(sys.version_info[0],sys.version_info[1])"],
+                check=False,
                 capture_output=True,
                 text=True,
                 timeout=10,
@@ -107,7 +108,7 @@ def choose_interpreter(runtime: str) -> tuple[Path, tuple[int, int], str | None]
 
 def _has_packages(python: Path) -> bool:
     code = "import " + ",".join(_PACKAGES)
-    r = subprocess.run([str(python), "-c", code], capture_output=True, timeout=60)
+    r = subprocess.run([str(python), "-c", code], check=False, capture_output=True, timeout=60)
     return r.returncode == 0
 
 
@@ -136,7 +137,7 @@ def ensure_runtime_choice(config: Config, runtime_name: str) -> RuntimeChoice:
                     timeout=300,
                 )
             if not _has_packages(python):
-                log.info("installing %s into %s", " ".join(_PACKAGES), venv)
+                log.info("installing %s into %s (pip, downloads on the first run)", " ".join(_PACKAGES), venv)
                 subprocess.run(
                     [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *_PACKAGES],
                     check=True,
@@ -151,12 +152,16 @@ def ensure_runtime_choice(config: Config, runtime_name: str) -> RuntimeChoice:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m cloudlet.services.lambda_.runtimes [python3.12 ...]`: pre-create venvs."""
-    logging.basicConfig(level=logging.INFO)
+    # Plain indented lines under the Makefile's step line, not logging's LEVEL:logger: prefix.
+    logging.basicConfig(level=logging.INFO, format="    %(message)s", stream=sys.stdout, force=True)
     names = (argv if argv is not None else sys.argv[1:]) or ["python3.12", "python3.11"]
     config = Config.from_env()
     for name in names:
         choice = ensure_runtime_choice(config, name)
-        print(f"{name}: {choice.python}" + (f"  ({choice.warning})" if choice.warning else ""))
+        version = ".".join(map(str, choice.version))
+        print(f"    {name}: ready (Python {version}, {choice.python})")
+        if choice.warning:
+            print(f"      note: {choice.warning}")
     return 0
 
 
