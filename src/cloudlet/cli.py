@@ -1,4 +1,4 @@
-"""The `cloudlet` command: start, stop, status, env, hosts, ca."""
+"""The `cloudlet` command: start, stop, status, env, hosts, ca, reset."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def _config(args: argparse.Namespace) -> Config:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         data_dir=Path(args.data_dir).expanduser().resolve() if getattr(args, "data_dir", None) else None,
+        persist=False if getattr(args, "ephemeral", False) else None,
     )
 
 
@@ -158,6 +159,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     cmd = [
         sys.executable, "-m", "cloudlet", "start",
         "--host", config.host, "--port", str(config.port), "--data-dir", str(config.data_dir),
+        *([] if config.persist else ["--ephemeral"]),
     ]
     # Its own session: the server leads a process group its children join.
     proc = subprocess.Popen(
@@ -253,6 +255,42 @@ def cmd_ca(args: argparse.Namespace) -> int:
     return 0
 
 
+# What `cloudlet reset` removes: everything the API created. The CA (clients trust
+# it) and the logs stay.
+RESET_PATHS = ("state", "elasticache", "lambda", "hosts")
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    import shutil
+
+    config = _config(args)
+    info = running_server(config.data_dir)
+    if info is not None:
+        print(f"cloudlet is running (pid {info['pid']}): stop it first (cloudlet stop)", file=sys.stderr)
+        return 1
+    present = [config.data_dir / n for n in RESET_PATHS if (config.data_dir / n).exists()]
+    if not present:
+        print(f"nothing to reset in {config.data_dir}")
+        return 0
+    if not args.yes:
+        print(f"This deletes every resource cloudlet keeps in {config.data_dir}: IAM, STS sessions, EC2,")
+        print("caches and their data, Lambda functions and code, log groups and events.")
+        try:
+            answer = input("Reset? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    for p in present:
+        if p.is_dir():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+    print(f"reset {config.data_dir} (kept ca/ and logs/)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cloudlet", description="AWS ElastiCache Serverless + IAM + Lambda, locally.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -266,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, help="listen port (CLOUDLET_PORT)")
     s.add_argument("-d", "--detach", action="store_true", help="run in the background")
     s.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for health with -d")
+    s.add_argument("--ephemeral", action="store_true",
+                   help="keep state in memory only, as if new (CLOUDLET_PERSIST=0)")
     s.set_defaults(func=cmd_start)
     s = sub.add_parser("stop", help="stop the detached server and all its children")
     common(s)
@@ -284,6 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ca", help="print the path of the data plane's CA certificate")
     common(s)
     s.set_defaults(func=cmd_ca)
+    s = sub.add_parser("reset", help="delete everything the API created in the data dir (asks first)")
+    common(s)
+    s.add_argument("--yes", action="store_true", help="do not ask")
+    s.set_defaults(func=cmd_reset)
     return p
 
 

@@ -42,6 +42,11 @@ class Config:
     lambda_idle_s: float = 300.0
     # CLOUDLET_LAMBDA_MAX_ENVIRONMENTS: cap on live Lambda environments (all functions).
     lambda_max_environments: int = 32
+    # CLOUDLET_PERSIST: 0 keeps all state in memory only (`cloudlet start --ephemeral`).
+    persist: bool = True
+    # CLOUDLET_PERSIST_SYNC: full (fsync every acknowledged write: survives power loss)
+    # or normal (survives a crash of cloudlet; a power loss may drop the last writes).
+    persist_sync: str = "full"
 
     @property
     def endpoint_url(self) -> str:
@@ -71,6 +76,10 @@ class Config:
         )
         c.cache_iam_conn_max_s = float(e.get("CLOUDLET_CACHE_IAM_CONN_MAX_S", c.cache_iam_conn_max_s))
         c.cache_auth_timeout_s = float(e.get("CLOUDLET_CACHE_AUTH_TIMEOUT_S", c.cache_auth_timeout_s))
+        c.persist = _bool(e.get("CLOUDLET_PERSIST"), True)
+        c.persist_sync = e.get("CLOUDLET_PERSIST_SYNC", c.persist_sync).strip().lower()
+        if c.persist_sync not in ("full", "normal"):
+            raise ValueError(f"CLOUDLET_PERSIST_SYNC must be full or normal, not {c.persist_sync!r}")
         for k, v in overrides.items():
             if v is not None:
                 setattr(c, k, v)

@@ -28,9 +28,10 @@ import cloudlet
 from cloudlet import sigv4
 from cloudlet.cli import HEALTH_PATH, PID_FILE
 from cloudlet.config import Config
-from cloudlet.core.errors import AWSError, NotImplementedOperation
 from cloudlet.core.context import RequestContext
+from cloudlet.core.errors import AWSError, NotImplementedOperation
 from cloudlet.core.ids import request_id as new_request_id
+from cloudlet.core.persist import StateUnreadable
 from cloudlet.core.provider import Provider
 from cloudlet.core.world import World
 from cloudlet.policy.authorizer import IamAuthorizer
@@ -242,6 +243,7 @@ class FrontDoor:
 
             provider_paths = list(PROVIDERS)
         self.slots = load_providers(world, provider_paths)
+        world.persistence.attach(world)
         self.world.authorizer = IamAuthorizer(world)
         self._router: ServiceRouter | None = None
         self._router_task: asyncio.Future[ServiceRouter] | None = None
@@ -255,9 +257,11 @@ class FrontDoor:
         # Then build the protocols in the background (on the models the router has just
         # loaded) so the first request is fast.
         self._router_task.add_done_callback(lambda _: loop.run_in_executor(None, self._warm_protocols, names))
+        self.world.persistence.restore(self.world)
         for slot in self.slots:
             if slot.provider is not None:
                 await slot.provider.start()
+        await self.world.persistence.revive(self.world)
 
     def _warm_protocols(self, names: list[str]) -> None:
         for n in names:
@@ -273,6 +277,7 @@ class FrontDoor:
                     await slot.provider.stop()
                 except Exception:
                     log.exception("stopping provider %s failed", slot.service)
+        self.world.persistence.close()
 
     async def router(self) -> ServiceRouter:
         if self._router is None:
@@ -293,7 +298,7 @@ class FrontDoor:
                     services[slot.service] = slot.provider.health()
                 except Exception as e:
                     services[slot.service] = f"error: {e}"
-        lines: list[str] = []
+        lines: list[str] = list(self.world.persistence.report.lines())
         for slot in self.slots:
             fn = getattr(slot.provider, "status_lines", None)
             if callable(fn):
@@ -410,9 +415,12 @@ class FrontDoor:
             handler: Callable[..., Any] | None = provider.handler_for(op)
             if handler is None:
                 raise NotImplementedOperation(service, op)
-            result = handler(ctx, params)
-            if inspect.isawaitable(result):
-                result = await result
+            try:
+                result = handler(ctx, params)
+                if inspect.isawaitable(result):
+                    result = await result
+            finally:  # on disk before the response goes out
+                self.world.persistence.after_request(service, ctx.account_id, ctx.region, op, params)
             return proto.serialize_response(op, result or {}, rid)
         except sigv4.SigV4Failure as f:
             log.info("auth failure %s: %s", f.reason, f.message.splitlines()[0])
@@ -517,6 +525,13 @@ def run_forever(config: Config) -> int:
         runner = asyncio.run
     try:
         runner(serve(config))
+    except StateUnreadable as e:
+        log.error(
+            "cannot read the state of %s: %s\nNothing was changed. Move the file away or run "
+            "`cloudlet reset` to start empty, or `cloudlet start --ephemeral` to run without it.",
+            config.data_dir, e,
+        )
+        return 1
     except OSError as e:
         log.error("cannot serve on %s: %s", config.endpoint_url, e)
         return 1

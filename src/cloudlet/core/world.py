@@ -12,6 +12,7 @@ from cloudlet.config import Config
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.dns import HostsRegistry
 from cloudlet.core.identity import Credential, CredentialRegistry
+from cloudlet.core.persist import Persistence
 
 if TYPE_CHECKING:
     from cloudlet.core.provider import Provider
@@ -55,6 +56,8 @@ class World:
         self.credentials.add(
             Credential(config.access_key_id, config.secret_access_key, self.root)
         )
+        # The data dir's state file (or nothing when ephemeral); raises StateUnreadable.
+        self.persistence = Persistence.open(config)
         # Free-form slots for long-lived components (dataplane, lambda host, ...).
         self.components: dict[str, Any] = {}
 

@@ -1,0 +1,92 @@
+"""Dataclass records <-> JSON-able dicts, driven by the dataclasses' own type hints.
+
+The persistence layer stores every service's records through this one codec, so a
+record type needs no serialization code of its own. Decoding follows the field
+types (datetime, Path, bytes, nested dataclasses, containers of them), ignores
+fields a newer cloudlet dropped and lets missing fields take their defaults: that
+is what lets a newer cloudlet read a data dir an older one wrote.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import functools
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+
+def encode(value: Any, exclude: frozenset[str] = frozenset()) -> Any:
+    """A dataclass (or container of them) as plain JSON values; EXCLUDE drops top-level fields."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: encode(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name not in exclude
+        }
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    return value
+
+
+@functools.cache
+def type_hints(cls: type) -> dict[str, Any]:
+    module = sys.modules.get(cls.__module__)
+    return typing.get_type_hints(cls, vars(module) if module else None)
+
+
+def decode(tp: Any, data: Any) -> Any:
+    """DATA (from encode) back into type TP."""
+    if data is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        members = [a for a in typing.get_args(tp) if a is not type(None)]
+        return decode(members[0], data) if len(members) == 1 else data
+    if origin is typing.Literal or tp is Any:
+        return data
+    if origin in (list, tuple):
+        params = typing.get_args(tp)
+        item = params[0] if params else Any
+        items = [decode(item, v) for v in data]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        kv = typing.get_args(tp)
+        vt = kv[1] if len(kv) == 2 else Any
+        return {k: decode(vt, v) for k, v in data.items()}
+    if isinstance(tp, type):
+        if dataclasses.is_dataclass(tp):
+            return decode_record(tp, data)
+        if tp is dt.datetime:
+            return dt.datetime.fromisoformat(data)
+        if issubclass(tp, Path):
+            return Path(data)
+        if tp is bytes:
+            return base64.b64decode(data)
+        if tp is float and isinstance(data, int):
+            return float(data)
+    return data
+
+
+def decode_record(cls: type, data: dict[str, Any], **extra: Any) -> Any:
+    """An instance of dataclass CLS from DATA; EXTRA supplies excluded fields."""
+    hints = type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in extra:
+            kwargs[f.name] = extra[f.name]
+        elif f.name in data and f.init:
+            kwargs[f.name] = decode(hints.get(f.name, Any), data[f.name])
+    return cls(**kwargs)
