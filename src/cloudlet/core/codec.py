@@ -43,8 +43,21 @@ def encode(value: Any, exclude: frozenset[str] = frozenset()) -> Any:
 
 @functools.cache
 def type_hints(cls: type) -> dict[str, Any]:
+    """Field types of CLS; a type imported only for type checking counts as Any."""
     module = sys.modules.get(cls.__module__)
-    return typing.get_type_hints(cls, vars(module) if module else None)
+    ns = dict(vars(module)) if module else {}
+    try:
+        return typing.get_type_hints(cls, ns)
+    except NameError:
+        pass
+    out: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        for name, ann in getattr(klass, "__annotations__", {}).items():
+            try:
+                out[name] = eval(ann, ns) if isinstance(ann, str) else ann  # noqa: S307 -- our own annotations
+            except NameError:
+                out[name] = Any
+    return out
 
 
 def decode(tp: Any, data: Any) -> Any:

@@ -95,7 +95,7 @@ class _Binding:
         self.saved: dict[tuple[str, str, str], set[str]] = {}
         self.saved_scalars: dict[tuple[str, str], str] = {}
         self.fresh: set[tuple[str, str]] = set()
-        self.dirty: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        self.dirty: dict[tuple[str, str], set[tuple[str, str | None]]] = {}
 
 
 class AccountRegionStore(Generic[T]):
@@ -129,12 +129,23 @@ class AccountRegionStore(Generic[T]):
     def bind(self, db: StateDB, service: str, spec: PersistSpec) -> None:
         self._bound = _Binding(db, service, spec)
 
-    def changed(self, account_id: str, region: str, attr: str, key: str) -> None:
-        """Mark one record changed by something no request parameter names."""
+    def changed(self, account_id: str, region: str, attr: str, key: str | None = None) -> None:
+        """Mark a record (KEY None: all of ATTR's) changed by something no parameter names.
+
+        Written with the request's other changes, or by Persistence.flush() for
+        changes made outside requests (background transitions)."""
         b = self._bound
         if b is not None:
             with self._lock:
                 b.dirty.setdefault((account_id, region), set()).add((attr, key))
+
+    def changed_all(self) -> None:
+        """Mark every record of every state changed (after background transitions)."""
+        b = self._bound
+        if b is not None:
+            with self._lock:
+                for key in self._states:
+                    b.dirty.setdefault(key, set()).update((c.attr, None) for c in b.spec.collections)
 
     def sync(self, account_id: str | None, region: str | None, params: Any, operation: str) -> None:
         """Write what changed: every fresh state, and the request's (account, region) state."""
@@ -169,7 +180,7 @@ class AccountRegionStore(Generic[T]):
         key: tuple[str, str],
         state: Any,
         hints: set[str] | None,
-        dirty: set[tuple[str, str]],
+        dirty: set[tuple[str, str | None]],
     ) -> Iterable[tuple[str, tuple[Any, ...]]]:
         from cloudlet.core.persist import DEL_RECORD, PUT_RECORD, dumps
 
@@ -183,7 +194,9 @@ class AccountRegionStore(Generic[T]):
             else:
                 write = set(records.keys() - saved)
                 write.update(h for h in hints if h in records)
-                write.update(k for a, k in dirty if a == col.attr and k in records)
+                for attr, k in dirty:
+                    if attr == col.attr:
+                        write.update(records if k is None else [k] if k in records else [])
                 if any(h.startswith("arn:") for h in hints):
                     write.update(k for k, r in records.items() if getattr(r, "arn", None) in hints)
             for gone in saved - records.keys():

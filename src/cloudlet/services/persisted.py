@@ -11,6 +11,8 @@ from typing import Any
 
 from cloudlet.core.store import PersistSpec
 from cloudlet.services.ec2.model import PERSIST as EC2
+from cloudlet.services.elasticache import restore as elasticache_restore
+from cloudlet.services.elasticache.state import PERSIST as ELASTICACHE
 from cloudlet.services.iam.model import PERSIST as IAM
 
 Reviver = Callable[[Any], Awaitable[None]]
@@ -18,4 +20,5 @@ Reviver = Callable[[Any], Awaitable[None]]
 SERVICES: dict[str, tuple[PersistSpec, Reviver | None]] = {
     "iam": (IAM, None),
     "ec2": (EC2, None),
+    "elasticache": (ELASTICACHE, elasticache_restore.revive),
 }
