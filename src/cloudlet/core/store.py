@@ -57,9 +57,11 @@ class PersistSpec:
     scalars: tuple[str, ...] = ()  # plain attributes of the state object
     # Operations whose changes are written another way (PutLogEvents: the events journal).
     skip_ops: frozenset[str] = frozenset()
-    # Called on each restored state (e.g. rebuilding indexes); the provider's own
-    # restart work (processes, credentials) happens in its restore module.
-    after_load: Callable[[Any], None] | None = None
+    # Given each state as it is made (fresh: False) or restored (True), with the
+    # database: for what the records do not hold (the logs' events journal).
+    attach_state: Callable[[Any, StateDB, str, str, bool], None] | None = None
+    # Extra statements written with a record (or its removal, record None).
+    record_ops: Callable[[str, str, str, str, Any], list[tuple[str, tuple[Any, ...]]]] | None = None
 
 
 def param_hints(params: Any, out: set[str] | None = None, depth: int = 0) -> set[str]:
@@ -113,9 +115,12 @@ class AccountRegionStore(Generic[T]):
                 state = self._states.get(key)
                 if state is None:
                     state = self._factory(account_id, region)
+                    b = self._bound
+                    if b is not None:
+                        if b.spec.attach_state is not None:
+                            b.spec.attach_state(state, b.db, account_id, region, False)
+                        b.fresh.add(key)
                     self._states[key] = state
-                    if self._bound is not None:
-                        self._bound.fresh.add(key)
         return state
 
     def items(self) -> Iterator[tuple[tuple[str, str], T]]:
@@ -199,10 +204,15 @@ class AccountRegionStore(Generic[T]):
                         write.update(records if k is None else [k] if k in records else [])
                 if any(h.startswith("arn:") for h in hints):
                     write.update(k for k, r in records.items() if getattr(r, "arn", None) in hints)
+            extra = b.spec.record_ops
             for gone in saved - records.keys():
                 yield DEL_RECORD, (b.service, account, region, col.attr, gone)
+                if extra is not None:
+                    yield from extra(account, region, col.attr, gone, None)
             for k in write:
                 yield PUT_RECORD, (b.service, account, region, col.attr, k, dumps(col.dump(records[k])))
+                if extra is not None:
+                    yield from extra(account, region, col.attr, k, records[k])
             b.saved[skey] = set(records)
         if b.spec.scalars:
             text = dumps({a: codec.encode(getattr(state, a)) for a in b.spec.scalars})
@@ -238,9 +248,10 @@ class AccountRegionStore(Generic[T]):
                     report.bad(what, e)
                     # Keep the row in the file: never delete what could not be read.
                     b.saved.setdefault((account, region, kind), set()).discard(key)
+            if b.spec.attach_state is not None:
+                for (account, region), restored in made.items():
+                    b.spec.attach_state(restored, b.db, account, region, True)
             for where, restored in made.items():
-                if b.spec.after_load is not None:
-                    b.spec.after_load(restored)
                 self._states[where] = restored
                 if b.spec.scalars:
                     b.saved_scalars[where] = _scalar_text(restored, b.spec.scalars)

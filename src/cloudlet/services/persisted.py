@@ -14,6 +14,9 @@ from cloudlet.services.ec2.model import PERSIST as EC2
 from cloudlet.services.elasticache import restore as elasticache_restore
 from cloudlet.services.elasticache.state import PERSIST as ELASTICACHE
 from cloudlet.services.iam.model import PERSIST as IAM
+from cloudlet.services.lambda_ import restore as lambda_restore
+from cloudlet.services.lambda_.models import PERSIST as LAMBDA
+from cloudlet.services.logs.state import PERSIST as LOGS
 
 Reviver = Callable[[Any], Awaitable[None]]
 
@@ -21,4 +24,6 @@ SERVICES: dict[str, tuple[PersistSpec, Reviver | None]] = {
     "iam": (IAM, None),
     "ec2": (EC2, None),
     "elasticache": (ELASTICACHE, elasticache_restore.revive),
+    "lambda": (LAMBDA, lambda_restore.revive),
+    "logs": (LOGS, None),
 }

@@ -74,6 +74,7 @@ class LambdaProvider(FunctionPermissions, Provider):
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self.world.persistence.flush())
 
     # ---- lookup ----------------------------------------------------------------
     def _split_name(self, ctx: RequestContext, raw: str) -> tuple[str, str | None]:
@@ -480,6 +481,7 @@ class LambdaProvider(FunctionPermissions, Provider):
             fv.description = description
         fn.versions[fv.version] = fv
         fn.next_version += 1
+        self.store.changed(latest.account_id, latest.region, "functions", fn.name)  # may run in _bg
         return fv
 
     def publish_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
