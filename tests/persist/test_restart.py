@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from acceptance.test_tutorial_boto3 import (
     TUTORIAL_DIR,
     _client,

@@ -62,6 +62,7 @@ class StateDB:
 
     def __init__(self, path: Path, synchronous: str = "FULL") -> None:
         self.path = path
+        self.data_dir = path.parent.parent  # DATA_DIR/state/cloudlet.db
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         try:
@@ -214,7 +215,7 @@ class Persistence:
         self.db.write([("DELETE FROM credentials WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))])
         for key_id, data in self.db.query("SELECT key_id, data FROM credentials"):
             try:
-                cred = decode_record(Credential, json.loads(data))
+                cred = decode_record(Credential, json.loads(data), base=self.db.data_dir)
                 world.credentials.add(cred, quiet=True)
                 self.report.loaded += 1
             except Exception as e:  # noqa: BLE001 -- reported; the other keys still load

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cloudlet.core import codec
@@ -42,11 +43,11 @@ class Collection:
     encode: Callable[[Any], Any] | None = None
     decode: Callable[[dict[str, Any]], Any] | None = None
 
-    def dump(self, obj: Any) -> Any:
-        return self.encode(obj) if self.encode else codec.encode(obj, self.exclude)
+    def dump(self, obj: Any, base: Path) -> Any:
+        return self.encode(obj) if self.encode else codec.encode(obj, self.exclude, base)
 
-    def load(self, data: dict[str, Any]) -> Any:
-        return self.decode(data) if self.decode else codec.decode_record(self.record, data)
+    def load(self, data: dict[str, Any], base: Path) -> Any:
+        return self.decode(data) if self.decode else codec.decode_record(self.record, data, base=base)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +92,7 @@ def param_hints(params: Any, out: set[str] | None = None, depth: int = 0) -> set
 class _Binding:
     def __init__(self, db: StateDB, service: str, spec: PersistSpec) -> None:
         self.db = db
+        self.base = db.data_dir
         self.service = service
         self.spec = spec
         # Keys last written, per (account, region, attr): diffed to find adds and removes.
@@ -125,6 +127,9 @@ class AccountRegionStore(Generic[T]):
 
     def items(self) -> Iterator[tuple[tuple[str, str], T]]:
         return iter(list(self._states.items()))
+
+    def states(self) -> list[T]:
+        return list(self._states.values())
 
     # -- persistence ------------------------------------------------------------------
     @property
@@ -210,12 +215,12 @@ class AccountRegionStore(Generic[T]):
                 if extra is not None:
                     yield from extra(account, region, col.attr, gone, None)
             for k in write:
-                yield PUT_RECORD, (b.service, account, region, col.attr, k, dumps(col.dump(records[k])))
+                yield PUT_RECORD, (b.service, account, region, col.attr, k, dumps(col.dump(records[k], b.base)))
                 if extra is not None:
                     yield from extra(account, region, col.attr, k, records[k])
             b.saved[skey] = set(records)
         if b.spec.scalars:
-            text = dumps({a: codec.encode(getattr(state, a)) for a in b.spec.scalars})
+            text = dumps({a: codec.encode(getattr(state, a), base=b.base) for a in b.spec.scalars})
             if b.saved_scalars.get(key) != text:
                 b.saved_scalars[key] = text
                 yield PUT_RECORD, (b.service, account, region, SCALARS, "", text)
@@ -237,9 +242,9 @@ class AccountRegionStore(Generic[T]):
                         getattr(state, c.attr).clear()
                 try:
                     if kind == SCALARS:
-                        self._load_scalars(state, data)
+                        self._load_scalars(state, data, b.base)
                     elif kind in cols:
-                        getattr(state, kind)[key] = cols[kind].load(_json(data))
+                        getattr(state, kind)[key] = cols[kind].load(_json(data), b.base)
                         b.saved.setdefault((account, region, kind), set()).add(key)
                     else:
                         raise ValueError(f"unknown record kind {kind!r}")
@@ -254,14 +259,14 @@ class AccountRegionStore(Generic[T]):
             for where, restored in made.items():
                 self._states[where] = restored
                 if b.spec.scalars:
-                    b.saved_scalars[where] = _scalar_text(restored, b.spec.scalars)
+                    b.saved_scalars[where] = _scalar_text(restored, b.spec.scalars, b.base)
         return list(made.values())
 
-    def _load_scalars(self, state: Any, data: str) -> None:
+    def _load_scalars(self, state: Any, data: str, base: Path) -> None:
         cls: type = type(state)
         hints = codec.type_hints(cls) if dataclasses.is_dataclass(cls) else {}
         for attr, value in _json(data).items():
-            setattr(state, attr, codec.decode(hints.get(attr, Any), value))
+            setattr(state, attr, codec.decode(hints.get(attr, Any), value, base))
 
 
 def _json(text: str) -> Any:
@@ -270,7 +275,7 @@ def _json(text: str) -> Any:
     return json.loads(text)
 
 
-def _scalar_text(state: Any, attrs: tuple[str, ...]) -> str:
+def _scalar_text(state: Any, attrs: tuple[str, ...], base: Path) -> str:
     from cloudlet.core.persist import dumps
 
-    return dumps({a: codec.encode(getattr(state, a)) for a in attrs})
+    return dumps({a: codec.encode(getattr(state, a), base=base) for a in attrs})

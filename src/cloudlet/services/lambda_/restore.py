@@ -1,14 +1,16 @@
 """Bring restored Lambda functions back: Active and cold (no environment runs yet).
 
-A version whose preparation a restart interrupted is prepared again; one whose code
-package is gone from the data dir is Failed with the reason, as AWS shows a function
-it cannot run.
+A version whose preparation a restart interrupted is prepared again, a missing task
+root is unpacked again from its zip; a version whose zip is gone from the data dir
+is Failed with the reason, as AWS shows a function it cannot run.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
+from cloudlet.services.lambda_ import code as codepkg
 from cloudlet.services.lambda_.models import FunctionVersion
 
 if TYPE_CHECKING:
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 
 def _versions(provider: LambdaProvider) -> list[FunctionVersion]:
     out: list[FunctionVersion] = []
-    for _, st in provider.store.items():
+    for st in provider.store.states():
         for fn in st.functions.values():
             out.append(fn.latest)
             out.extend(fn.versions.values())
@@ -31,6 +33,7 @@ async def revive(provider: LambdaProvider) -> None:
             fv.state_reason = f"cloudlet: the code package {fv.code.zip_path} is missing from the data dir."
         elif fv.state == "Pending" or fv.last_update_status == "InProgress":
             provider._bg(provider._prepare(fv, updating=fv.state != "Pending"))
-    for (account, region), _ in provider.store.items():
-        provider.store.changed(account, region, "functions")
+        elif not fv.code.task_root.is_dir():
+            await asyncio.to_thread(codepkg.unpack, fv.code)  # task roots are a cache of the zip
+    provider.store.changed_all()
     provider.world.persistence.flush()

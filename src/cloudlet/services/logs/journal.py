@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from cloudlet.core import codec
 from cloudlet.core.persist import PUT_EVENT
-from cloudlet.services.logs.state import LogEvent, LogGroup, LogsState, LogStream, event_key, format_key
+from cloudlet.services.logs.state import (
+    LogEvent,
+    LogGroup,
+    LogsState,
+    LogStream,
+    event_key,
+    format_key,
+)
 
 if TYPE_CHECKING:
     from cloudlet.core.persist import StateDB
@@ -28,7 +35,7 @@ def encode_group(g: LogGroup) -> dict[str, Any]:
 
 def decode_group(data: dict[str, Any]) -> LogGroup:
     streams = {name: LogStream(name=name, creation_time=int(created)) for name, created in data.get("streams", [])}
-    group: LogGroup = codec.decode_record(LogGroup, data, streams=streams)
+    group: LogGroup = codec.decode_record(LogGroup, data, extra={"streams": streams})
     return group
 
 
@@ -38,11 +45,11 @@ def record_ops(account: str, region: str, attr: str, key: str, group: Any) -> li
         return [("DELETE FROM events WHERE account=? AND region=? AND grp=?", (account, region, key))]
     import json
 
-    return [(
+    sql = (
         "DELETE FROM events WHERE account=? AND region=? AND grp=? "
-        "AND stream NOT IN (SELECT value FROM json_each(?))",
-        (account, region, key, json.dumps(list(group.streams))),
-    )]
+        "AND stream NOT IN (SELECT value FROM json_each(?))"
+    )
+    return [(sql, (account, region, key, json.dumps(list(group.streams))))]
 
 
 def attach(state: LogsState, db: StateDB, account: str, region: str, restored: bool) -> None:
