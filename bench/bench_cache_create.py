@@ -18,8 +18,7 @@ from pathlib import Path
 
 from cloudlet.config import Config
 from cloudlet.core.context import RequestContext
-from cloudlet.core.world import World
-from cloudlet.services.ec2.provider import Ec2Provider
+from cloudlet.services.registry import build_world
 from cloudlet.services.elasticache.provider import ElastiCacheProvider
 
 
@@ -32,10 +31,9 @@ def rss_kib(pid: int) -> int:
 
 async def main(count: int, net: str) -> None:
     with tempfile.TemporaryDirectory(prefix="cl-bench-") as tmp:
-        world = World(Config.from_env({}, data_dir=Path(tmp), cache_net=net))
-        world.add_provider(Ec2Provider(world))
-        ec = ElastiCacheProvider(world)
-        world.add_provider(ec)
+        world = build_world(Config.from_env({}, data_dir=Path(tmp), cache_net=net))
+        ec = world.providers["elasticache"]
+        assert isinstance(ec, ElastiCacheProvider)
         await ec.start()
         ctx = RequestContext("elasticache", "CreateServerlessCache", "us-east-1", world.root, "bench")
         st = ec.store.get(world.config.account_id, "us-east-1")

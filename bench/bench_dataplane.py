@@ -36,7 +36,7 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from cloudlet.config import Config  # noqa: E402
-from cloudlet.core.world import World  # noqa: E402
+from cloudlet.services.registry import build_world  # noqa: E402
 from cloudlet.dataplane.server import DataPlane  # noqa: E402
 from cloudlet.dataplane.spec import ADMIN_USER, CacheEndpoint, CacheUser, backend_password  # noqa: E402
 from cloudlet.dataplane.tls import ca_cert_path, issue_server_cert  # noqa: E402
@@ -124,7 +124,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cloudlet-bench-") as tmp:
         work = Path(tmp)
         config = Config.from_env(env={}, data_dir=work / "data")
-        world = World(config)
+        world = build_world(config)
         secret = b"bench-secret-0123456789abcdef0123"
         tls_port = free_port("127.0.0.1")
         valkey = start_valkey(work, secret, tls_port, config.data_dir)

@@ -1,4 +1,4 @@
-"""The `cloudlet` command: start, stop, status, env, hosts, ca.
+"""The `cloudlet` command: start, stop, status, env, hosts, ca, reset.
 
 A failure the user can act on (a data dir that cannot be written, a port in use, a bad
 CLOUDLET_* value) ends in one `cloudlet: ...` line on stderr and a non-zero exit.
@@ -22,14 +22,11 @@ from pathlib import Path
 import cloudlet
 from cloudlet.cli_checks import CliError, check_data_dir, check_port
 from cloudlet.cli_processes import descendants, is_cloudlet, pid_alive, port_holder, terminate_tree
-from cloudlet.config import Config, ConfigError
+from cloudlet.config import HEALTH_PATH, PID_FILE, Config, ConfigError
 
 # Re-exported: tests, bench and the test fixtures stop process trees with these.
 __all__ = ["HEALTH_PATH", "PID_FILE", "descendants", "main", "pid_alive", "terminate_tree"]
 
-# The server (server.py) writes this file and answers on this path; the commands read them.
-PID_FILE = "cloudlet.pid"
-HEALTH_PATH = "/_cloudlet/health"
 # What a detached server writes to stdout/stderr: this start's output only.
 SERVER_OUT = "server.out"
 
@@ -41,6 +38,7 @@ def _config(args: argparse.Namespace) -> Config:
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
             data_dir=Path(data_dir).expanduser().resolve() if data_dir else None,
+            persist=False if getattr(args, "ephemeral", False) else None,
         )
     except ConfigError as e:
         raise CliError(str(e)) from None
@@ -144,6 +142,7 @@ def _start_detached(config: Config, timeout: float, printed: str) -> int:
     cmd = [
         sys.executable, "-m", "cloudlet", "start",
         "--host", config.host, "--port", str(config.port), "--data-dir", str(config.data_dir),
+        *([] if config.persist else ["--ephemeral"]),
     ]
     # Truncated: a failure shows this attempt's output, not an earlier run's.
     with open(out_path, "wb") as out:
@@ -290,6 +289,42 @@ def _positive(text: str) -> float:
     return value
 
 
+# What `cloudlet reset` removes: everything the API created. The CA (clients trust
+# it) and the logs stay.
+RESET_PATHS = ("state", "elasticache", "lambda", "hosts")
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    import shutil
+
+    config = _config(args)
+    info = running_server(config.data_dir)
+    if info is not None:
+        print(f"cloudlet is running (pid {info['pid']}): stop it first (cloudlet stop)", file=sys.stderr)
+        return 1
+    present = [config.data_dir / n for n in RESET_PATHS if (config.data_dir / n).exists()]
+    if not present:
+        print(f"nothing to reset in {config.data_dir}")
+        return 0
+    if not args.yes:
+        print(f"This deletes every resource cloudlet keeps in {config.data_dir}: IAM, STS sessions, EC2,")
+        print("caches and their data, Lambda functions and code, log groups and events.")
+        try:
+            answer = input("Reset? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    for path in present:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    print(f"reset {config.data_dir} (kept ca/ and logs/)")
+    return 0
+
+
 def _version() -> str:
     try:
         botocore = metadata.version("botocore")
@@ -338,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run in the background; print the endpoint once it answers")
     s.add_argument("--timeout", type=_positive, default=30.0, metavar="SECONDS",
                    help="with -d: how long to wait for it to answer before giving up (default: %(default)g)")
+    s.add_argument("--ephemeral", action="store_true",
+                   help="keep state in memory only, as if new (CLOUDLET_PERSIST=0)")
     s.set_defaults(func=cmd_start)
 
     s = command("stop", "stop the server and every process it started",
@@ -369,6 +406,13 @@ def build_parser() -> argparse.ArgumentParser:
                 "Print the path of the CA certificate that signs the caches' TLS endpoints "
                 "(made by `cloudlet start`); cache clients trust it to verify the endpoint.")
     s.set_defaults(func=cmd_ca)
+
+    s = command("reset", "delete everything the API created in the data dir (asks first)",
+                "Delete every resource cloudlet keeps in the data dir (IAM, STS sessions, EC2, caches and "
+                "their data, Lambda functions, log groups); the CA and cloudlet's own logs stay. cloudlet "
+                "must be stopped.")
+    s.add_argument("--yes", action="store_true", help="do not ask")
+    s.set_defaults(func=cmd_reset)
     return p
 
 

@@ -11,6 +11,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
+# The server writes this file in the data dir and answers health on this path; the CLI reads both.
+PID_FILE = "cloudlet.pid"
+HEALTH_PATH = "/_cloudlet/health"
+
+
 class ConfigError(ValueError):
     """A CLOUDLET_* variable holds a value cloudlet cannot use; the message names it."""
 
@@ -62,6 +67,11 @@ class Config:
     # (or InProgress after an update), so clients meet the ResourceConflictException AWS gives
     # to a call made before the transition ends.
     lambda_transition_s: float = 0.3
+    # CLOUDLET_PERSIST: 0 keeps all state in memory only (`cloudlet start --ephemeral`).
+    persist: bool = True
+    # CLOUDLET_PERSIST_SYNC: full (fsync every acknowledged write: survives power loss)
+    # or normal (survives a crash of cloudlet; a power loss may drop the last writes).
+    persist_sync: str = "full"
 
     @property
     def endpoint_url(self) -> str:
@@ -94,6 +104,10 @@ class Config:
         c.lambda_transition_s = _number(e, "CLOUDLET_LAMBDA_TRANSITION_S", c.lambda_transition_s, float)
         c.cache_iam_conn_max_s = _number(e, "CLOUDLET_CACHE_IAM_CONN_MAX_S", c.cache_iam_conn_max_s, float)
         c.cache_auth_timeout_s = _number(e, "CLOUDLET_CACHE_AUTH_TIMEOUT_S", c.cache_auth_timeout_s, float)
+        c.persist = _bool(e.get("CLOUDLET_PERSIST"), True)
+        c.persist_sync = e.get("CLOUDLET_PERSIST_SYNC", c.persist_sync).strip().lower()
+        if c.persist_sync not in ("full", "normal"):
+            raise ConfigError(f"CLOUDLET_PERSIST_SYNC={c.persist_sync!r} is not full or normal")
         for k, v in overrides.items():
             if v is not None:
                 setattr(c, k, v)

@@ -27,11 +27,11 @@ from multidict import CIMultiDict
 
 import cloudlet
 from cloudlet import sigv4
-from cloudlet.cli import HEALTH_PATH, PID_FILE
-from cloudlet.config import Config
+from cloudlet.config import HEALTH_PATH, PID_FILE, Config
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import request_id as new_request_id
+from cloudlet.core.persist import StateUnreadable
 from cloudlet.core.provider import Provider
 from cloudlet.core.world import World
 from cloudlet.protocol.base import Protocol
@@ -194,8 +194,11 @@ class FrontDoor:
         # Then build the protocols in the background (on the models the router has just
         # loaded) so the first request is fast.
         self._router_task.add_done_callback(lambda _: loop.run_in_executor(None, self._warm_protocols, names))
+        # State back into memory before the providers start; what runs (caches, functions) after.
+        self.world.persistence.restore(self.world)
         for provider in self.providers:
             await provider.start()
+        await self.world.persistence.revive(self.world)
 
     def _warm_protocols(self, names: list[str]) -> None:
         for n in names:
@@ -210,6 +213,7 @@ class FrontDoor:
                 await provider.stop()
             except Exception:
                 log.exception("stopping provider %s failed", provider.service)
+        self.world.persistence.close()
 
     async def router(self) -> ServiceRouter:
         if self._router is None:
@@ -221,7 +225,7 @@ class FrontDoor:
 
     def health(self) -> dict[str, Any]:
         services: dict[str, str] = {}
-        lines: list[str] = []
+        lines: list[str] = list(self.world.persistence.report.lines())
         for provider in self.providers:
             try:
                 services[provider.service] = provider.health()
@@ -359,9 +363,13 @@ class FrontDoor:
         handler = self.world.providers[call.service].handler_for(call.operation)
         if handler is None:
             raise self._proto(call).not_implemented(call.operation)
-        result = handler(self._ctx(call), call.params)
-        if inspect.isawaitable(result):
-            result = await result
+        ctx = self._ctx(call)
+        try:
+            result = handler(ctx, call.params)
+            if inspect.isawaitable(result):
+                result = await result
+        finally:  # on disk before the response goes out
+            self.world.persistence.after_request(call.service, ctx.account_id, ctx.region, call.operation, call.params)
         return result or {}
 
     def serialize(self, call: Call, result: dict[str, Any]) -> HttpResponse:
@@ -464,6 +472,13 @@ def run_forever(config: Config) -> int:
         runner = asyncio.run
     try:
         runner(serve(config))
+    except StateUnreadable as e:
+        log.error(
+            "cannot read the state of %s: %s\nNothing was changed. Move the file away or run "
+            "`cloudlet reset` to start empty, or `cloudlet start --ephemeral` to run without it.",
+            config.data_dir, e,
+        )
+        return 1
     except OSError as e:
         log.error("cannot serve on %s: %s", config.endpoint_url, e)
         return 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
 
 from cloudlet.core.context import Principal
 
@@ -30,14 +31,20 @@ class CredentialRegistry:
     def __init__(self) -> None:
         self._by_key: dict[str, Credential] = {}
         self._lock = threading.Lock()
+        # Told of every key added (the credential) or removed (None): the state file.
+        self.listener: Callable[[str, Credential | None], None] | None = None
 
-    def add(self, cred: Credential) -> None:
+    def add(self, cred: Credential, quiet: bool = False) -> None:
         with self._lock:
             self._by_key[cred.access_key_id] = cred
+        if self.listener is not None and not quiet:
+            self.listener(cred.access_key_id, cred)
 
     def remove(self, access_key_id: str) -> None:
         with self._lock:
-            self._by_key.pop(access_key_id, None)
+            known = self._by_key.pop(access_key_id, None)
+        if self.listener is not None and known is not None:
+            self.listener(access_key_id, None)
 
     def get(self, access_key_id: str) -> Credential | None:
         return self._by_key.get(access_key_id)

@@ -15,6 +15,7 @@ from cloudlet.core.context import Principal
 from cloudlet.core.dns import HostsRegistry
 from cloudlet.core.identity import Credential, CredentialRegistry
 from cloudlet.core.interfaces import Authorizer, IdentityDirectory, LogSink, NetworkDirectory, RoleSessions
+from cloudlet.core.persist import Persistence
 
 if TYPE_CHECKING:
     from cloudlet.core.provider import Provider
@@ -42,6 +43,8 @@ class World:
             access_key_id=config.access_key_id,
         )
         self.credentials.add(Credential(config.access_key_id, config.secret_access_key, self.root))
+        # The data dir's state file (or nothing when ephemeral); raises StateUnreadable.
+        self.persistence = Persistence.open(config)
 
     def wire(
         self,

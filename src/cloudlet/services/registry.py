@@ -27,4 +27,6 @@ def build_world(config: Config) -> World:
     world.wire([iam, sts, ec2, logs], iam=iam, sts=sts, ec2=ec2, logs=logs, authorizer=IamAuthorizer(world))
     built = {p.service: p for p in (iam, sts, ec2, logs, ElastiCacheProvider(world), LambdaProvider(world))}
     world.providers = {cls.service: built[cls.service] for cls in PROVIDER_CLASSES}
+    # The providers' stores and the credential registry write through to the data dir's state.
+    world.persistence.attach(world)
     return world

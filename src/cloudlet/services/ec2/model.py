@@ -79,3 +79,19 @@ class Ec2State:
     security_groups: dict[str, SecurityGroup] = dataclasses.field(default_factory=dict)
     zones: list[AvailabilityZone] = dataclasses.field(default_factory=list)
     default_vpc_id: str = ""
+
+
+def _persist_spec() -> Any:
+    from cloudlet.core.store import Collection, PersistSpec
+
+    return PersistSpec(
+        collections=(
+            Collection("vpcs", Vpc),
+            Collection("subnets", Subnet),
+            Collection("security_groups", SecurityGroup),
+        ),
+        scalars=("zones", "default_vpc_id"),
+    )
+
+
+PERSIST = _persist_spec()

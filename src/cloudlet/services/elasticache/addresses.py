@@ -87,6 +87,11 @@ class AddressPool:
             "No loopback address is left for another serverless cache.",
         )
 
+    def reserve(self, address: str) -> None:
+        """Take ADDRESS (a restored cache's) out of the pool."""
+        with self._lock:
+            self._used.add(address)
+
     def release(self, address: str) -> None:
         with self._lock:
             self._used.discard(address)

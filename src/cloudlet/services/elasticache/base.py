@@ -99,6 +99,8 @@ class ElastiCacheBase(Provider):
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
+        self.store.changed_all()  # transitions change records no request names: persist them
+        self.world.persistence.flush()
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", exc_info=task.exception())
 

@@ -136,14 +136,15 @@ class CacheOps(SnapshotOps):
         self.background(self._bring_up(st, cache))
         return {"ServerlessCache": views.cache(cache)}
 
-    async def _bring_up(self, st: ElastiCacheState, cache: ServerlessCache) -> None:
+    async def _bring_up(self, st: ElastiCacheState, cache: ServerlessCache, fresh: bool = True) -> None:
+        """Start the cache's valkey; FRESH=False restarts a restored cache on its own data."""
         try:
-            if cache.workdir.exists():
+            if fresh and cache.workdir.exists():
                 shutil.rmtree(cache.workdir)  # left over from an earlier cloudlet run
-            cache.workdir.mkdir(parents=True)
+            cache.workdir.mkdir(parents=True, exist_ok=not fresh)
             if cache.socket.parent != cache.workdir:
                 ensure_private_dir(cache.socket.parent)
-            if cache.restore_from is not None:
+            if fresh and cache.restore_from is not None:
                 shutil.copyfile(cache.restore_from, cache.workdir / "dump.rdb")
             cache.process = ValkeyProcess(
                 binary=self.world.config.valkey_server,

@@ -113,3 +113,17 @@ class ElastiCacheState:
 
     def caches_of_group(self, group_id: str) -> list[ServerlessCache]:
         return [c for c in self.caches.values() if c.user_group_id == group_id]
+
+
+def _persist_spec() -> Any:
+    from cloudlet.core.store import Collection, PersistSpec
+
+    return PersistSpec(collections=(
+        Collection("caches", ServerlessCache, exclude=frozenset({"process"})),
+        Collection("snapshots", Snapshot),
+        Collection("users", CacheUserRecord),
+        Collection("groups", UserGroupRecord),
+    ))
+
+
+PERSIST = _persist_spec()

@@ -121,3 +121,18 @@ class IamState:
 
     def entities(self) -> list[Entity]:
         return [*self.roles.values(), *self.users.values(), *self.groups.values()]
+
+
+def _persist_spec() -> Any:
+    from cloudlet.core.store import Collection, PersistSpec
+
+    return PersistSpec(collections=(
+        Collection("roles", Role),
+        Collection("users", User),
+        Collection("groups", Group),
+        Collection("policies", ManagedPolicy),
+        Collection("access_keys", AccessKey),
+    ))
+
+
+PERSIST = _persist_spec()

@@ -9,6 +9,7 @@ from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.identity import Credential
 from cloudlet.core.ids import aws_unique_id, secret_access_key
+from cloudlet.core.store import GLOBAL
 from cloudlet.services.iam.base import IamBase
 from cloudlet.services.iam.common import (
     already_exists,
@@ -119,6 +120,8 @@ class UserOps(IamBase):
             if key.user_name == old_name:
                 key.user_name = new_name
                 self._register_key(state, key)
+        self.store.changed(ctx.account_id, GLOBAL, "groups")  # members renamed (persisted)
+        self.store.changed(ctx.account_id, GLOBAL, "access_keys")
         return {}
 
     @operation("DeleteUser")

@@ -203,3 +203,12 @@ class LambdaState:
     account_id: str
     region: str
     functions: dict[str, Function] = dataclasses.field(default_factory=dict)
+
+
+def _persist_spec() -> Any:
+    from cloudlet.core.store import Collection, PersistSpec
+
+    return PersistSpec(collections=(Collection("functions", Function),))
+
+
+PERSIST = _persist_spec()

@@ -94,6 +94,8 @@ class LambdaProvider(Provider):
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # What a background transition changed is written once it ends.
+        task.add_done_callback(lambda _: self.world.persistence.flush())
         return task
 
     # ---- lookup ----------------------------------------------------------------
@@ -490,6 +492,7 @@ class LambdaProvider(Provider):
             fv.description = description
         fn.versions[fv.version] = fv
         fn.next_version += 1
+        self.store.changed(latest.account_id, latest.region, "functions", fn.name)  # may run in _bg
         return fv
 
     @operation("PublishVersion")

@@ -66,6 +66,8 @@ class LogsProvider(Provider):
             s = g.streams.get(stream)
             if s is None:
                 s = g.streams[stream] = LogStream(name=stream, creation_time=now)
+                self.store.changed(account_id, region, "groups", group)  # made here, not by a request
+                self.world.persistence.flush()
             cutoff = g.retention_cutoff(now)
             kept = sorted(
                 ((ts, msg) for ts, msg in events if msg and (cutoff is None or ts >= cutoff)),

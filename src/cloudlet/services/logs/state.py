@@ -12,6 +12,8 @@ import bisect
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 DAY_MS = 86_400_000
 # Width of the sequence part of an event key; the timestamp part sits above it.
@@ -123,6 +125,9 @@ class LogsState:
         self.groups: dict[str, LogGroup] = {}
         self.lock = threading.RLock()
         self._seq = 0
+        # Told of every stored batch (group, stream, events) before the write is
+        # acknowledged: the state file's events journal (see journal.py).
+        self.journal: Callable[[str, str, list[LogEvent]], None] | None = None
 
     def next_seq(self) -> int:
         self._seq += 1
@@ -136,10 +141,29 @@ class LogsState:
 
     def append(self, group: LogGroup, stream: LogStream, events: list[tuple[int, str]], now: int) -> None:
         """Store already-validated events (caller holds the lock)."""
+        batch = []
         for ts, msg in events:
             event = LogEvent(timestamp=ts, message=msg, ingestion_time=now, seq=self.next_seq())
             stream.insert(event)
             group.stored_bytes += event.size
+            batch.append(event)
         if events:
             stream.last_ingestion_time = now
+            if self.journal is not None:
+                self.journal(group.name, stream.name, batch)
         stream.upload_sequence_token = format_key(event_key(now, self._seq))
+
+
+def _persist_spec() -> Any:
+    from cloudlet.core.store import Collection, PersistSpec
+    from cloudlet.services.logs import journal
+
+    return PersistSpec(
+        collections=(Collection("groups", LogGroup, encode=journal.encode_group, decode=journal.decode_group),),
+        skip_ops=frozenset({"PutLogEvents"}),  # its events go to the journal; records are unchanged
+        attach_state=journal.attach,
+        record_ops=journal.record_ops,
+    )
+
+
+PERSIST = _persist_spec()
