@@ -18,8 +18,8 @@ from pathlib import Path
 
 from cloudlet.config import Config
 from cloudlet.core.context import RequestContext
-from cloudlet.services.registry import build_world
 from cloudlet.services.elasticache.provider import ElastiCacheProvider
+from cloudlet.services.registry import build_world
 
 
 def rss_kib(pid: int) -> int:

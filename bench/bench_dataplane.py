@@ -36,10 +36,10 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from cloudlet.config import Config  # noqa: E402
-from cloudlet.services.registry import build_world  # noqa: E402
 from cloudlet.dataplane.server import DataPlane  # noqa: E402
 from cloudlet.dataplane.spec import ADMIN_USER, CacheEndpoint, CacheUser, backend_password  # noqa: E402
 from cloudlet.dataplane.tls import ca_cert_path, issue_server_cert  # noqa: E402
+from cloudlet.services.registry import build_world  # noqa: E402
 
 USER, PASSWORD = "bench-user", "bench-password-123456"
 
@@ -168,7 +168,7 @@ def main() -> None:
                     d = {k: statistics.median(r[test][k] for r in runs["direct"]) for k in ("rps", "p50", "p99")}
                     p = {k: statistics.median(r[test][k] for r in runs["proxied"]) for k in ("rps", "p50", "p99")}
                     ratio = statistics.median(
-                        pr[test]["rps"] / dr[test]["rps"] for dr, pr in zip(runs["direct"], runs["proxied"])
+                        pr[test]["rps"] / dr[test]["rps"] for dr, pr in zip(runs["direct"], runs["proxied"], strict=False)
                     )
                     print(f"{test:<8}{pipeline:>4}  {d['rps']:>12.0f}{d['p50']:>7.2f}{d['p99']:>7.2f}  "
                           f"{p['rps']:>12.0f}{p['p50']:>7.2f}{p['p99']:>7.2f}  {ratio:>6.2f}  "

@@ -81,7 +81,7 @@ def bench_cloudlet(url: str, n: int, cold_n: int) -> tuple[list[float], list[flo
         z.writestr("app.py", SRC)
     cold: list[float] = []
     names = []
-    for i in range(cold_n):
+    for _ in range(cold_n):
         name = f"bench-{uuid.uuid4().hex[:8]}"
         names.append(name)
         lam.create_function(FunctionName=name, Role=role, Runtime="python3.12", Handler="app.handler",
@@ -130,8 +130,8 @@ def bench_inproc(n: int) -> list[float]:
 
 
 def bench_echo(n: int) -> list[float]:
-    from aiohttp import web
     import urllib3
+    from aiohttp import web
 
     ready = threading.Event()
     port_box: list[int] = []
@@ -159,7 +159,7 @@ def bench_echo(n: int) -> list[float]:
     out = []
     for _ in range(n):
         t = time.perf_counter()
-        pool.request("POST", "/", body=b'{"k": 1}').data
+        _ = pool.request("POST", "/", body=b'{"k": 1}').data  # read the whole body
         out.append((time.perf_counter() - t) * 1000)
     return out
 

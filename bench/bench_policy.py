@@ -109,7 +109,7 @@ def bench_server(requests: int = 300) -> dict[str, float]:
             for _ in range(20):
                 client.describe_vpcs()  # warm connections and caches
         for _ in range(requests):
-            for label, client in zip(("on", "off"), clients):
+            for label, client in zip(("on", "off"), clients, strict=False):
                 t0 = time.perf_counter()
                 client.describe_vpcs()
                 samples[label].append(time.perf_counter() - t0)

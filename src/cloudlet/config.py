@@ -10,7 +10,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-
 # The server writes this file in the data dir and answers health on this path; the CLI reads both.
 PID_FILE = "cloudlet.pid"
 HEALTH_PATH = "/_cloudlet/health"

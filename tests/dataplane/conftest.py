@@ -25,21 +25,21 @@ from typing import Any
 import botocore.session
 import pytest
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 import uvloop
 from botocore.model import ServiceId
 from botocore.signers import RequestSigner
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from cloudlet.config import Config
 from cloudlet.core.context import Principal
 from cloudlet.core.identity import Credential
 from cloudlet.core.policies import PolicyDoc, PrincipalPolicies
-from cloudlet.services.registry import build_world
 from cloudlet.dataplane.server import DataPlane
 from cloudlet.dataplane.spec import ADMIN_USER, CacheEndpoint, CacheUser, backend_password
 from cloudlet.dataplane.tls import ca_cert_path
 from cloudlet.services.elasticache.valkey_process import acl_hash
+from cloudlet.services.registry import build_world
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

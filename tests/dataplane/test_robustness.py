@@ -124,7 +124,7 @@ def test_thousand_concurrent_connections(dp_env: DataPlaneEnv) -> None:
         assert not errors and len(socks) == 1000
         for s in socks:
             assert s.recv(16) == b"+OK\r\n"
-        for i, s in enumerate(socks):
+        for s in socks:
             s.sendall(b"*2\r\n$4\r\nINCR\r\n$1\r\nc\r\n")
         for s in socks:
             assert s.recv(32).startswith(b":")

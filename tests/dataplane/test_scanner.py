@@ -26,7 +26,7 @@ def encode(args: list[bytes]) -> bytes:
 
 
 def _case(name: bytes, flips: list[bool]) -> bytes:
-    return bytes(c ^ 0x20 if f and chr(c).isalpha() else c for c, f in zip(name, flips + [False] * len(name)))
+    return bytes(c ^ 0x20 if f and chr(c).isalpha() else c for c, f in zip(name, flips + [False] * len(name), strict=False))
 
 
 captured_names = st.builds(
@@ -84,7 +84,7 @@ def test_fast_and_general_paths_frame_alike(cmds: list[list[bytes]], cuts: list[
     # seq: two captured commands differ by one exactly when nothing came between them.
     at = [k for k, c in enumerate(cmds) if keyword(c[0]) in CAPTURE]
     got = [i for i in fast if isinstance(i, Command)]
-    for (a, ca), (b, cb) in zip(zip(at, got), zip(at[1:], got[1:])):
+    for (a, ca), (b, cb) in zip(zip(at, got, strict=False), zip(at[1:], got[1:], strict=False), strict=False):
         assert (cb.seq - ca.seq == 1) == (b - a == 1)
 
 

@@ -20,8 +20,8 @@ from redis.retry import Retry
 
 from cloudlet.config import Config
 from cloudlet.core.context import RequestContext
-from cloudlet.protocol import local
 from cloudlet.dataplane.spec import ADMIN_USER, backend_password
+from cloudlet.protocol import local
 from cloudlet.services.elasticache.provider import ElastiCacheProvider
 from cloudlet.services.registry import build_world
 

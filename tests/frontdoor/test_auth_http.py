@@ -137,7 +137,7 @@ def test_malformed_authorization(cloudlet_server) -> None:
 
 
 def test_skewed_clock(cloudlet_server) -> None:
-    when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=20)
+    when = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=20)
     p = sign("POST", cloudlet_server.endpoint_url + "/", "sts", KEY, SECRET,
              b"Action=GetCallerIdentity&Version=2011-06-15", FORM, when=when)
     status, _, body = send(p)
@@ -148,7 +148,7 @@ def test_skewed_clock(cloudlet_server) -> None:
 
 
 def test_skewed_clock_json(cloudlet_server) -> None:
-    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=20)
+    when = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=20)
     p = sign("POST", cloudlet_server.endpoint_url + "/", "logs", KEY, SECRET, b"{}",
              {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Logs_20140328.DescribeLogGroups"},
              when=when)

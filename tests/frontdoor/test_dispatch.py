@@ -24,8 +24,8 @@ from botocore.config import Config as BotoConfig
 from cloudlet.config import Config
 from cloudlet.core.context import RequestContext
 from cloudlet.core.provider import Provider, operation
-from cloudlet.services.registry import build_world
 from cloudlet.server import FrontDoor, make_app
+from cloudlet.services.registry import build_world
 
 NO_RETRY = BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
 

@@ -6,7 +6,6 @@ import json
 import urllib.request
 
 
-
 def test_health_lists_every_registered_service(cloudlet_server) -> None:
     with urllib.request.urlopen(cloudlet_server.endpoint_url + "/_cloudlet/health") as r:
         assert r.status == 200

@@ -104,7 +104,7 @@ def test_missing_and_malformed_auth(registry) -> None:
 
 @pytest.mark.parametrize("minutes", [-10, 10])
 def test_skewed_clock_rejected(registry, minutes: int) -> None:
-    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=minutes)
+    when = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=minutes)
     p = sign("POST", BASE + "/", "sts", KEY, SECRET, b"Action=GetCallerIdentity", FORM, when=when)
     f = failure(verify, registry, p)
     assert f.reason == "skewed"
@@ -113,7 +113,7 @@ def test_skewed_clock_rejected(registry, minutes: int) -> None:
     else:
         assert f.message.startswith("Signature not yet current: ") and f.message.endswith(" + 5 min.)")
     # Within the 5-minute window it is fine.
-    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=minutes / 5)
+    when = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=minutes / 5)
     assert verify(registry, sign("POST", BASE + "/", "sts", KEY, SECRET, b"A=1", FORM, when=when))
 
 

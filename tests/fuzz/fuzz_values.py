@@ -199,7 +199,7 @@ class ValueMaker:
         if kind == "boolean":
             return rng.random() < 0.5
         if kind == "timestamp":
-            return dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=rng.randint(0, 10**7))
+            return dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC) + dt.timedelta(seconds=rng.randint(0, 10**7))
         if kind == "blob":
             return bytes(rng.randrange(256) for _ in range(rng.randint(1, 32)))
         return None

@@ -30,8 +30,8 @@ from typing import Any
 import botocore.session
 import pytest
 import urllib3
-from botocore.parsers import ResponseParserError
 from botocore.model import OperationModel, ServiceModel
+from botocore.parsers import ResponseParserError
 
 from cloudlet.config import Config
 from cloudlet.services.registry import PROVIDER_CLASSES

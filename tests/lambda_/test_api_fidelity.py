@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-
 from lambda_helpers import HANDLER_SRC, lambda_role, make_zip
 
 ROLE_NAME = "lambda-fidelity-role"

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, lambda_role, make_zip
 from process_helpers import wait_gone
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from lambda_helpers import lambda_role, make_zip
 
 ROLE_NAME = "lambda-permissions-role"

@@ -14,17 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, ctx_for, make_zip
+from provider_world import Validated
 
 from cloudlet.config import Config
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.world import World
 from cloudlet.services.iam.provider import IamProvider
-from cloudlet.services.registry import build_world
 from cloudlet.services.lambda_.provider import LambdaProvider
-
-from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, ctx_for, make_zip
-from provider_world import Validated
+from cloudlet.services.registry import build_world
 
 ROLE = "arn:aws:iam::123456789012:role/fn-role"
 

@@ -16,8 +16,8 @@ from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.world import World
 from cloudlet.protocol import local
-from cloudlet.services.registry import build_world
 from cloudlet.services.logs.provider import LogsProvider
+from cloudlet.services.registry import build_world
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

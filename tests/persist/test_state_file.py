@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from acceptance.test_tutorial_boto3 import _client
-from conftest import SRC, CloudletProcess
+from cloudlet_process import SRC, CloudletProcess
 
 from cloudlet.cli import _config, build_parser
 from cloudlet.core.persist import FORMAT_VERSION, state_path

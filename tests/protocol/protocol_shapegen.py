@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.model import Shape
 
-WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 # Tried first so that escaping (URL, XML, JSON) and non-ASCII text get exercised.
 _CANDIDATES = ["Val 1&<x>/é", "abc", "abc-123", "Abc123"]
 _CATEGORY_CHAR = {

@@ -75,7 +75,7 @@ def client(service: str, handler: Handler, seen: list[tuple[str, dict[str, Any]]
 
 def test_iam_create_role_with_tags_and_policy_document() -> None:
     seen: list[tuple[str, dict[str, Any]]] = []
-    created = dt.datetime(2024, 1, 11, 9, 49, 2, tzinfo=dt.timezone.utc)
+    created = dt.datetime(2024, 1, 11, 9, 49, 2, tzinfo=dt.UTC)
 
     def handler(op: str, p: dict[str, Any]) -> dict[str, Any]:
         role = {"Path": "/", "RoleName": p["RoleName"], "RoleId": "AROA1234567890EXAMPLE", "CreateDate": created,

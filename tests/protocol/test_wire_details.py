@@ -78,7 +78,7 @@ def test_sts_get_request_with_query_string() -> None:
 
 
 def test_query_timestamps_are_iso8601_utc_and_booleans_lowercase() -> None:
-    when = dt.datetime(2024, 1, 11, 9, 49, 2, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2024, 1, 11, 9, 49, 2, tzinfo=dt.UTC)
     resp = get_protocol("iam").serialize_response(
         "GetRole",
         {"Role": {"Path": "/", "RoleName": "r", "RoleId": "AROAX", "Arn": "arn:aws:iam::123456789012:role/r", "CreateDate": when}},

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from typing import Union
 
 from cloudlet.dataplane.resp_fast import plain_run
 
@@ -72,7 +71,7 @@ class Command:
 
 
 # What feed() yields: raw bytes to pass through, or a captured Command.
-Item = Union[bytes, Command]
+Item = bytes | Command
 
 
 def _int(line: bytes) -> int | None:

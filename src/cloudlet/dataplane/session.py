@@ -352,7 +352,7 @@ class ClientSession(asyncio.Protocol):
             assert backend.transport is not None
             backend.transport.write(request)
             reply = await asyncio.wait_for(hs, BACKEND_CONNECT_TIMEOUT_S)
-        except (OSError, ConnectionError, asyncio.TimeoutError) as e:
+        except (TimeoutError, OSError, ConnectionError) as e:
             log.warning("cache %s: valkey unreachable at %s: %r", spec.name, spec.valkey_socket, e)
             if backend is not None and backend.transport is not None:
                 backend.transport.close()

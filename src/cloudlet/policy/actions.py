@@ -125,7 +125,9 @@ def resources_for(service: str, action: str, params: dict[str, Any], region: str
     """Resource ARNs ACTION (service:Name) is checked against for a request with PARAMS."""
     ref = _reference().get(service)
     name = action.split(":", 1)[1]
-    types = ref["actions"].get(name) if ref else None
+    if ref is None:
+        return ["*"]
+    types = ref["actions"].get(name)
     if not types:
         return ["*"]
     required = [t for t, req in types if req]

@@ -52,7 +52,7 @@ def _parse_date(text: str) -> float | None:
     except ValueError:
         return None
     if d.tzinfo is None:
-        d = d.replace(tzinfo=dt.timezone.utc)
+        d = d.replace(tzinfo=dt.UTC)
     return d.timestamp()
 
 
@@ -60,7 +60,7 @@ def _date(v: Any) -> float | None:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
     if isinstance(v, dt.datetime):
-        return (v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)).timestamp()
+        return (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).timestamp()
     return _parse_date(str(v))
 
 

@@ -52,7 +52,7 @@ def request_keys(
     """All global keys for a request by PRINCIPAL (CTX absent: a data-plane or internal check)."""
     t = time.time() if now is None else now
     keys = principal_keys(principal, principal_tags)
-    keys["aws:currenttime"] = dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    keys["aws:currenttime"] = dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     keys["aws:epochtime"] = str(int(t))
     if ctx is not None:
         keys["aws:securetransport"] = "true" if ctx.secure_transport else "false"

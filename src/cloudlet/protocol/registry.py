@@ -27,13 +27,13 @@ def _loader() -> botocore.loaders.Loader:
     return botocore.loaders.create_loader()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_model(service: str) -> ServiceModel:
     data = _loader().load_service_model(service, "service-2")
     return ServiceModel(data, service_name=service)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_protocol(service: str) -> Protocol:
     try:
         model = load_model(service)

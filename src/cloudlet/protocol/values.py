@@ -15,7 +15,7 @@ import email.utils
 import math
 import re
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 _ISO_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?"

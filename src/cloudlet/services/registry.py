@@ -13,7 +13,6 @@ from cloudlet.services.lambda_.provider import LambdaProvider
 from cloudlet.services.logs.provider import LogsProvider
 from cloudlet.services.sts.provider import StsProvider
 
-
 # Every service cloudlet serves, in start order (stopped in reverse).
 PROVIDER_CLASSES: tuple[type[Provider], ...] = (
     IamProvider, StsProvider, Ec2Provider, ElastiCacheProvider, LambdaProvider, LogsProvider,

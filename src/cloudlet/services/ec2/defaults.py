@@ -56,7 +56,7 @@ def default_state(account_id: str, region: str) -> Ec2State:
     state.vpcs[vpc.id] = vpc
     state.default_vpc_id = vpc.id
     blocks = ipaddress.ip_network(DEFAULT_VPC_CIDR).subnets(new_prefix=20)
-    for zone, block in zip(state.zones, blocks):
+    for zone, block in zip(state.zones, blocks, strict=False):
         subnet = Subnet(
             id=stable_id("subnet", account_id, region, f"default-{zone.name}"),
             vpc_id=vpc.id,

@@ -14,13 +14,12 @@ from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import hex_id
 from cloudlet.core.paging import offset_page
-from cloudlet.core.provider import Provider
+from cloudlet.core.provider import Provider, operation
 from cloudlet.core.store import AccountRegionStore
 from cloudlet.services.ec2.defaults import allow_all_egress, default_state
 from cloudlet.services.ec2.filters import apply_filters, flag
 from cloudlet.services.ec2.model import Ec2State, SecurityGroup, Subnet, Vpc
 from cloudlet.services.ec2.shapes import security_group_shape, subnet_shape, tag_set, vpc_shape, zone_shape
-from cloudlet.core.provider import operation
 
 T = TypeVar("T")
 _ID = {prefix: re.compile(rf"^{prefix}-([0-9a-f]{{8}}|[0-9a-f]{{17}})$") for prefix in ("vpc", "subnet", "sg")}

@@ -11,6 +11,7 @@ from typing import Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
+from cloudlet.core.provider import operation
 from cloudlet.core.runtime_dir import ensure_private_dir
 from cloudlet.dataplane.spec import ADMIN_USER, backend_password
 from cloudlet.services.elasticache import acl_sync, network, validation, views
@@ -21,7 +22,6 @@ from cloudlet.services.elasticache.pagination import paged_result
 from cloudlet.services.elasticache.snapshot_ops import SnapshotOps
 from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCache, Snapshot, UserGroupRecord
 from cloudlet.services.elasticache.valkey_process import GB, ValkeyProcess
-from cloudlet.core.provider import operation
 
 CACHE_QUOTA = 40  # AWS's default serverless caches per Region
 ADDRESS_ATTEMPTS = 5  # endpoint addresses tried when others keep taking them first

@@ -9,11 +9,11 @@ from typing import Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
+from cloudlet.core.provider import operation
 from cloudlet.services.elasticache import validation, views
 from cloudlet.services.elasticache.base import ElastiCacheBase, log, require_cache_status
 from cloudlet.services.elasticache.pagination import paged_result
 from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCache, Snapshot
-from cloudlet.core.provider import operation
 
 SNAPSHOT_QUOTA = 1000
 

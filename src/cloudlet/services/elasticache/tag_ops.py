@@ -7,11 +7,11 @@ from typing import Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
+from cloudlet.core.provider import operation
 from cloudlet.services.elasticache import validation
 from cloudlet.services.elasticache.base import RESOURCE_KINDS, ElastiCacheBase, find
 from cloudlet.services.elasticache.engines import ENGINE_VERSIONS
 from cloudlet.services.elasticache.pagination import paged_result
-from cloudlet.core.provider import operation
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:elasticache:([a-z0-9-]+):(\d{12}):([a-z]+):(.+)$")
 # Resource types cloudlet does not have: AWS's not-found fault and noun for each.

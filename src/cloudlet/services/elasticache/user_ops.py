@@ -8,11 +8,11 @@ from typing import Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
+from cloudlet.core.provider import operation
 from cloudlet.services.elasticache import access_strings, validation, views
 from cloudlet.services.elasticache.base import TRANSITION_S, ElastiCacheBase
 from cloudlet.services.elasticache.pagination import paged_result
 from cloudlet.services.elasticache.state import CacheUserRecord, ElastiCacheState, UserGroupRecord
-from cloudlet.core.provider import operation
 
 USER_QUOTA = 1000
 GROUP_QUOTA = 100

@@ -6,6 +6,7 @@ from typing import Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
+from cloudlet.core.provider import operation
 from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.services.iam.aws_managed import aws_managed_policies
 from cloudlet.services.iam.base import IamBase
@@ -25,7 +26,6 @@ from cloudlet.services.iam.common import (
     tag_list,
 )
 from cloudlet.services.iam.model import IamState, ManagedPolicy, PolicyVersion, utcnow
-from cloudlet.core.provider import operation
 
 MANAGED_POLICY_SIZE = 6144
 MAX_VERSIONS = 5

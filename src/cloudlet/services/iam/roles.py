@@ -6,6 +6,7 @@ from typing import Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
+from cloudlet.core.provider import operation
 from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.services.iam.base import IamBase
 from cloudlet.services.iam.common import (
@@ -21,7 +22,6 @@ from cloudlet.services.iam.common import (
     tag_list,
 )
 from cloudlet.services.iam.model import Role, utcnow
-from cloudlet.core.provider import operation
 
 TRUST_POLICY_SIZE = 2048
 

@@ -123,7 +123,7 @@ class Environment:
         self.init_duration_ms = 0.0
         self.max_memory_mb = 0
         self.last_used = time.monotonic()
-        day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y/%m/%d")
+        day = datetime.datetime.now(datetime.UTC).strftime("%Y/%m/%d")
         self.stream_name = f"{day}/[{fv.version}]{self.id}"
         self.current: Invocation | None = None
         self.init_lines: list[tuple[int, str]] = []
@@ -323,7 +323,7 @@ class Environment:
             self.cold = False
             try:
                 await asyncio.wait_for(asyncio.shield(self._ready), max(_INIT_LIMIT_S, fv.timeout))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.init_duration_ms = (time.perf_counter() - self._started) * 1000
                 self.current = inv
                 self._line(f"START RequestId: {inv.request_id} Version: {fv.version}")
@@ -342,7 +342,7 @@ class Environment:
         self._queue.put_nowait(inv)
         try:
             outcome = await asyncio.wait_for(asyncio.shield(inv.result), fv.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             outcome = self._timed_out(inv)
         return self._finish(inv, outcome, t_deliver, cold, head=head, killed=outcome[0] != "ok" and outcome[0] != "error")
 
@@ -350,7 +350,7 @@ class Environment:
         self._sample_memory()
         self.kill()
         self.drain()
-        ts = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        ts = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         self._line(f"{ts} {inv.request_id} Task timed out after {self.fv.timeout:.2f} seconds")
         body = json.dumps({
             "errorMessage": f"RequestId: {inv.request_id} Error: Task timed out after {self.fv.timeout:.2f} seconds",

@@ -76,7 +76,7 @@ class RuntimeHost:
         for env in envs:
             try:
                 await asyncio.wait_for(env.wait_dead(), 5)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 pass
         await self.api.stop()
         self._started = False

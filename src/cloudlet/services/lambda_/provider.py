@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
-from cloudlet.core.paging import offset_page
 from cloudlet.core.interfaces import RoleView, SecurityGroupView, SubnetView
+from cloudlet.core.paging import offset_page
 from cloudlet.core.provider import InternalRoute, Provider, operation
 from cloudlet.core.store import AccountRegionStore
+from cloudlet.policy.trust import can_assume_role
 from cloudlet.services.lambda_ import code as codepkg
 from cloudlet.services.lambda_ import validation as v
+from cloudlet.services.lambda_.code_url import PREFIX as CODE_PREFIX
+from cloudlet.services.lambda_.code_url import code_download
 from cloudlet.services.lambda_.environment import Invocation
 from cloudlet.services.lambda_.host import RuntimeHost, Throttled
 from cloudlet.services.lambda_.models import (
@@ -29,12 +32,9 @@ from cloudlet.services.lambda_.models import (
     lambda_timestamp,
     new_revision,
 )
-from cloudlet.services.lambda_.code_url import PREFIX as CODE_PREFIX
-from cloudlet.services.lambda_.code_url import code_download
 from cloudlet.services.lambda_.permissions import FunctionPermissions
 from cloudlet.services.lambda_.refs import FunctionRef, not_found, parse_function_name, request_ref
 from cloudlet.services.lambda_.runtimes import runtime_version
-from cloudlet.policy.trust import can_assume_role
 
 if TYPE_CHECKING:
     from cloudlet.core.world import World

@@ -14,14 +14,13 @@ from typing import Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
-from cloudlet.core.provider import Provider
+from cloudlet.core.provider import Provider, operation
 from cloudlet.core.store import AccountRegionStore
 from cloudlet.core.world import World
 from cloudlet.services.logs import tokens, validation
 from cloudlet.services.logs.filter_pattern import compile_pattern
 from cloudlet.services.logs.state import DAY_MS, LogEvent, LogGroup, LogsState, LogStream, event_key, now_ms
 from cloudlet.services.logs.validation import invalid
-from cloudlet.core.provider import operation
 
 MAX_BATCH_BYTES = 1_048_576
 EVENT_OVERHEAD_BYTES = 26

@@ -15,11 +15,10 @@ from typing import Any
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.identity import Credential
-from cloudlet.core.provider import Provider
+from cloudlet.core.provider import Provider, operation
 from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.policy.trust import can_assume_role
 from cloudlet.services.sts.sessions import credentials_shape, issue
-from cloudlet.core.provider import operation
 
 SESSION_NAME = re.compile(r"^[\w+=,.@-]*$")
 CHAINED_MAX_S = 3600

@@ -10,7 +10,7 @@ import os
 import socket
 
 _PATH = os.environ.get("CLOUDLET_HOSTS_FILE", "")
-_cache = {"mtime": None, "names": {}}
+_cache: dict = {"mtime": None, "names": {}}
 _orig_getaddrinfo = socket.getaddrinfo
 _orig_gethostbyname = socket.gethostbyname
 _orig_gethostbyname_ex = socket.gethostbyname_ex

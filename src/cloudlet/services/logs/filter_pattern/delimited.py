@@ -85,7 +85,7 @@ def compile_delimited(pattern: str) -> Callable[[str], bool]:
     def match(message: str) -> bool:
         fields = split_fields(message)
         for binding in _bindings(slots, fields, 0, 0, {}, [MAX_STEPS]):
-            lookup = lambda name: [binding[name]] if name in binding else []  # noqa: E731
+            lookup = lambda name, b=binding: [b[name]] if name in b else []  # noqa: E731
             if all(c.evaluate(lookup) for c in conditions):
                 return True
         return False
