@@ -34,10 +34,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from bench_api import free_port, wait_http  # noqa: E402
+from bench_api import free_port, wait_http
 
-from cloudlet.cli import terminate_tree  # noqa: E402
-from cloudlet.config import Config  # noqa: E402
+from cloudlet.cli import terminate_tree
+from cloudlet.config import Config
 
 CREDS = Credentials(Config.access_key_id, Config.secret_access_key)
 TRUST = json.dumps({

@@ -155,17 +155,16 @@ def cmd_start(args: argparse.Namespace) -> int:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     (config.data_dir / "logs").mkdir(exist_ok=True)
     t0 = time.monotonic()
-    out = open(config.data_dir / "logs" / "server.out", "ab")
     cmd = [
         sys.executable, "-m", "cloudlet", "start",
         "--host", config.host, "--port", str(config.port), "--data-dir", str(config.data_dir),
         *([] if config.persist else ["--ephemeral"]),
     ]
     # Its own session: the server leads a process group its children join.
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, close_fds=True
-    )
-    out.close()
+    with open(config.data_dir / "logs" / "server.out", "ab") as out:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, close_fds=True
+        )
     deadline = t0 + args.timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

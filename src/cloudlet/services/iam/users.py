@@ -27,7 +27,7 @@ from cloudlet.services.iam.model import AccessKey, IamState, User, utcnow
 
 MAX_ACCESS_KEYS = 2
 # The root identity's creation date, for GetUser called by root.
-ROOT_CREATE_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+ROOT_CREATE_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 def user_principal(state: IamState, user: User, access_key_id: str = "") -> Principal:

@@ -14,8 +14,8 @@ LATEST = "$LATEST"
 
 def lambda_timestamp(t: float | None = None) -> str:
     """Lambda's LastModified format: 2024-01-11T09:49:02.956+0000."""
-    d = datetime.datetime.fromtimestamp(t, datetime.timezone.utc) if t else datetime.datetime.now(
-        datetime.timezone.utc
+    d = datetime.datetime.fromtimestamp(t, datetime.UTC) if t else datetime.datetime.now(
+        datetime.UTC
     )
     return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}+0000"
 
