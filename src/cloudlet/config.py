@@ -68,9 +68,10 @@ class Config:
     lambda_transition_s: float = 0.3
     # CLOUDLET_PERSIST: 0 keeps all state in memory only (`cloudlet start --ephemeral`).
     persist: bool = True
-    # CLOUDLET_PERSIST_SYNC: full (fsync every acknowledged write: survives power loss)
-    # or normal (survives a crash of cloudlet; a power loss may drop the last writes).
-    persist_sync: str = "full"
+    # CLOUDLET_PERSIST_SYNC: normal (written before the response: survives a crash or
+    # kill -9 of cloudlet; a power loss may drop the last writes, never corrupts) or full
+    # (fsync per acknowledged write: survives power loss; costs 2-3x per write, bench_persist).
+    persist_sync: str = "normal"
 
     @property
     def endpoint_url(self) -> str:

@@ -60,7 +60,7 @@ def state_path(data_dir: Path) -> Path:
 class StateDB:
     """The SQLite file; every method is safe to call from any thread."""
 
-    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
         self.path = path
         self.data_dir = path.parent.parent  # DATA_DIR/state/cloudlet.db
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,6 +149,7 @@ class RestoreReport:
         self.loaded = 0
         self.failed: list[str] = []
         self.started = time.monotonic()
+        self.load_s = 0.0
 
     def bad(self, what: str, err: BaseException) -> None:
         self.failed.append(f"{what}: {type(err).__name__}: {err}")
@@ -218,8 +219,10 @@ class Persistence:
                 self.report.loaded += 1
             except Exception as e:  # noqa: BLE001 -- reported; the other keys still load
                 self.report.bad(f"credential {key_id}", e)
+        t0 = time.monotonic()
         for store in self._stores.values():
             store.restore(self.report)
+        self.report.load_s = time.monotonic() - t0
 
     async def revive(self, world: Any) -> None:
         """Bring back what runs (caches, functions) and report what was unreadable."""
@@ -229,8 +232,10 @@ class Persistence:
             except Exception:
                 log.exception("restoring %s failed", provider.service)
         if self.db is not None:
-            took = time.monotonic() - self.report.started
-            log.info("state: %d records restored from %s in %.3f s", self.report.loaded, self.db.path, took)
+            log.info(
+                "state: %d records restored from %s (loaded in %.3f s, running again in %.3f s)",
+                self.report.loaded, self.db.path, self.report.load_s, time.monotonic() - self.report.started,
+            )
         for line in self.report.lines():
             log.error("%s", line)
 

@@ -107,6 +107,9 @@ class AccountRegionStore(Generic[T]):
         self._factory = factory
         self._states: dict[tuple[str, str], T] = {}
         self._lock = threading.RLock()
+        # Guards only the dirty marks: taken briefly, never while waiting for another
+        # lock, so providers may mark changes while holding their states' locks.
+        self._dirty_lock = threading.Lock()
         self._bound: _Binding | None = None
 
     def get(self, account_id: str, region: str = GLOBAL) -> T:
@@ -146,15 +149,15 @@ class AccountRegionStore(Generic[T]):
         changes made outside requests (background transitions)."""
         b = self._bound
         if b is not None:
-            with self._lock:
+            with self._dirty_lock:
                 b.dirty.setdefault((account_id, region), set()).add((attr, key))
 
     def changed_all(self) -> None:
         """Mark every record of every state changed (after background transitions)."""
         b = self._bound
         if b is not None:
-            with self._lock:
-                for key in self._states:
+            with self._dirty_lock:
+                for key in list(self._states):
                     b.dirty.setdefault(key, set()).update((c.attr, None) for c in b.spec.collections)
 
     def sync(self, account_id: str | None, region: str | None, params: Any, operation: str) -> None:
@@ -167,7 +170,9 @@ class AccountRegionStore(Generic[T]):
             for key in b.fresh:
                 targets[key] = None  # all records
             b.fresh.clear()
-            for key in b.dirty:
+            with self._dirty_lock:
+                dirty, b.dirty = b.dirty, {}
+            for key in dirty:
                 targets.setdefault(key, set())
             mutating = not operation.startswith(READ_PREFIXES) and operation not in b.spec.skip_ops
             if mutating and account_id is not None and region is not None:
@@ -179,8 +184,15 @@ class AccountRegionStore(Generic[T]):
             ops: list[tuple[str, tuple[Any, ...]]] = []
             for key, hints in targets.items():
                 state = self._states.get(key)
-                if state is not None:
-                    ops.extend(self._changes(b, key, state, hints, b.dirty.pop(key, set())))
+                if state is None:
+                    continue
+                # A state with its own lock (logs: written from function threads) is read under it.
+                lock = getattr(state, "lock", None)
+                if lock is not None:
+                    with lock:
+                        ops.extend(self._changes(b, key, state, hints, dirty.get(key, set())))
+                else:
+                    ops.extend(self._changes(b, key, state, hints, dirty.get(key, set())))
             if ops:
                 b.db.write(ops)
 

@@ -20,7 +20,12 @@ from cloudlet.services.elasticache.base import TRANSITION_S, log, require_cache_
 from cloudlet.services.elasticache.engines import resolve_engine
 from cloudlet.services.elasticache.pagination import paged_result
 from cloudlet.services.elasticache.snapshot_ops import SnapshotOps
-from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCache, Snapshot, UserGroupRecord
+from cloudlet.services.elasticache.state import (
+    ElastiCacheState,
+    ServerlessCache,
+    Snapshot,
+    UserGroupRecord,
+)
 from cloudlet.services.elasticache.valkey_process import GB, ValkeyProcess
 
 CACHE_QUOTA = 40  # AWS's default serverless caches per Region

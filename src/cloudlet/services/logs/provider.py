@@ -19,7 +19,15 @@ from cloudlet.core.store import AccountRegionStore
 from cloudlet.core.world import World
 from cloudlet.services.logs import tokens, validation
 from cloudlet.services.logs.filter_pattern import compile_pattern
-from cloudlet.services.logs.state import DAY_MS, LogEvent, LogGroup, LogsState, LogStream, event_key, now_ms
+from cloudlet.services.logs.state import (
+    DAY_MS,
+    LogEvent,
+    LogGroup,
+    LogsState,
+    LogStream,
+    event_key,
+    now_ms,
+)
 from cloudlet.services.logs.validation import invalid
 
 MAX_BATCH_BYTES = 1_048_576
@@ -63,16 +71,18 @@ class LogsProvider(Provider):
             if g is None:
                 g = state.groups[group] = LogGroup(name=group, creation_time=now)
             s = g.streams.get(stream)
+            made = s is None
             if s is None:
                 s = g.streams[stream] = LogStream(name=stream, creation_time=now)
                 self.store.changed(account_id, region, "groups", group)  # made here, not by a request
-                self.world.persistence.flush()
             cutoff = g.retention_cutoff(now)
             kept = sorted(
                 ((ts, msg) for ts, msg in events if msg and (cutoff is None or ts >= cutoff)),
                 key=lambda e: e[0],
             )
             state.append(g, s, kept, now)
+        if made:  # outside the state's lock: persisting reads the state under it
+            self.world.persistence.flush()
 
     # ---- helpers -----------------------------------------------------------
 
@@ -100,8 +110,7 @@ class LogsProvider(Provider):
         _, _, _, region, account, rtype, rest = parts
         if rtype != "log-group":
             raise invalid(f"Invalid resource type in ARN: {ident}")
-        if rest.endswith(":*"):
-            rest = rest[:-2]
+        rest = rest.removesuffix(":*")
         if account != ctx.account_id:
             raise group_not_found()
         return self.store.get(account, region), validation.group_name(rest, field)
