@@ -384,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as e:
         print(f"cloudlet: {e}", file=sys.stderr)
         return e.code
+    except BrokenPipeError:
+        # The reader left (`cloudlet status | head -3`): nothing to say; keep the exit flush quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # as a program killed by SIGPIPE
     except OSError as e:
         if getattr(args, "serving", False):
             raise

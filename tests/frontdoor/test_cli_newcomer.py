@@ -227,6 +227,21 @@ def test_bad_settings_name_the_variable(tmp_path: Path) -> None:
     assert r.returncode == 2 and "70000 is not a TCP port" in r.stderr and TRACEBACK not in r.stderr
 
 
+def test_output_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    # As `cloudlet env | head -c 0`, deterministically: the reading end is closed before any write.
+    for args in (["env"], ["status"]):
+        r_fd, w_fd = os.pipe()
+        os.close(r_fd)
+        try:
+            proc = subprocess.run([sys.executable, "-m", "cloudlet", *args, "--data-dir", str(tmp_path)],
+                                  env=clean_env(), stdout=w_fd, stderr=subprocess.PIPE, text=True, timeout=60,
+                                  check=False)
+        finally:
+            os.close(w_fd)
+        assert proc.stderr == "", (args, proc.stderr)
+        assert proc.returncode == 141, args
+
+
 def test_version_and_bare_command() -> None:
     import cloudlet as pkg
 
