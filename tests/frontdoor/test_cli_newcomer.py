@@ -8,6 +8,7 @@ Cases about an ordinary user run as one: a user made with `useradd -m` for the t
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -110,16 +111,24 @@ def unwritable_dir(tmp_path: Path, unprivileged: Unprivileged) -> Iterator[Path]
     d = tmp_path / "readonly"
     d.mkdir()
     d.chmod(0o555)
-    if unprivileged.name is not None:
-        # Root's tmp_path is private: let the user reach d, still without writing it.
-        for parent in [d.parent, *d.parent.parents]:
-            if parent == Path("/"):
-                break
-            parent.chmod(parent.stat().st_mode | 0o011)
+    opened = reach(d.parent) if unprivileged.name is not None else {}
     try:
         yield d
     finally:
         d.chmod(0o755)
+        for path, mode in opened.items():
+            path.chmod(mode)
+
+
+def reach(path: Path) -> dict[Path, int]:
+    """Let other users traverse down to path (root's tmp_path is private); the old modes, to restore."""
+    old: dict[Path, int] = {}
+    for p in [path, *path.parents]:
+        mode = p.stat().st_mode & 0o7777
+        if mode & 0o001 == 0:
+            old[p] = mode
+            p.chmod(mode | 0o001)
+    return old
 
 
 def test_data_dir_the_user_cannot_create(unprivileged: Unprivileged, unwritable_dir: Path) -> None:
@@ -158,6 +167,27 @@ def test_other_commands_on_an_unreadable_data_dir(unprivileged: Unprivileged, tm
     finally:
         if unprivileged.name is None:
             private.chmod(0o755)
+
+
+def test_stopping_another_users_cloudlet_says_so(unprivileged: Unprivileged, tmp_path: Path) -> None:
+    if unprivileged.name is None:
+        pytest.skip("needs root to run a cloudlet as one user and stop it as another")
+    data = tmp_path / "data"
+    r = cloudlet("start", "-d", "--port", str(free_port()), "--data-dir", str(data))
+    assert r.returncode == 0, r.stderr
+    opened = reach(data)
+    try:
+        pid = int(json.loads((data / "cloudlet.pid").read_text())["pid"])
+        t0 = time.monotonic()
+        line = one_error_line(unprivileged.run("stop", "--data-dir", str(data)))
+        assert f"cannot stop cloudlet (pid {pid}): it runs as root" in line, line
+        assert time.monotonic() - t0 < 10
+        assert cloudlet("status", "--data-dir", str(data)).returncode == 0  # still running
+    finally:
+        for path, mode in opened.items():
+            path.chmod(mode)
+        stop = cloudlet("stop", "--data-dir", str(data))
+    assert stop.returncode == 0 and "stopped" in stop.stdout
 
 
 def test_privileged_port_as_a_user(unprivileged: Unprivileged) -> None:
