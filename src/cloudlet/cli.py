@@ -21,7 +21,14 @@ from pathlib import Path
 
 import cloudlet
 from cloudlet.cli_checks import CliError, check_data_dir, check_port
-from cloudlet.cli_processes import descendants, is_cloudlet, pid_alive, port_holder, terminate_tree
+from cloudlet.cli_processes import (
+    descendants,
+    is_cloudlet,
+    owner_if_foreign,
+    pid_alive,
+    port_holder,
+    terminate_tree,
+)
 from cloudlet.config import HEALTH_PATH, PID_FILE, Config, ConfigError
 
 # Re-exported: tests, bench and the test fixtures stop process trees with these.
@@ -200,6 +207,9 @@ def cmd_stop(args: argparse.Namespace) -> int:
         remove_pid_file(config.data_dir)
         return 0
     pid = int(str(info["pid"]))
+    owner = owner_if_foreign(pid)
+    if owner is not None:
+        raise CliError(f"cannot stop cloudlet (pid {pid}): it runs as {owner}; only {owner} or root may stop it")
     terminate_tree(pid, timeout=args.timeout)
     remove_pid_file(config.data_dir)
     print(f"cloudlet stopped (pid {pid})")
@@ -428,6 +438,11 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as e:
         print(f"cloudlet: {e}", file=sys.stderr)
         return e.code
+    except BrokenPipeError:
+        # The reader left (`cloudlet status | head -3`): nothing to say; keep the exit flush quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # as a program killed by SIGPIPE
     except OSError as e:
         if getattr(args, "serving", False):
             raise

@@ -31,6 +31,21 @@ def is_cloudlet(pid: int) -> bool:
         return True  # another user's process: its pid file says what it is
 
 
+def owner_if_foreign(pid: int) -> str | None:
+    """The name of pid's user when this process may not signal it (another user's), else None."""
+    try:
+        os.kill(pid, 0)
+        return None
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    try:
+        return psutil.Process(pid).username()
+    except (psutil.Error, KeyError):
+        return "another user"
+
+
 def descendants(pid: int) -> list[int]:
     """All live descendants of pid, children before their own children."""
     try:

@@ -8,6 +8,7 @@ Cases about an ordinary user run as one: a user made with `useradd -m` for the t
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -110,16 +111,24 @@ def unwritable_dir(tmp_path: Path, unprivileged: Unprivileged) -> Iterator[Path]
     d = tmp_path / "readonly"
     d.mkdir()
     d.chmod(0o555)
-    if unprivileged.name is not None:
-        # Root's tmp_path is private: let the user reach d, still without writing it.
-        for parent in [d.parent, *d.parent.parents]:
-            if parent == Path("/"):
-                break
-            parent.chmod(parent.stat().st_mode | 0o011)
+    opened = reach(d.parent) if unprivileged.name is not None else {}
     try:
         yield d
     finally:
         d.chmod(0o755)
+        for path, mode in opened.items():
+            path.chmod(mode)
+
+
+def reach(path: Path) -> dict[Path, int]:
+    """Let other users traverse down to path (root's tmp_path is private); the old modes, to restore."""
+    old: dict[Path, int] = {}
+    for p in [path, *path.parents]:
+        mode = p.stat().st_mode & 0o7777
+        if mode & 0o001 == 0:
+            old[p] = mode
+            p.chmod(mode | 0o001)
+    return old
 
 
 def test_data_dir_the_user_cannot_create(unprivileged: Unprivileged, unwritable_dir: Path) -> None:
@@ -158,6 +167,27 @@ def test_other_commands_on_an_unreadable_data_dir(unprivileged: Unprivileged, tm
     finally:
         if unprivileged.name is None:
             private.chmod(0o755)
+
+
+def test_stopping_another_users_cloudlet_says_so(unprivileged: Unprivileged, tmp_path: Path) -> None:
+    if unprivileged.name is None:
+        pytest.skip("needs root to run a cloudlet as one user and stop it as another")
+    data = tmp_path / "data"
+    r = cloudlet("start", "-d", "--port", str(free_port()), "--data-dir", str(data))
+    assert r.returncode == 0, r.stderr
+    opened = reach(data)
+    try:
+        pid = int(json.loads((data / "cloudlet.pid").read_text())["pid"])
+        t0 = time.monotonic()
+        line = one_error_line(unprivileged.run("stop", "--data-dir", str(data)))
+        assert f"cannot stop cloudlet (pid {pid}): it runs as root" in line, line
+        assert time.monotonic() - t0 < 10
+        assert cloudlet("status", "--data-dir", str(data)).returncode == 0  # still running
+    finally:
+        for path, mode in opened.items():
+            path.chmod(mode)
+        stop = cloudlet("stop", "--data-dir", str(data))
+    assert stop.returncode == 0 and "stopped" in stop.stdout
 
 
 def test_privileged_port_as_a_user(unprivileged: Unprivileged) -> None:
@@ -225,6 +255,21 @@ def test_bad_settings_name_the_variable(tmp_path: Path) -> None:
     assert "CLOUDLET_LAMBDA_IDLE_S='5m' is not a number" in one_error_line(r)
     r = cloudlet("start", "--port", "70000", "--data-dir", str(tmp_path))
     assert r.returncode == 2 and "70000 is not a TCP port" in r.stderr and TRACEBACK not in r.stderr
+
+
+def test_output_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    # As `cloudlet env | head -c 0`, deterministically: the reading end is closed before any write.
+    for args in (["env"], ["status"]):
+        r_fd, w_fd = os.pipe()
+        os.close(r_fd)
+        try:
+            proc = subprocess.run([sys.executable, "-m", "cloudlet", *args, "--data-dir", str(tmp_path)],
+                                  env=clean_env(), stdout=w_fd, stderr=subprocess.PIPE, text=True, timeout=60,
+                                  check=False)
+        finally:
+            os.close(w_fd)
+        assert proc.stderr == "", (args, proc.stderr)
+        assert proc.returncode == 141, args
 
 
 def test_version_and_bare_command() -> None:
