@@ -2,6 +2,13 @@
 
 valkey listens only on a unix socket (port 0): the data plane is the only way in.
 Every child gets PR_SET_PDEATHSIG so it dies with cloudlet even on SIGKILL.
+
+Clients can read INFO (also from scripts), so valkey is started to hold no host
+detail there: argv[0] is the bare name from "/" (executable:/valkey-server), the
+configuration comes on stdin (config_file empty) and the unix socket is bound by
+a relative name in the cache's directory (listener bind=valkey.sock). When that
+directory is too deep for a socket path, the path the data plane connects to is
+a symlink to it in the private socket directory.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import shutil
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -25,6 +33,7 @@ log = logging.getLogger("cloudlet.elasticache.valkey")
 _PR_SET_PDEATHSIG = 1
 GB = 1024**3
 START_TIMEOUT_S = 10.0
+BIND_NAME = "valkey.sock"
 
 
 def _die_with_parent() -> None:
@@ -63,10 +72,16 @@ class ValkeyProcess:
         # Restores: valkey loads dump.rdb only while AOF is off, so AOF is switched on after loading.
         self.load_rdb_first = (workdir / "dump.rdb").exists() and not (workdir / "appendonlydir").exists()
         self.proc: asyncio.subprocess.Process | None = None
+        self.acl_restrictions: list[str] | None = None  # acl_sync.restrictions_of, once per process
         self.restarts = 0
         self._stopping = False
         self._supervisor: asyncio.Task[None] | None = None
         self._client: aioredis.Redis | None = None
+
+    @property
+    def bind_path(self) -> Path:
+        """Where valkey binds its socket (by the relative name BIND_NAME, from its dir)."""
+        return self.workdir / BIND_NAME
 
     @property
     def conf_path(self) -> Path:
@@ -87,7 +102,7 @@ class ValkeyProcess:
     def write_config(self) -> None:
         lines = [
             "port 0",
-            f"unixsocket {self.socket}",
+            f"unixsocket {BIND_NAME}",
             "unixsocketperm 700",
             f"dir {self.workdir}",
             "daemonize no",
@@ -138,20 +153,28 @@ class ValkeyProcess:
         self.write_config()
 
     async def _spawn(self) -> None:
-        if self.socket.exists():
-            self.socket.unlink()
+        self.bind_path.unlink(missing_ok=True)
+        if self.socket != self.bind_path:
+            self.socket.unlink(missing_ok=True)
+            self.socket.symlink_to(self.bind_path)
         try:
             with open(self.workdir / "valkey.stderr", "ab") as err:
+                # "-": the configuration is read from stdin; argv[0] resolved from "/" (see above).
                 self.proc = await asyncio.create_subprocess_exec(
-                    self.binary,
-                    str(self.conf_path),
-                    stdin=asyncio.subprocess.DEVNULL,
+                    "valkey-server",
+                    "-",
+                    executable=shutil.which(self.binary) or self.binary,
+                    stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.DEVNULL,
                     stderr=err,
                     preexec_fn=_die_with_parent,
-                    cwd=str(self.workdir),
+                    cwd="/",
                 )
-        except OSError as e:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(self.conf_path.read_bytes())
+            await self.proc.stdin.drain()
+            self.proc.stdin.close()
+        except (OSError, ConnectionError) as e:
             raise ValkeyStartError(f"cannot run {self.binary}: {e}") from e
         await self._wait_ready()
 
