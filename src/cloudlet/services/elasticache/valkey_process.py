@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from cloudlet.dataplane.spec import ADMIN_USER
+from cloudlet.services.elasticache import private_network, serverless_config
 
 log = logging.getLogger("cloudlet.elasticache.valkey")
 
@@ -34,9 +36,12 @@ _PR_SET_PDEATHSIG = 1
 GB = 1024**3
 START_TIMEOUT_S = 10.0
 BIND_NAME = "valkey.sock"
+SLOTS = 16384
 
 
-def _die_with_parent() -> None:
+def _child_setup() -> None:
+    # The namespace first: entering a user namespace resets the parent-death signal.
+    private_network.enter()
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     # Own process group: a terminal's Ctrl-C goes to cloudlet, which stops caches cleanly.
@@ -45,6 +50,20 @@ def _die_with_parent() -> None:
 
 def acl_hash(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
 
 
 class ValkeyStartError(Exception):
@@ -73,6 +92,8 @@ class ValkeyProcess:
         self.load_rdb_first = (workdir / "dump.rdb").exists() and not (workdir / "appendonlydir").exists()
         self.proc: asyncio.subprocess.Process | None = None
         self.acl_restrictions: list[str] | None = None  # acl_sync.restrictions_of, once per process
+        self.bus_port = _free_loopback_port()
+        self.bus_exposed = False  # the cluster bus answers on the host's loopback (no private namespace)
         self.restarts = 0
         self._stopping = False
         self._supervisor: asyncio.Task[None] | None = None
@@ -114,11 +135,14 @@ class ValkeyProcess:
             "dbfilename dump.rdb",
             'save ""',
             f"maxmemory {self.maxmemory_bytes}",
-            # AWS: at the storage limit, evict keys with a TTL by LRU, else refuse writes (OOM).
-            "maxmemory-policy volatile-lru",
-            "databases 1",
             "protected-mode no",
             "io-threads 1",
+            # Cluster mode needs a bus port; it is bound inside the process's own network
+            # namespace when it has one (private_network), on the host's loopback otherwise.
+            "cluster-config-file nodes.conf",
+            f"cluster-port {self.bus_port}",
+            "bind 127.0.0.1",
+            *serverless_config.config_lines(),
         ]
         self.conf_path.write_text("\n".join(lines) + "\n")
 
@@ -167,7 +191,7 @@ class ValkeyProcess:
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.DEVNULL,
                     stderr=err,
-                    preexec_fn=_die_with_parent,
+                    preexec_fn=_child_setup,
                     cwd="/",
                 )
             assert self.proc.stdin is not None
@@ -177,6 +201,39 @@ class ValkeyProcess:
         except (OSError, ConnectionError) as e:
             raise ValkeyStartError(f"cannot run {self.binary}: {e}") from e
         await self._wait_ready()
+        await self._own_all_slots()
+        self.bus_exposed = await asyncio.get_running_loop().run_in_executor(None, _answers, self.bus_port)
+        if self.bus_exposed:
+            log.warning(
+                "valkey of %s: no private network namespace here; its cluster bus listens on 127.0.0.1:%d",
+                self.workdir.name, self.bus_port,
+            )
+
+    async def _own_all_slots(self) -> None:
+        """Claim every slot not yet this node's (all of them on a first start; nodes.conf keeps
+        them across restarts), then wait out valkey's start-up delay until the cluster is ok."""
+        client = self.client()
+        owned = [False] * SLOTS
+        for start, end, *_ in await client.execute_command("CLUSTER", "SLOTS"):
+            owned[start : end + 1] = [True] * (end - start + 1)
+        ranges: list[int] = []
+        slot = 0
+        while slot < SLOTS:
+            if owned[slot]:
+                slot += 1
+                continue
+            end = slot
+            while end + 1 < SLOTS and not owned[end + 1]:
+                end += 1
+            ranges += [slot, end]
+            slot = end + 1
+        if ranges:
+            await client.execute_command("CLUSTER", "ADDSLOTSRANGE", *ranges)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while "cluster_state:ok" not in await client.execute_command("CLUSTER", "INFO"):
+            if time.monotonic() > deadline:
+                raise ValkeyStartError("valkey's cluster state did not become ok")
+            await asyncio.sleep(0.05)
 
     async def _wait_ready(self) -> None:
         assert self.proc is not None
