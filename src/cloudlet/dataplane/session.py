@@ -34,7 +34,14 @@ from typing import TYPE_CHECKING
 from cloudlet.dataplane import replies
 from cloudlet.dataplane.auth import DEFAULT_USER, Authenticated, AuthRefused
 from cloudlet.dataplane.commands import NOT_OFFERED, PARTIAL
-from cloudlet.dataplane.resp import Command, CommandScanner, ProtocolError, keyword, reply_end
+from cloudlet.dataplane.resp import (
+    MAX_REQUEST_ARGS,
+    Command,
+    CommandScanner,
+    ProtocolError,
+    keyword,
+    reply_end,
+)
 from cloudlet.dataplane.spec import ADMIN_USER, backend_password
 
 if TYPE_CHECKING:
@@ -413,6 +420,11 @@ class ClientSession(asyncio.Protocol):
     def _command(self, cmd: Command) -> None:
         name = cmd.name
         args = cmd.args
+        if cmd.dropped_argc or len(args) > MAX_REQUEST_ARGS:
+            count = cmd.dropped_argc or len(args)
+            self._in_place(cmd, replies.error(
+                f"ERR too many arguments: the request has {count}, at most {MAX_REQUEST_ARGS} are allowed"))
+            return
         if name == b"AUTH":
             if len(args) not in (2, 3):
                 self._send(_wire(cmd))  # valkey answers the arity error
