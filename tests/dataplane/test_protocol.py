@@ -158,7 +158,8 @@ def test_large_values_and_deep_pipelines_intact(dp_env: DataPlaneEnv) -> None:
     for i in range(5000):
         p.set(f"k{i}", f"\r\n*1\r\n$4\r\nAUTH\r\n{i}")
     p.execute()
-    got = r.mget([f"k{i}" for i in range(5000)])
+    # Two MGETs: one of 5000 keys would pass serverless's 3,999-argument limit.
+    got = r.mget([f"k{i}" for i in range(2500)]) + r.mget([f"k{i}" for i in range(2500, 5000)])
     assert got == [f"\r\n*1\r\n$4\r\nAUTH\r\n{i}".encode() for i in range(5000)]
 
 
@@ -189,3 +190,27 @@ def test_refused_commands_never_reach_valkey(dp_env: DataPlaneEnv) -> None:
     admin = dp_env.valkey.admin()
     assert not [u for u in admin.acl_users() if u.startswith("evil")]
     assert admin.config_get("maxmemory-policy")["maxmemory-policy"] != "allkeys-random"
+
+
+def test_requests_over_3999_arguments_are_refused_in_place(dp_env: DataPlaneEnv) -> None:
+    r = dp_env.client(**PW)
+    ok_keys = [f"{{t}}k{i}" for i in range(3998)]  # DEL + 3998 keys = 3999 arguments
+    r.set("{t}k0", "v")
+    assert r.delete(*ok_keys) == 1
+    r.set("{t}k0", "v")
+    # One over, with big arguments streaming through the scanner in pieces: refused, not run,
+    # and the connection goes on, replies in order.
+    big = [f"{{t}}k{i}" + "x" * 200 for i in range(4000)]
+    p = r.pipeline(transaction=False)
+    p.echo("before").execute_command("DEL", "{t}k0", *big[:3999]).echo("after")
+    before, refused, after = p.execute(raise_on_error=False)
+    assert before == b"before" and after == b"after"
+    assert isinstance(refused, redis.ResponseError) and "at most 3999" in str(refused)
+    assert r.get("{t}k0") == b"v"
+    # Inline requests too.
+    with tls_socket(dp_env) as s:
+        s.sendall(b"AUTH pw-user passw0rd-passw0rd\r\n")
+        assert read_until(s, b"\r\n") == b"+OK\r\n"
+        s.sendall(b"DEL" + b" x" * 4000 + b"\r\nPING\r\n")
+        data = read_until(s, b"PONG")
+    assert b"at most 3999" in data and data.endswith(b"+PONG\r\n")

@@ -139,14 +139,28 @@ class Topology:
         }
         return encode([shard], proto)
 
+    def _replica_line(self, myself: bool) -> str:
+        me = "myself," if myself else ""
+        return (
+            f"{self.replica_id} {self.address}:{self.reader_port}@0,{self.hostname} "
+            f"{me}slave {self.primary_id} 0 0 1 connected\n"
+        )
+
     def nodes(self, proto: int, myself_reader: bool) -> bytes:
         me_p = "myself," if not myself_reader else ""
-        me_r = "myself," if myself_reader else ""
         text = (
             f"{self.primary_id} {self.address}:{self.port}@0,{self.hostname} {me_p}master - 0 0 1 connected 0-{SLOTS - 1}\n"
-            f"{self.replica_id} {self.address}:{self.reader_port}@0,{self.hostname} {me_r}slave {self.primary_id} 0 0 1 connected\n"
+            + self._replica_line(myself_reader)
         )
         return verbatim(text, proto)
+
+    def replicas(self, node_id: str, proto: int) -> bytes:
+        """CLUSTER REPLICAS: the reader node for the primary; valkey's errors otherwise."""
+        if node_id == self.primary_id:
+            return encode([self._replica_line(False).rstrip("\n")], proto)
+        if node_id == self.replica_id:
+            return error("ERR The specified node is not a master")
+        return error(f"ERR Unknown node {node_id}")
 
     def info(self, proto: int) -> bytes:
         fields = [

@@ -33,6 +33,10 @@ HEADER_MAX = 64 * 1024
 # Valkey's multibulk/bulk length ceilings (INT_MAX args, proto-max-bulk-len 512 MiB).
 MAX_ARGS = 2**31 - 1
 MAX_BULK = 512 * 1024 * 1024
+# ElastiCache Serverless: "clients cannot issue a request with more than 3,999 arguments"
+# (user guide, "Valkey and Redis OSS configuration and limits"). Longer requests are
+# dropped by the scanner and answered with an error in their place.
+MAX_REQUEST_ARGS = 3999
 # Longer than any name in a capture set: a name with no NUL in its first
 # NAME_PEEK bytes is never captured, so only that much of it must be buffered.
 NAME_PEEK = 33
@@ -58,12 +62,14 @@ def keyword(arg: bytes) -> bytes:
 class Command:
     """A captured command: its arguments, and whether it came as an inline line."""
 
-    __slots__ = ("args", "inline", "seq")
+    __slots__ = ("args", "inline", "seq", "dropped_argc")
 
-    def __init__(self, args: list[bytes], inline: bool, seq: int = 0) -> None:
+    def __init__(self, args: list[bytes], inline: bool, seq: int = 0, dropped_argc: int = 0) -> None:
         self.args = args
         self.inline = inline
         self.seq = seq  # the scanner's seq when it framed this command (see CommandScanner.seq)
+        # A request over MAX_REQUEST_ARGS: its bytes are dropped, args holds only its name.
+        self.dropped_argc = dropped_argc
 
     @property
     def name(self) -> bytes:
@@ -168,6 +174,7 @@ class CommandScanner:
         self._tail = b""  # unconsumed bytes: an incomplete header, or a whole incomplete captured command
         self._body_left = 0  # bytes of a passed-through bulk (payload + CRLF) still to come
         self._args_left = 0  # bulk arguments of the passed-through command still to come
+        self._dropping = False  # the command streaming by is over MAX_REQUEST_ARGS: not forwarded
         # Grows by one per captured command and by at least one per run of passed-through
         # commands, so two captured commands were adjacent iff their seq differ by one.
         self.seq = 0
@@ -194,11 +201,14 @@ class CommandScanner:
                 take = min(self._body_left, n - pos)
                 pos += take
                 self._body_left -= take
+                if self._dropping:
+                    fwd = pos
                 if self._body_left:
                     break
                 self._args_left -= 1
                 if not self._args_left:
                     self.seq += 1
+                    self._dropping = False
                 continue
             if self._args_left:
                 nl = buf.find(b"\r\n", pos)
@@ -214,6 +224,8 @@ class CommandScanner:
                     raise ProtocolError("Protocol error: invalid bulk length")
                 self._body_left = ln + 2
                 pos = nl + 2
+                if self._dropping:
+                    fwd = pos
                 continue
             # At the start of a command.
             if buf[pos] == 0x2A:  # '*'
@@ -226,7 +238,17 @@ class CommandScanner:
                     self._tail = buf[pos:]
                     break
                 end, cmd, args_left, body_at = got
-                if cmd is not None:
+                if cmd is not None and cmd.dropped_argc:
+                    # Over the argument limit: answered in its place, its bytes never forwarded.
+                    if pos > fwd:
+                        out.append(buf[fwd:pos])
+                    self.seq += 1
+                    cmd.seq = self.seq
+                    out.append(cmd)
+                    self._args_left = args_left
+                    self._dropping = True
+                    pos = fwd = body_at
+                elif cmd is not None:
                     if pos > fwd:
                         out.append(buf[fwd:pos])
                     self.seq += 1
@@ -318,7 +340,7 @@ class CommandScanner:
             try:
                 argc = int(buf[pos + 1 : nl])
                 nl = find(b"\r\n", p)
-                if nl < 0 or buf[p] != 0x24 or argc <= 0 or argc > MAX_ARGS:
+                if nl < 0 or buf[p] != 0x24 or argc <= 0 or argc > MAX_REQUEST_ARGS:
                     break
                 ln = int(buf[p + 1 : nl])
             except ValueError:
@@ -376,6 +398,8 @@ class CommandScanner:
         if argc <= 0:
             return nl + 2, None, -1, nl + 2
         capture_all = self.capture_all
+        if argc > MAX_REQUEST_ARGS and not capture_all:
+            return nl + 2, Command([b""], inline=False, dropped_argc=argc), argc, nl + 2
         if capture_all and argc > PREAUTH_MAX_ARGS:
             raise ProtocolError("Protocol error: unauthenticated multibulk length")
         p = nl + 2

@@ -28,53 +28,36 @@ import logging
 import secrets
 import struct
 import termios
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cloudlet.dataplane import replies
 from cloudlet.dataplane.auth import DEFAULT_USER, Authenticated, AuthRefused
-from cloudlet.dataplane.resp import Command, CommandScanner, ProtocolError, keyword, reply_end
-from cloudlet.dataplane.spec import backend_password
+from cloudlet.dataplane.commands import NOT_OFFERED, PARTIAL
+from cloudlet.dataplane.resp import (
+    MAX_REQUEST_ARGS,
+    Command,
+    CommandScanner,
+    ProtocolError,
+    keyword,
+    reply_end,
+)
+from cloudlet.dataplane.spec import ADMIN_USER, backend_password
 
 if TYPE_CHECKING:
     from cloudlet.dataplane.server import CacheListener
 
 log = logging.getLogger("cloudlet.dataplane")
 
-# Commands ElastiCache Serverless does not offer (its "restricted commands").
-RESTRICTED = frozenset(
-    {
-        b"BGREWRITEAOF",
-        b"BGSAVE",
-        b"CONFIG",
-        b"DEBUG",
-        b"MIGRATE",
-        b"REPLICAOF",
-        b"SAVE",
-        b"SLAVEOF",
-        b"SHUTDOWN",
-        b"SYNC",
-        b"PSYNC",
-        b"MODULE",
-        b"MONITOR",
-        b"FAILOVER",
-    }
+# Looked at after authentication; everything else passes through unread: the commands
+# serverless does not offer (refused here, see commands.py) and the ones the proxy acts on.
+CAPTURE = (
+    NOT_OFFERED
+    | frozenset(PARTIAL)
+    | {b"AUTH", b"HELLO", b"READONLY", b"READWRITE", b"MULTI", b"EXEC", b"DISCARD", b"RESET"}
 )
-RESTRICTED_ACL = frozenset({b"SETUSER", b"DELUSER", b"LOAD", b"SAVE", b"LOG", b"DRYRUN"})
-LOCAL_CLUSTER = frozenset({b"SLOTS", b"SHARDS", b"NODES", b"INFO", b"MYID", b"KEYSLOT"})
-# Looked at after authentication; everything else passes through unread.
-CAPTURE = RESTRICTED | {
-    b"AUTH",
-    b"HELLO",
-    b"CLUSTER",
-    b"READONLY",
-    b"READWRITE",
-    b"MULTI",
-    b"EXEC",
-    b"DISCARD",
-    b"RESET",
-    b"CLIENT",
-    b"ACL",
-}
+# CLUSTER subcommands the endpoint answers for its one virtual shard.
+LOCAL_CLUSTER = frozenset({b"SLOTS", b"SHARDS", b"NODES", b"INFO", b"MYID", b"KEYSLOT", b"REPLICAS"})
 BACKEND_CONNECT_TIMEOUT_S = 5.0
 # Flow control: stop reading one side when the other side's write buffer holds this much.
 WRITE_HIGH = 4 * 1024 * 1024
@@ -147,7 +130,8 @@ class ClientSession(asyncio.Protocol):
         self.in_multi = False
         self.reply_off = False
         self.skip_seq: int | None = None  # seq of the command whose reply CLIENT REPLY SKIP drops
-        self.markers: collections.deque[tuple[bytes, bytes]] = collections.deque()
+        self.markers: collections.deque[Marker] = collections.deque()
+        self._rewriting: tuple[bytes, Callable[[bytes], bytes]] | None = None  # see _rewritten
         self._hold = b""
         self._batch: list[bytes] | None = None  # backend writes collected while one read is handled
         self._deferred: list[Command] = []
@@ -436,6 +420,11 @@ class ClientSession(asyncio.Protocol):
     def _command(self, cmd: Command) -> None:
         name = cmd.name
         args = cmd.args
+        if cmd.dropped_argc or len(args) > MAX_REQUEST_ARGS:
+            count = cmd.dropped_argc or len(args)
+            self._in_place(cmd, replies.error(
+                f"ERR too many arguments: the request has {count}, at most {MAX_REQUEST_ARGS} are allowed"))
+            return
         if name == b"AUTH":
             if len(args) not in (2, 3):
                 self._send(_wire(cmd))  # valkey answers the arity error
@@ -451,13 +440,12 @@ class ClientSession(asyncio.Protocol):
                 self._send(_wire(cmd))
                 return
             self._relogin(cmd, parsed.user, parsed.password, parsed)
-        elif name in RESTRICTED:
+        elif name in NOT_OFFERED:
             self._in_place(cmd, replies.unknown_command(args))
+        elif name in PARTIAL and len(args) > 1 and keyword(args[1]) not in PARTIAL[name]:
+            self._in_place(cmd, replies.unknown_subcommand(args))
         elif name == b"ACL":
-            if len(args) > 1 and keyword(args[1]) in RESTRICTED_ACL:
-                self._in_place(cmd, replies.unknown_subcommand(args))
-            else:
-                self._send(_wire(cmd))
+            self._acl(cmd)
         elif name == b"MULTI":
             self.in_multi = True
             self._send(_wire(cmd))
@@ -492,6 +480,37 @@ class ClientSession(asyncio.Protocol):
         else:
             self._send(_wire(cmd))
 
+    def _acl(self, cmd: Command) -> None:
+        """ACL reads, with cloudlet's own admin user left out of what they show."""
+        args = cmd.args
+        sub = keyword(args[1]) if len(args) > 1 else b""
+        if sub == b"GETUSER" and len(args) == 3 and args[2] == ADMIN_USER.encode():
+            # Asked of a name no user has: valkey still checks the caller's permission, then answers null.
+            absent = b"cloudlet-absent-" + secrets.token_hex(8).encode()
+            self._send(replies.command_array([b"ACL", b"GETUSER", absent]))
+        elif sub in (b"LIST", b"USERS") and len(args) == 2:
+            drop = _without_admin_rule if sub == b"LIST" else _without_admin_name
+            self._rewritten(cmd, drop)
+        else:
+            self._send(_wire(cmd))
+
+    def _rewritten(self, cmd: Command, rewrite: Callable[[bytes], bytes]) -> None:
+        """Send a command to valkey with its reply passed through rewrite: the reply is
+        bracketed by two marker commands, so it is found in the stream without parsing
+        the replies around it."""
+        if self.reply_off or self.skip_seq == cmd.seq:
+            self._send(_wire(cmd))  # no reply will come back to rewrite
+            return
+        if self.in_multi:
+            # Its reply would come inside EXEC's, past the proxy's reach.
+            self._in_place(cmd, replies.error(f"ERR {cmd.name.decode()} {keyword(cmd.args[1]).decode()} "
+                                              "is not allowed inside a transaction on this endpoint"))
+            return
+        start = b"cloudlet-barrier-" + secrets.token_hex(16).encode()
+        end = b"cloudlet-barrier-" + secrets.token_hex(16).encode()
+        self.markers.append(Marker(b"-ERR unknown command '" + start + b"'", b"", (end, rewrite)))
+        self._send(replies.command_array([start]) + _wire(cmd) + replies.command_array([end]))
+
     def _cluster(self, cmd: Command) -> None:
         args = cmd.args
         sub = keyword(args[1]) if len(args) > 1 else b""
@@ -500,6 +519,9 @@ class ClientSession(asyncio.Protocol):
             return
         topo = self.cache.topology
         reader = self.listener.reader
+        if sub == b"REPLICAS":
+            self._cluster_replicas(cmd)
+            return
         if sub == b"KEYSLOT":
             if len(args) != 3:
                 self._local(cmd, replies.wrong_args("cluster|keyslot"))
@@ -521,6 +543,13 @@ class ClientSession(asyncio.Protocol):
             reply = topo.myid(reader)
         self._local(cmd, reply)
 
+    def _cluster_replicas(self, cmd: Command) -> None:
+        args = cmd.args
+        if len(args) != 3:
+            self._local(cmd, replies.wrong_args("cluster|replicas"))
+        else:
+            self._local(cmd, self.cache.topology.replicas(args[2].decode(errors="replace"), self.proto))
+
     def _local(self, cmd: Command, reply: bytes) -> None:
         """Answer a command here, in its place among valkey's replies."""
         if self.in_multi:
@@ -541,7 +570,7 @@ class ClientSession(asyncio.Protocol):
             if self.skip_seq == cmd.seq:
                 self.skip_seq = None
             else:
-                self.markers.append((b"-ERR unknown command '" + marker + b"'", reply))
+                self.markers.append(Marker(b"-ERR unknown command '" + marker + b"'", reply))
         self._send(replies.command_array([marker]))
 
     def _relogin(self, cmd: Command, user: bytes | None, password: bytes, hello: Hello | None) -> None:
@@ -579,14 +608,30 @@ class ClientSession(asyncio.Protocol):
         t = self.transport
         if t is None or self.state == "closed":
             return
-        if not self.markers:
+        if not self.markers and self._rewriting is None:
             t.write(data)
             return
         buf = self._hold + data if self._hold else data
         self._hold = b""
         out: list[bytes] = []  # one TLS write for all of it
-        while self.markers:
-            pattern, reply = self.markers[0]
+        while True:
+            if self._rewriting is not None:
+                # Inside a bracketed reply: it ends where the closing marker's error starts.
+                end, rewrite = self._rewriting
+                i = buf.find(b"-ERR unknown command '" + end + b"'")
+                j = buf.find(b"\r\n", i) if i >= 0 else -1
+                if j < 0:
+                    self._hold = buf
+                    buf = b""
+                    break
+                out.append(rewrite(buf[:i]))
+                buf = buf[j + 2 :]
+                self._rewriting = None
+                continue
+            if not self.markers:
+                break
+            marker = self.markers[0]
+            pattern = marker.pattern
             i = buf.find(pattern)
             if i < 0:
                 # Keep what could be the start of the marker's reply for the next read.
@@ -606,8 +651,9 @@ class ClientSession(asyncio.Protocol):
                 break
             if i:
                 out.append(buf[:i])
-            out.append(reply)
+            out.append(marker.reply)
             self.markers.popleft()
+            self._rewriting = marker.then
             buf = buf[j + 2 :]
         if buf:
             out.append(buf)
@@ -618,6 +664,57 @@ class ClientSession(asyncio.Protocol):
         if backend is self.backend and self.state != "closed":
             log.info("cache %s: valkey connection of %s dropped; closing the client", self.cache.spec.name, self.user_name)
             self.close()
+
+
+class Marker:
+    """A marker command's error in valkey's reply stream, and what replaces it.
+    then: the closing marker and rewrite of a bracketed reply that follows (see _rewritten)."""
+
+    __slots__ = ("pattern", "reply", "then")
+
+    def __init__(
+        self, pattern: bytes, reply: bytes, then: tuple[bytes, Callable[[bytes], bytes]] | None = None
+    ) -> None:
+        self.pattern = pattern
+        self.reply = reply
+        self.then = then
+
+
+def _without(reply: bytes, drop: Callable[[bytes], bool]) -> bytes:
+    """An array-of-bulk-strings reply without the elements drop() picks (others as they came)."""
+    items = _bulk_items(reply)
+    if items is None:
+        return reply  # an error (NOPERM ...) or a shape these rewrites do not touch
+    kept = [item for item in items if not drop(item)]
+    return b"*%d\r\n" % len(kept) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in kept)
+
+
+def _bulk_items(reply: bytes) -> list[bytes] | None:
+    if not reply.startswith(b"*"):
+        return None
+    nl = reply.find(b"\r\n")
+    count = int(reply[1:nl])
+    pos = nl + 2
+    items: list[bytes] = []
+    for _ in range(count):
+        if reply[pos : pos + 1] != b"$":
+            return None
+        nl = reply.find(b"\r\n", pos)
+        size = int(reply[pos + 1 : nl])
+        items.append(reply[nl + 2 : nl + 2 + size])
+        pos = nl + 4 + size
+    return items if pos == len(reply) else None
+
+
+_ADMIN = ADMIN_USER.encode()
+
+
+def _without_admin_rule(reply: bytes) -> bytes:
+    return _without(reply, lambda line: line.startswith(b"user " + _ADMIN + b" "))
+
+
+def _without_admin_name(reply: bytes) -> bytes:
+    return _without(reply, lambda name: name == _ADMIN)
 
 
 def _unacked_bytes(transport: asyncio.Transport) -> int:

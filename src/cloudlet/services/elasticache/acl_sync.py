@@ -2,16 +2,20 @@
 
 Every ACL user's valkey password is backend_password(secret, name): clients never
 know it; the data plane authenticates them and then AUTHs to valkey with it.
+Every user's rules end with the commands serverless does not offer taken away
+(dataplane.commands.acl_restrictions), so valkey itself refuses them on every
+path: scripts, functions, transactions.
 """
 
 from __future__ import annotations
 
 import logging
 
+from cloudlet.dataplane.commands import acl_restrictions, command_table
 from cloudlet.dataplane.spec import ADMIN_USER, CacheUser, backend_password
 from cloudlet.services.elasticache import access_strings
 from cloudlet.services.elasticache.state import CacheUserRecord, ElastiCacheState, ServerlessCache
-from cloudlet.services.elasticache.valkey_process import acl_hash
+from cloudlet.services.elasticache.valkey_process import ValkeyProcess, acl_hash
 
 log = logging.getLogger("cloudlet.elasticache.acl")
 
@@ -33,10 +37,20 @@ def group_members(state: ElastiCacheState, cache: ServerlessCache) -> list[Cache
     return [state.users[u] for u in group.user_ids if u in state.users]
 
 
-def setuser_args(secret: bytes, user_name: str, access_string: str) -> list[str]:
+def setuser_args(secret: bytes, user_name: str, access_string: str, restrictions: list[str]) -> list[str]:
     rules = access_strings.parse(access_string)
-    # reset first so nothing of an earlier definition survives; the access string's own on/off wins.
-    return ["ACL", "SETUSER", user_name, "reset", "on", f"#{acl_hash(backend_password(secret, user_name))}", *rules]
+    # reset first so nothing of an earlier definition survives; the access string's own on/off wins;
+    # the restrictions come last, so no rule of the user's can give those commands back.
+    pw = f"#{acl_hash(backend_password(secret, user_name))}"
+    return ["ACL", "SETUSER", user_name, "reset", "on", pw, *rules, *restrictions]
+
+
+async def restrictions_of(proc: ValkeyProcess) -> list[str]:
+    """The restriction rules for this valkey's own command table (asked once per process)."""
+    if proc.acl_restrictions is None:
+        names = await proc.client().command_list()
+        proc.acl_restrictions = acl_restrictions(command_table(names))
+    return proc.acl_restrictions
 
 
 def endpoint_users(members: list[CacheUserRecord] | None) -> dict[str, CacheUser] | None:
@@ -63,17 +77,20 @@ async def sync(state: ElastiCacheState, cache: ServerlessCache) -> None:
         return
     client = proc.client()
     secret = cache.backend_secret
+    restrictions = await restrictions_of(proc)
     members = group_members(state, cache)
     wanted: set[str] = {ADMIN_USER, "default"}
     if members is None:
-        await client.execute_command(*setuser_args(secret, "default", "on " + OPEN_DEFAULT_RULES))
+        await client.execute_command(*setuser_args(secret, "default", "on " + OPEN_DEFAULT_RULES, restrictions))
     else:
         has_default = False
         for user in members:
             wanted.add(user.user_name)
             has_default = has_default or user.user_name == "default"
             try:
-                await client.execute_command(*setuser_args(secret, user.user_name, user.access_string))
+                await client.execute_command(
+                    *setuser_args(secret, user.user_name, user.access_string, restrictions)
+                )
             except Exception as e:  # valkey refused a rule (e.g. unknown command): user stays disabled
                 log.error("cache %s: ACL SETUSER %s failed: %s", cache.name, user.user_name, e)
                 await client.execute_command("ACL", "SETUSER", user.user_name, "reset", "off")

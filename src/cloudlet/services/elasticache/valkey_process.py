@@ -2,6 +2,13 @@
 
 valkey listens only on a unix socket (port 0): the data plane is the only way in.
 Every child gets PR_SET_PDEATHSIG so it dies with cloudlet even on SIGKILL.
+
+Clients can read INFO (also from scripts), so valkey is started to hold no host
+detail there: argv[0] is the bare name from "/" (executable:/valkey-server), the
+configuration comes on stdin (config_file empty) and the unix socket is bound by
+a relative name in the cache's directory (listener bind=valkey.sock). When that
+directory is too deep for a socket path, the path the data plane connects to is
+a symlink to it in the private socket directory.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ import ctypes
 import hashlib
 import logging
 import os
+import shutil
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,15 +28,20 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from cloudlet.dataplane.spec import ADMIN_USER
+from cloudlet.services.elasticache import private_network, serverless_config
 
 log = logging.getLogger("cloudlet.elasticache.valkey")
 
 _PR_SET_PDEATHSIG = 1
 GB = 1024**3
 START_TIMEOUT_S = 10.0
+BIND_NAME = "valkey.sock"
+SLOTS = 16384
 
 
-def _die_with_parent() -> None:
+def _child_setup() -> None:
+    # The namespace first: entering a user namespace resets the parent-death signal.
+    private_network.enter()
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     # Own process group: a terminal's Ctrl-C goes to cloudlet, which stops caches cleanly.
@@ -36,6 +50,20 @@ def _die_with_parent() -> None:
 
 def acl_hash(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
 
 
 class ValkeyStartError(Exception):
@@ -63,10 +91,18 @@ class ValkeyProcess:
         # Restores: valkey loads dump.rdb only while AOF is off, so AOF is switched on after loading.
         self.load_rdb_first = (workdir / "dump.rdb").exists() and not (workdir / "appendonlydir").exists()
         self.proc: asyncio.subprocess.Process | None = None
+        self.acl_restrictions: list[str] | None = None  # acl_sync.restrictions_of, once per process
+        self.bus_port = _free_loopback_port()
+        self.bus_exposed = False  # the cluster bus answers on the host's loopback (no private namespace)
         self.restarts = 0
         self._stopping = False
         self._supervisor: asyncio.Task[None] | None = None
         self._client: aioredis.Redis | None = None
+
+    @property
+    def bind_path(self) -> Path:
+        """Where valkey binds its socket (by the relative name BIND_NAME, from its dir)."""
+        return self.workdir / BIND_NAME
 
     @property
     def conf_path(self) -> Path:
@@ -87,7 +123,7 @@ class ValkeyProcess:
     def write_config(self) -> None:
         lines = [
             "port 0",
-            f"unixsocket {self.socket}",
+            f"unixsocket {BIND_NAME}",
             "unixsocketperm 700",
             f"dir {self.workdir}",
             "daemonize no",
@@ -99,11 +135,14 @@ class ValkeyProcess:
             "dbfilename dump.rdb",
             'save ""',
             f"maxmemory {self.maxmemory_bytes}",
-            # AWS: at the storage limit, evict keys with a TTL by LRU, else refuse writes (OOM).
-            "maxmemory-policy volatile-lru",
-            "databases 1",
             "protected-mode no",
             "io-threads 1",
+            # Cluster mode needs a bus port; it is bound inside the process's own network
+            # namespace when it has one (private_network), on the host's loopback otherwise.
+            "cluster-config-file nodes.conf",
+            f"cluster-port {self.bus_port}",
+            "bind 127.0.0.1",
+            *serverless_config.config_lines(),
         ]
         self.conf_path.write_text("\n".join(lines) + "\n")
 
@@ -138,22 +177,63 @@ class ValkeyProcess:
         self.write_config()
 
     async def _spawn(self) -> None:
-        if self.socket.exists():
-            self.socket.unlink()
+        self.bind_path.unlink(missing_ok=True)
+        if self.socket != self.bind_path:
+            self.socket.unlink(missing_ok=True)
+            self.socket.symlink_to(self.bind_path)
         try:
             with open(self.workdir / "valkey.stderr", "ab") as err:
+                # "-": the configuration is read from stdin; argv[0] resolved from "/" (see above).
                 self.proc = await asyncio.create_subprocess_exec(
-                    self.binary,
-                    str(self.conf_path),
-                    stdin=asyncio.subprocess.DEVNULL,
+                    "valkey-server",
+                    "-",
+                    executable=shutil.which(self.binary) or self.binary,
+                    stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.DEVNULL,
                     stderr=err,
-                    preexec_fn=_die_with_parent,
-                    cwd=str(self.workdir),
+                    preexec_fn=_child_setup,
+                    cwd="/",
                 )
-        except OSError as e:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(self.conf_path.read_bytes())
+            await self.proc.stdin.drain()
+            self.proc.stdin.close()
+        except (OSError, ConnectionError) as e:
             raise ValkeyStartError(f"cannot run {self.binary}: {e}") from e
         await self._wait_ready()
+        await self._own_all_slots()
+        self.bus_exposed = await asyncio.get_running_loop().run_in_executor(None, _answers, self.bus_port)
+        if self.bus_exposed:
+            log.warning(
+                "valkey of %s: no private network namespace here; its cluster bus listens on 127.0.0.1:%d",
+                self.workdir.name, self.bus_port,
+            )
+
+    async def _own_all_slots(self) -> None:
+        """Claim every slot not yet this node's (all of them on a first start; nodes.conf keeps
+        them across restarts), then wait out valkey's start-up delay until the cluster is ok."""
+        client = self.client()
+        owned = [False] * SLOTS
+        for start, end, *_ in await client.execute_command("CLUSTER", "SLOTS"):
+            owned[start : end + 1] = [True] * (end - start + 1)
+        ranges: list[int] = []
+        slot = 0
+        while slot < SLOTS:
+            if owned[slot]:
+                slot += 1
+                continue
+            end = slot
+            while end + 1 < SLOTS and not owned[end + 1]:
+                end += 1
+            ranges += [slot, end]
+            slot = end + 1
+        if ranges:
+            await client.execute_command("CLUSTER", "ADDSLOTSRANGE", *ranges)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while "cluster_state:ok" not in await client.execute_command("CLUSTER", "INFO"):
+            if time.monotonic() > deadline:
+                raise ValkeyStartError("valkey's cluster state did not become ok")
+            await asyncio.sleep(0.05)
 
     async def _wait_ready(self) -> None:
         assert self.proc is not None
