@@ -325,10 +325,11 @@ class ClientSession(asyncio.Protocol):
         backend: BackendProtocol | None = None
         try:
             if self.backend is None:
-                _, backend = await asyncio.wait_for(
+                _, connected = await asyncio.wait_for(
                     self.loop.create_unix_connection(lambda: BackendProtocol(self), str(spec.valkey_socket)),
                     BACKEND_CONNECT_TIMEOUT_S,
                 )
+                backend = connected
             else:
                 backend = self.backend
             hs: asyncio.Future[bytes] = self.loop.create_future()
