@@ -75,7 +75,8 @@ runtimes: $(VENV)/.installed
 	@echo "==> Lambda runtimes: one virtualenv (awslambdaric + boto3) per interpreter"
 	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m cloudlet.services.lambda_.runtimes python3.12 python3.11
 
-test: install
+# Lint first: ruff and mypy findings fail the run like a failing test.
+test: install lint
 	@rc=0; $(BIN)/pytest -q tests || rc=$$?
 	# pytest exits 5 when it collected no tests: not a failure of cloudlet.
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi
@@ -111,7 +112,7 @@ demo: install
 # ruff and mypy as configured in pyproject.toml. Not yet part of `make test`.
 lint: $(VENV)/.installed
 	@rc=0
-	$(BIN)/ruff check src tests || rc=1
+	$(BIN)/ruff check src tests bench || rc=1
 	$(BIN)/mypy src || rc=1
 	exit $$rc
 
