@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from acceptance.tutorial_runner import TUTORIAL, run_tutorial
-from conftest import CloudletProcess
+from cloudlet_process import CloudletProcess
 
 INVOKE_STEP = 'step "3 invoke it"'
 
