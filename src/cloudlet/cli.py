@@ -147,6 +147,13 @@ def cmd_start(args: argparse.Namespace) -> int:
     warning = valkey_warning(config.valkey_server)
     if warning:
         print(warning, file=sys.stderr)
+    from cloudlet.services.lambda_.sandbox import IsolationUnavailable, isolation_for
+
+    try:
+        isolation = isolation_for(config)
+    except IsolationUnavailable as e:
+        print(f"cloudlet: {e}", file=sys.stderr)
+        return 1
     if not args.detach:
         from cloudlet.server import run_forever
 
@@ -164,6 +171,9 @@ def cmd_start(args: argparse.Namespace) -> int:
         cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, close_fds=True
     )
     out.close()
+    # The server logs this too; the terminal of a detached start sees it here, once.
+    if isolation.warning():
+        print(isolation.warning(), file=sys.stderr)
     deadline = t0 + args.timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

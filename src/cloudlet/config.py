@@ -42,6 +42,11 @@ class Config:
     lambda_idle_s: float = 300.0
     # CLOUDLET_LAMBDA_MAX_ENVIRONMENTS: cap on live Lambda environments (all functions).
     lambda_max_environments: int = 32
+    # CLOUDLET_LAMBDA_ISOLATION: auto | on | off. Each Lambda execution environment in its
+    # own namespaces (bubblewrap): auto when this machine allows it, on or refuse to start, off.
+    lambda_isolation: str = "auto"
+    # CLOUDLET_BWRAP: the bubblewrap binary isolation runs.
+    bwrap: str = "bwrap"
 
     @property
     def endpoint_url(self) -> str:
@@ -69,6 +74,10 @@ class Config:
         c.lambda_max_environments = int(
             e.get("CLOUDLET_LAMBDA_MAX_ENVIRONMENTS", c.lambda_max_environments)
         )
+        c.lambda_isolation = e.get("CLOUDLET_LAMBDA_ISOLATION", c.lambda_isolation).strip().lower() or "auto"
+        if c.lambda_isolation not in ("auto", "on", "off"):
+            raise ValueError(f"CLOUDLET_LAMBDA_ISOLATION must be auto, on or off, not {c.lambda_isolation!r}")
+        c.bwrap = e.get("CLOUDLET_BWRAP", c.bwrap)
         c.cache_iam_conn_max_s = float(e.get("CLOUDLET_CACHE_IAM_CONN_MAX_S", c.cache_iam_conn_max_s))
         c.cache_auth_timeout_s = float(e.get("CLOUDLET_CACHE_AUTH_TIMEOUT_S", c.cache_auth_timeout_s))
         for k, v in overrides.items():

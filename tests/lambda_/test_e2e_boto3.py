@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, lambda_role, make_zip
-from process_helpers import wait_gone
+from process_helpers import wait_environment_gone
 
 ROLE_NAME = "lambda-e2e-role"
 
@@ -39,7 +39,7 @@ def test_create_invoke_warm_and_errors(boto3_client: Any, role_arn: str) -> None
     assert r1["StatusCode"] == 200 and r1["ExecutedVersion"] == "$LATEST" and "FunctionError" not in r1
     assert "START RequestId: " + b1["rid"] in base64.b64decode(r1["LogResult"]).decode()
     b2 = json.loads(lam.invoke(FunctionName="e2e-basic")["Payload"].read())
-    assert b2["count"] == 2 and b2["pid"] == b1["pid"]
+    assert b2["count"] == 2 and b2["eid"] == b1["eid"]
     r = lam.invoke(FunctionName="e2e-basic", Payload=b'{"boom": true}')
     assert r["FunctionError"] == "Unhandled"
     assert json.loads(r["Payload"].read())["errorType"] == "ValueError"
@@ -129,10 +129,10 @@ def test_environments_die_with_a_killed_cloudlet(cloudlet_factory: Any) -> None:
     iam, lam = boto3.client("iam", **kw), boto3.client("lambda", **kw)
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=TRUST_LAMBDA)["Role"]["Arn"]
     _create(lam, "orphan", role)
-    pid = json.loads(lam.invoke(FunctionName="orphan")["Payload"].read())["pid"]
-    os.kill(pid, 0)
+    body = json.loads(lam.invoke(FunctionName="orphan")["Payload"].read())
+    assert not wait_environment_gone(body, timeout=0.2)
     os.kill(server.pid, signal.SIGKILL)
-    assert wait_gone(pid), f"environment {pid} outlived its cloudlet"
+    assert wait_environment_gone(body), f"environment {body} outlived its cloudlet"
 
 
 def test_function_calls_cloudlet_with_its_role_credentials(boto3_client: Any, role_arn: str) -> None:

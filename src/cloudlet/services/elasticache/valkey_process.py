@@ -1,16 +1,14 @@
 """One supervised valkey-server: config, start, readiness, crash restart, stop.
 
 valkey listens only on a unix socket (port 0): the data plane is the only way in.
-Every child gets PR_SET_PDEATHSIG so it dies with cloudlet even on SIGKILL.
+Started by core.child_process, so it dies with cloudlet even on SIGKILL.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import hashlib
 import logging
-import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -18,20 +16,13 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from cloudlet.core.child_process import spawn
 from cloudlet.dataplane.spec import ADMIN_USER
 
 log = logging.getLogger("cloudlet.elasticache.valkey")
 
-_PR_SET_PDEATHSIG = 1
 GB = 1024**3
 START_TIMEOUT_S = 10.0
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    # Own process group: a terminal's Ctrl-C goes to cloudlet, which stops caches cleanly.
-    os.setpgrp()
 
 
 def acl_hash(password: str) -> str:
@@ -142,15 +133,8 @@ class ValkeyProcess:
             self.socket.unlink()
         try:
             with open(self.workdir / "valkey.stderr", "ab") as err:
-                self.proc = await asyncio.create_subprocess_exec(
-                    self.binary,
-                    str(self.conf_path),
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=err,
-                    preexec_fn=_die_with_parent,
-                    cwd=str(self.workdir),
-                )
+                # Own process group: a terminal's Ctrl-C goes to cloudlet, which stops caches cleanly.
+                self.proc = await spawn([self.binary, str(self.conf_path)], cwd=self.workdir, stderr=err)
         except OSError as e:
             raise ValkeyStartError(f"cannot run {self.binary}: {e}") from e
         await self._wait_ready()
