@@ -51,6 +51,11 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _signal_text(signum: int) -> str:
+    """As AWS words it ("signal: killed"): the C library's description, lower case."""
+    return (signal.strsignal(signum) or f"signal {signum}").lower()
+
+
 def trace_id() -> str:
     return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
 
@@ -323,10 +328,10 @@ class Environment:
         self._close_control()
         self.state = EnvState.DEAD
         if code < 0:
-            reason = f"signal: {signal.Signals(-code).name.lower().removeprefix('sig')}"
+            reason = f"signal: {_signal_text(-code)}"
         elif self.isolated and code > 128 and code - 128 in signal.valid_signals():
             # bwrap reports a command killed by signal N as exit status 128+N.
-            reason = f"signal: {signal.Signals(code - 128).name.lower().removeprefix('sig')}"
+            reason = f"signal: {_signal_text(code - 128)}"
         else:
             reason = f"exit status {code}"
         self.exit_reason = reason
