@@ -50,7 +50,7 @@ KEY, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 def pct(xs: list[float], p: float) -> float:
     s = sorted(xs)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 class Side:
@@ -78,8 +78,8 @@ class Side:
                 time.sleep(0.05)
         else:
             raise SystemExit(f"cloudlet ({label}) did not start")
-        kw: dict[str, Any] = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id=KEY,
-                                  aws_secret_access_key=SECRET, config=BotoConfig(retries={"max_attempts": 0}))
+        kw: dict[str, Any] = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": KEY,
+                                  "aws_secret_access_key": SECRET, "config": BotoConfig(retries={"max_attempts": 0})}
         self.lam = boto3.client("lambda", **kw)
         self.role = boto3.client("iam", **kw).create_role(
             RoleName="bench", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]

@@ -6,9 +6,9 @@ import io
 import zipfile
 from typing import Any
 
-from cloudlet.core.context import RequestContext
-
 from provider_world import TRUST_LAMBDA
+
+from cloudlet.core.context import RequestContext
 
 HANDLER_SRC = '''
 import os, time, json, uuid

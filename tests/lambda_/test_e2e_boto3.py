@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, lambda_role, make_zip
 from process_helpers import wait_environment_gone
 
@@ -124,8 +123,8 @@ def test_environments_die_with_a_killed_cloudlet(cloudlet_factory: Any) -> None:
     import boto3
 
     server = cloudlet_factory()
-    kw = dict(endpoint_url=server.endpoint_url, region_name="us-east-1",
-              aws_access_key_id=server.env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=server.env["AWS_SECRET_ACCESS_KEY"])
+    kw = {"endpoint_url": server.endpoint_url, "region_name": "us-east-1",
+              "aws_access_key_id": server.env["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": server.env["AWS_SECRET_ACCESS_KEY"]}
     iam, lam = boto3.client("iam", **kw), boto3.client("lambda", **kw)
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=TRUST_LAMBDA)["Role"]["Arn"]
     _create(lam, "orphan", role)
@@ -176,11 +175,11 @@ def test_vpc_config_naming_a_missing_subnet_or_group(boto3_client: Any, role_arn
     sg = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
     for vpc, message in (
         ({"SubnetIds": ["subnet-0123456789abcdef0"], "SecurityGroupIds": [sg]},
-         "Error occurred while DescribeSubnets. EC2 Error Code: InvalidSubnetID.NotFound. "
-         "EC2 Error Message: The subnet ID 'subnet-0123456789abcdef0' does not exist"),
+         ("Error occurred while DescribeSubnets. EC2 Error Code: InvalidSubnetID.NotFound. "
+         "EC2 Error Message: The subnet ID 'subnet-0123456789abcdef0' does not exist")),
         ({"SubnetIds": [subnet], "SecurityGroupIds": ["sg-0123456789abcdef0"]},
-         "Error occurred while DescribeSecurityGroups. EC2 Error Code: InvalidGroup.NotFound. "
-         "EC2 Error Message: The security group 'sg-0123456789abcdef0' does not exist"),
+         ("Error occurred while DescribeSecurityGroups. EC2 Error Code: InvalidGroup.NotFound. "
+         "EC2 Error Message: The security group 'sg-0123456789abcdef0' does not exist")),
     ):
         with pytest.raises(lam.exceptions.InvalidParameterValueException) as e:
             _create(lam, "e2e-bad-vpc", role_arn, VpcConfig=vpc)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import ROOT_KEY, ROOT_SECRET, SRC, CloudletProcess, free_port
 from lambda_helpers import make_zip
 from process_helpers import namespace_pids, wait_environment_gone
@@ -381,16 +380,27 @@ def test_daemons_die_with_their_environment(lam: Any, logs_only_role: str, boto3
             pass
 
 
-def test_daemons_die_with_cloudlet_stop(cloudlet_factory: Any, tmp_path: Path) -> None:
+def _daemon_server(cloudlet_factory: Any, **env: str) -> tuple[CloudletProcess, Any]:
     import boto3
 
-    server = cloudlet_factory()
-    kw = dict(endpoint_url=server.endpoint_url, region_name="us-east-1",
-              aws_access_key_id=server.env["AWS_ACCESS_KEY_ID"],
-              aws_secret_access_key=server.env["AWS_SECRET_ACCESS_KEY"])
+    server = cloudlet_factory(**env)
+    kw = {"endpoint_url": server.endpoint_url, "region_name": "us-east-1",
+          "aws_access_key_id": server.env["AWS_ACCESS_KEY_ID"],
+          "aws_secret_access_key": server.env["AWS_SECRET_ACCESS_KEY"]}
     iam, lam = boto3.client("iam", **kw), boto3.client("lambda", **kw)
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
     _create(lam, "daemon", role, DAEMON)
+    return server, lam
+
+
+def test_daemons_die_with_idle_reaping(cloudlet_factory: Any) -> None:
+    _server, lam = _daemon_server(cloudlet_factory, CLOUDLET_LAMBDA_IDLE_S="1")
+    body = json.loads(lam.invoke(FunctionName="daemon")["Payload"].read())
+    assert _daemon_gone(body), "a daemon outlived its idle environment's reaping"
+
+
+def test_daemons_die_with_cloudlet_stop(cloudlet_factory: Any) -> None:
+    server, lam = _daemon_server(cloudlet_factory)
     body = json.loads(lam.invoke(FunctionName="daemon")["Payload"].read())
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     out = subprocess.run([sys.executable, "-m", "cloudlet", "stop", "--data-dir", str(server.data_dir)],
@@ -440,8 +450,8 @@ def test_without_namespaces_cloudlet_says_so(tmp_path: Path) -> None:
         assert start.returncode == 0, start.stderr
         assert start.stderr.count("run without isolation") == 1, start.stderr
         assert "CLOUDLET_LAMBDA_ISOLATION=off" in start.stderr
-        kw = dict(endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                  aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET)
+        kw = {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1",
+                  "aws_access_key_id": ROOT_KEY, "aws_secret_access_key": ROOT_SECRET}
         iam, lam = boto3.client("iam", **kw), boto3.client("lambda", **kw)
         role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
         _create(lam, "plain", role, "def handler(e, c):\n    return 'ran'\n")

@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, ctx_for, make_zip
+from process_helpers import wait_environment_gone
 
 from cloudlet.config import Config
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.world import World
 from cloudlet.services.lambda_.provider import LambdaProvider
-
-from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, ctx_for, make_zip
-from process_helpers import wait_environment_gone
 
 ROLE = "arn:aws:iam::123456789012:role/fn-role"
 

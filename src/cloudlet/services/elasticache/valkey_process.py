@@ -234,6 +234,6 @@ class ValkeyProcess:
             proc.send_signal(signal.SIGTERM if graceful else signal.SIGKILL)
             try:
                 await asyncio.wait_for(proc.wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 proc.kill()
                 await proc.wait()

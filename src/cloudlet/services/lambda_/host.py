@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,6 +101,10 @@ class RuntimeHost:
         choice = self._runtimes.get(runtime)
         if choice is None:
             choice = await asyncio.to_thread(ensure_runtime_choice, self.world.config, runtime)
+            # Compiled once here: a sandbox sees the support dir read-only and would compile
+            # the launcher and the resolver shim on every cold start.
+            await asyncio.to_thread(subprocess.run, [str(choice.python), "-m", "compileall", "-q", str(SUPPORT_DIR)],
+                                    capture_output=True, timeout=60, check=False)
             self._runtimes[runtime] = choice
         return choice
 
