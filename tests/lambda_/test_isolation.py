@@ -200,6 +200,15 @@ def test_other_environments_variables_and_credentials_cannot_be_read(lam: Any, l
         r, out = _invoke(lam, "iso-thief", {"steps": ["steal_credentials"], "marker": marker})
         assert "FunctionError" not in r, out
         assert out["steal_credentials"] == []
+        # Nor from outside: no process on this machine has them in its environment.
+        holders = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if marker.encode() in Path(f"/proc/{pid}/environ").read_bytes():
+                    holders.append(pid)
+            except OSError:
+                continue
+        assert holders == []
     finally:
         lam.delete_function(FunctionName="iso-victim")
         lam.delete_function(FunctionName="iso-thief")
@@ -462,6 +471,23 @@ def test_without_namespaces_cloudlet_says_so(tmp_path: Path) -> None:
     finally:
         subprocess.run([sys.executable, "-m", "cloudlet", "stop", "--data-dir", str(data)], env=env,
                        capture_output=True, timeout=60, check=False)
+
+
+def test_auto_without_bubblewrap_runs_functions_unisolated_and_says_so(cloudlet_factory: Any,
+                                                                       tmp_path: Path) -> None:
+    import boto3
+
+    server = cloudlet_factory(CLOUDLET_BWRAP=str(tmp_path / "no-bwrap"))
+    assert "run without isolation" in server.log_path.read_text()
+    kw = {"endpoint_url": server.endpoint_url, "region_name": "us-east-1", "aws_access_key_id": ROOT_KEY,
+          "aws_secret_access_key": ROOT_SECRET}
+    iam, lam = boto3.client("iam", **kw), boto3.client("lambda", **kw)
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    _create(lam, "plain", role, "def handler(e, c):\n    return 'ran'\n")
+    r = lam.invoke(FunctionName="plain", LogType="Tail")
+    assert json.loads(r["Payload"].read()) == "ran"
+    tail = base64.b64decode(r["LogResult"]).decode()
+    assert "this execution environment is not isolated (bubblewrap" in tail and "is not installed" in tail
 
 
 def test_isolation_on_without_bubblewrap_refuses_to_start(tmp_path: Path) -> None:
