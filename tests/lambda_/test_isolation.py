@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -15,9 +16,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT_KEY, ROOT_SECRET, SRC, CloudletProcess, free_port
 from lambda_helpers import make_zip
 from process_helpers import namespace_pids, wait_environment_gone
+
+from cloudlet.config import Config
+
+# Not imported from tests/conftest.py: pytest loads several modules named conftest.
+SRC = Path(__file__).resolve().parents[2] / "src"
+ROOT_KEY, ROOT_SECRET = Config.access_key_id, Config.secret_access_key
+CloudletProcess = Any  # tests/conftest.py's server fixture object
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
 
 LOGS_ONLY = json.dumps({"Version": "2012-10-17",
                         "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]})
