@@ -17,8 +17,9 @@ APT_SOURCES ?= /etc/apt/sources.list /etc/apt/sources.list.d/
 install: system $(VENV)/.installed runtimes
 
 # What only root can install: python3-venv (Debian's python3 has no venv without it),
-# valkey-server 8 (Debian 12 has it in bookworm-backports) and zip (the tutorial
-# packages its function with it). As root, what is missing is installed; otherwise
+# valkey-server 8 (Debian 12 has it in bookworm-backports), zip (the tutorial
+# packages its function with it) and bubblewrap (each Lambda execution environment
+# runs in its own namespaces; see CLOUDLET_LAMBDA_ISOLATION). As root, what is missing is installed; otherwise
 # the one command to run as root is printed and make stops. The valkey checked is the
 # one cloudlet will run (CLOUDLET_VALKEY_SERVER, else PATH's valkey-server).
 system:
@@ -26,6 +27,7 @@ system:
 	main=(); valkey=""
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || main+=(python3-venv)
 	command -v zip >/dev/null || main+=(zip)
+	command -v "$${CLOUDLET_BWRAP:-bwrap}" >/dev/null || main+=(bubblewrap)
 	{ command -v "$$vk" >/dev/null && "$$vk" --version | grep -Eq 'v=(8|9|[1-9][0-9])\.'; } || valkey=1
 	steps=()
 	if [ -n "$$valkey" ]; then

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 
 def wait_gone(pid: int, timeout: float = 5.0) -> bool:
@@ -20,3 +21,33 @@ def wait_gone(pid: int, timeout: float = 5.0) -> bool:
             pass
         time.sleep(0.05)
     return False
+
+
+def namespace_pids(pidns: str) -> list[int]:
+    """Host pids of the processes in a PID namespace (pidns as readlink("/proc/PID/ns/pid") shows it)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/ns/pid") != pidns:
+                    continue
+                with open(f"/proc/{entry}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        continue  # dead, waiting to be reaped
+            except (OSError, IndexError):
+                continue
+            found.append(int(entry))
+    return found
+
+
+def wait_environment_gone(body: dict[str, Any], timeout: float = 5.0) -> bool:
+    """True once the execution environment that answered body (HANDLER_SRC's reply) has no process left:
+    its whole PID namespace when it has its own, else its runtime process."""
+    if body["pidns"] == os.readlink("/proc/self/ns/pid"):
+        return wait_gone(body["pid"], timeout)
+    deadline = time.monotonic() + timeout
+    while namespace_pids(body["pidns"]):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

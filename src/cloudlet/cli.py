@@ -134,6 +134,15 @@ def _start(args: argparse.Namespace) -> int:
         ensure_ca(config.data_dir)
     except OSError as e:
         raise CliError(f"cannot create the CA in {config.data_dir / 'ca'}: {e.strerror or e}") from None
+    from cloudlet.services.lambda_.sandbox import IsolationUnavailable, isolation_for
+
+    try:
+        isolation = isolation_for(config)
+    except IsolationUnavailable as e:
+        raise CliError(str(e)) from None
+    if args.detach and isolation.warning():
+        # The server logs this too; the terminal of a detached start sees it here, once.
+        print(isolation.warning(), file=sys.stderr)
     if not args.detach:
         from cloudlet.server import run_forever
 

@@ -72,6 +72,11 @@ class Config:
     # kill -9 of cloudlet; a power loss may drop the last writes, never corrupts) or full
     # (fsync per acknowledged write: survives power loss; costs 2-3x per write, bench_persist).
     persist_sync: str = "normal"
+    # CLOUDLET_LAMBDA_ISOLATION: auto | on | off. Each Lambda execution environment in its
+    # own namespaces (bubblewrap): auto when this machine allows it, on or refuse to start, off.
+    lambda_isolation: str = "auto"
+    # CLOUDLET_BWRAP: the bubblewrap binary isolation runs.
+    bwrap: str = "bwrap"
 
     @property
     def endpoint_url(self) -> str:
@@ -108,6 +113,10 @@ class Config:
         c.persist_sync = e.get("CLOUDLET_PERSIST_SYNC", c.persist_sync).strip().lower()
         if c.persist_sync not in ("full", "normal"):
             raise ConfigError(f"CLOUDLET_PERSIST_SYNC={c.persist_sync!r} is not full or normal")
+        c.lambda_isolation = e.get("CLOUDLET_LAMBDA_ISOLATION", c.lambda_isolation).strip().lower() or "auto"
+        if c.lambda_isolation not in ("auto", "on", "off"):
+            raise ConfigError(f"CLOUDLET_LAMBDA_ISOLATION={c.lambda_isolation!r} is not auto, on or off")
+        c.bwrap = e.get("CLOUDLET_BWRAP", c.bwrap)
         for k, v in overrides.items():
             if v is not None:
                 setattr(c, k, v)

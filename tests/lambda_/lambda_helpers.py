@@ -11,8 +11,9 @@ from provider_world import TRUST_LAMBDA
 from cloudlet.core.context import RequestContext
 
 HANDLER_SRC = '''
-import os, time, json
+import os, time, json, uuid
 count = 0
+EID = uuid.uuid4().hex  # names this execution environment
 print("init: module loaded")
 def handler(event, context):
     global count
@@ -24,7 +25,8 @@ def handler(event, context):
         time.sleep(event["sleep"])
     if event.get("exit"):
         os._exit(1)
-    return {"count": count, "rid": context.aws_request_id, "pid": os.getpid(),
+    return {"count": count, "rid": context.aws_request_id, "pid": os.getpid(), "eid": EID,
+            "pidns": os.readlink("/proc/self/ns/pid"),
             "env": {k: os.environ.get(k) for k in event.get("env", [])},
             "cc": context.client_context.custom if context.client_context else None}
 '''

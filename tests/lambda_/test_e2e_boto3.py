@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, lambda_role, make_zip
-from process_helpers import wait_gone
+from process_helpers import wait_environment_gone
 
 ROLE_NAME = "lambda-e2e-role"
 
@@ -38,7 +38,7 @@ def test_create_invoke_warm_and_errors(boto3_client: Any, role_arn: str) -> None
     assert r1["StatusCode"] == 200 and r1["ExecutedVersion"] == "$LATEST" and "FunctionError" not in r1
     assert "START RequestId: " + b1["rid"] in base64.b64decode(r1["LogResult"]).decode()
     b2 = json.loads(lam.invoke(FunctionName="e2e-basic")["Payload"].read())
-    assert b2["count"] == 2 and b2["pid"] == b1["pid"]
+    assert b2["count"] == 2 and b2["eid"] == b1["eid"]
     r = lam.invoke(FunctionName="e2e-basic", Payload=b'{"boom": true}')
     assert r["FunctionError"] == "Unhandled"
     assert json.loads(r["Payload"].read())["errorType"] == "ValueError"
@@ -123,15 +123,15 @@ def test_environments_die_with_a_killed_cloudlet(cloudlet_factory: Any) -> None:
     import boto3
 
     server = cloudlet_factory()
-    kw = dict(endpoint_url=server.endpoint_url, region_name="us-east-1",
-              aws_access_key_id=server.env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=server.env["AWS_SECRET_ACCESS_KEY"])
+    kw = {"endpoint_url": server.endpoint_url, "region_name": "us-east-1",
+              "aws_access_key_id": server.env["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": server.env["AWS_SECRET_ACCESS_KEY"]}
     iam, lam = boto3.client("iam", **kw), boto3.client("lambda", **kw)
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=TRUST_LAMBDA)["Role"]["Arn"]
     _create(lam, "orphan", role)
-    pid = json.loads(lam.invoke(FunctionName="orphan")["Payload"].read())["pid"]
-    os.kill(pid, 0)
+    body = json.loads(lam.invoke(FunctionName="orphan")["Payload"].read())
+    assert not wait_environment_gone(body, timeout=0.2)
     os.kill(server.pid, signal.SIGKILL)
-    assert wait_gone(pid), f"environment {pid} outlived its cloudlet"
+    assert wait_environment_gone(body), f"environment {body} outlived its cloudlet"
 
 
 def test_function_calls_cloudlet_with_its_role_credentials(boto3_client: Any, role_arn: str) -> None:
@@ -175,11 +175,11 @@ def test_vpc_config_naming_a_missing_subnet_or_group(boto3_client: Any, role_arn
     sg = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
     for vpc, message in (
         ({"SubnetIds": ["subnet-0123456789abcdef0"], "SecurityGroupIds": [sg]},
-         "Error occurred while DescribeSubnets. EC2 Error Code: InvalidSubnetID.NotFound. "
-         "EC2 Error Message: The subnet ID 'subnet-0123456789abcdef0' does not exist"),
+         ("Error occurred while DescribeSubnets. EC2 Error Code: InvalidSubnetID.NotFound. "
+         "EC2 Error Message: The subnet ID 'subnet-0123456789abcdef0' does not exist")),
         ({"SubnetIds": [subnet], "SecurityGroupIds": ["sg-0123456789abcdef0"]},
-         "Error occurred while DescribeSecurityGroups. EC2 Error Code: InvalidGroup.NotFound. "
-         "EC2 Error Message: The security group 'sg-0123456789abcdef0' does not exist"),
+         ("Error occurred while DescribeSecurityGroups. EC2 Error Code: InvalidGroup.NotFound. "
+         "EC2 Error Message: The security group 'sg-0123456789abcdef0' does not exist")),
     ):
         with pytest.raises(lam.exceptions.InvalidParameterValueException) as e:
             _create(lam, "e2e-bad-vpc", role_arn, VpcConfig=vpc)

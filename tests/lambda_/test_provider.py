@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, ctx_for, make_zip
+from process_helpers import wait_environment_gone
 from provider_world import Validated
 
 from cloudlet.config import Config
@@ -164,7 +164,10 @@ async def test_warm_reuse_errors_and_tail(h: Harness) -> None:
     assert b1["env"]["GREETING"] == "hi" and b1["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "f1"
     assert b1["env"]["TZ"] == ":UTC" and b1["env"]["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
     assert b1["env"]["AWS_ENDPOINT_URL"] == h.world.config.endpoint_url
-    assert Path(b1["env"]["LAMBDA_TASK_ROOT"]).joinpath("app.py").is_file()
+    if h.p.host.isolation is not None and h.p.host.isolation.enabled:
+        assert b1["env"]["LAMBDA_TASK_ROOT"] == "/var/task"  # as on AWS, inside the sandbox
+    else:
+        assert Path(b1["env"]["LAMBDA_TASK_ROOT"]).joinpath("app.py").is_file()
     tail = base64.b64decode(r1["LogResult"]).decode()
     assert f"START RequestId: {b1['rid']} Version: $LATEST" in tail
     assert "Init Duration:" in tail and f"END RequestId: {b1['rid']}" in tail
@@ -182,17 +185,15 @@ async def test_warm_reuse_errors_and_tail(h: Harness) -> None:
 @with_harness
 async def test_timeout_and_crash_get_fresh_environment(h: Harness) -> None:
     await h.create(Timeout=1)
-    pid = json.loads((await h.invoke())["Payload"])["pid"]
+    first = json.loads((await h.invoke())["Payload"])
     r = await h.invoke(event={"sleep": 5}, LogType="Tail")
     body = json.loads(r["Payload"])
     assert r["FunctionError"] == "Unhandled" and body["errorType"] == "Sandbox.Timedout"
     assert body["errorMessage"].endswith("Error: Task timed out after 1.00 seconds")
     assert "Task timed out after 1.00 seconds" in base64.b64decode(r["LogResult"]).decode()
     r = await h.invoke()
-    pid2 = json.loads(r["Payload"])["pid"]
-    assert pid2 != pid
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    assert json.loads(r["Payload"])["eid"] != first["eid"]
+    assert wait_environment_gone(first, timeout=0.5)
     r = await h.invoke(event={"exit": True})
     body = json.loads(r["Payload"])
     assert body["errorType"] == "Runtime.ExitError"
@@ -234,7 +235,7 @@ async def test_logs_reach_cloudwatch(h: Harness) -> None:
 @with_harness
 async def test_update_retires_environment_and_versions_aliases(h: Harness) -> None:
     await h.create()
-    pid = json.loads((await h.invoke())["Payload"])["pid"]
+    first = json.loads((await h.invoke())["Payload"])
     v1 = h.p.publish_version(h.ctx, {"FunctionName": "f1"})
     assert v1["Version"] == "1" and v1["FunctionArn"].endswith(":f1:1")
     assert h.p.publish_version(h.ctx, {"FunctionName": "f1"})["Version"] == "1"  # nothing changed
@@ -244,9 +245,7 @@ async def test_update_retires_environment_and_versions_aliases(h: Harness) -> No
     assert upd["LastUpdateStatus"] == "InProgress" and upd["RevisionId"] != rev
     await h.wait_active("f1")
     assert json.loads((await h.invoke())["Payload"]) == "v2"
-    await asyncio.sleep(0.2)
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    assert wait_environment_gone(first, timeout=0.2)
     h.p.create_alias(h.ctx, {"FunctionName": "f1", "Name": "prod", "FunctionVersion": "1"})
     r = await h.invoke("f1", Qualifier="prod")
     assert r["ExecutedVersion"] == "1" and json.loads(r["Payload"])["count"] == 1
@@ -273,8 +272,8 @@ async def test_concurrency_and_event_invokes(h: Harness) -> None:
     with pytest.raises(AWSError) as e:
         await h.invoke()
     assert e.value.code == "TooManyRequestsException" and e.value.status == 429
-    pids = {json.loads((await s)["Payload"])["pid"] for s in slow}
-    assert len(pids) == 2
+    eids = {json.loads((await s)["Payload"])["eid"] for s in slow}
+    assert len(eids) == 2
     # Zero reserved concurrency throttles even while warm environments sit idle.
     h.p.put_function_concurrency(h.ctx, {"FunctionName": "f1", "ReservedConcurrentExecutions": 0})
     with pytest.raises(AWSError) as e:
@@ -301,10 +300,9 @@ async def test_concurrency_and_event_invokes(h: Harness) -> None:
 @with_harness
 async def test_stop_kills_every_environment(h: Harness) -> None:
     await h.create()
-    pid = json.loads((await h.invoke())["Payload"])["pid"]
+    first = json.loads((await h.invoke())["Payload"])
     await h.p.stop()
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    assert wait_environment_gone(first, timeout=0.5)
     await h.p.start()
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 class HostsRegistry:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._mirrors: list[Path] = []
         self._names: dict[str, str] = {}
         self._lock = threading.Lock()
         self._write()
@@ -34,8 +35,16 @@ class HostsRegistry:
     def entries(self) -> dict[str, str]:
         return dict(self._names)
 
+    def add_mirror(self, path: Path) -> None:
+        """Also keep a copy at path (alone in its directory, which a Lambda sandbox mounts)."""
+        with self._lock:
+            self._mirrors.append(path)
+            self._write()
+
     def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(f"{addr}\t{name}\n" for name, addr in sorted(self._names.items())))
-        os.replace(tmp, self.path)
+        text = "".join(f"{addr}\t{name}\n" for name, addr in sorted(self._names.items()))
+        for path in (self.path, *self._mirrors):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(text)
+            os.replace(tmp, path)

@@ -1,7 +1,7 @@
 """One supervised valkey-server: config, start, readiness, crash restart, stop.
 
 valkey listens only on a unix socket (port 0): the data plane is the only way in.
-Every child gets PR_SET_PDEATHSIG so it dies with cloudlet even on SIGKILL.
+Started by core.child_process, so it dies with cloudlet even on SIGKILL.
 
 Clients can read INFO (also from scripts), so valkey is started to hold no host
 detail there: argv[0] is the bare name from "/" (executable:/valkey-server), the
@@ -14,10 +14,8 @@ a symlink to it in the private socket directory.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import hashlib
 import logging
-import os
 import shutil
 import signal
 import socket
@@ -27,25 +25,16 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from cloudlet.core.child_process import spawn
 from cloudlet.dataplane.spec import ADMIN_USER
 from cloudlet.services.elasticache import private_network, serverless_config
 
 log = logging.getLogger("cloudlet.elasticache.valkey")
 
-_PR_SET_PDEATHSIG = 1
 GB = 1024**3
 START_TIMEOUT_S = 10.0
 BIND_NAME = "valkey.sock"
 SLOTS = 16384
-
-
-def _child_setup() -> None:
-    # The namespace first: entering a user namespace resets the parent-death signal.
-    private_network.enter()
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    # Own process group: a terminal's Ctrl-C goes to cloudlet, which stops caches cleanly.
-    os.setpgrp()
 
 
 def acl_hash(password: str) -> str:
@@ -184,15 +173,14 @@ class ValkeyProcess:
         try:
             with open(self.workdir / "valkey.stderr", "ab") as err:
                 # "-": the configuration is read from stdin; argv[0] resolved from "/" (see above).
-                self.proc = await asyncio.create_subprocess_exec(
-                    "valkey-server",
-                    "-",
+                self.proc = await spawn(
+                    ["valkey-server", "-"],
                     executable=shutil.which(self.binary) or self.binary,
                     stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.DEVNULL,
                     stderr=err,
-                    preexec_fn=_child_setup,
                     cwd="/",
+                    # Its own network namespace, where the cluster bus is out of clients' reach.
+                    before_exec=private_network.enter,
                 )
             assert self.proc.stdin is not None
             self.proc.stdin.write(self.conf_path.read_bytes())

@@ -1,15 +1,19 @@
 """One execution environment: an awslambdaric process serving one function version.
 
-The process runs in its own working directory (the unpacked package is
-LAMBDA_TASK_ROOT) and talks to cloudlet's Runtime API on its own port. Its
-stdout and stderr share one pipe that is read without blocking, so that when the
-runtime posts a result every line printed before it has already been collected.
+With isolation (sandbox.py) the process runs in a bubblewrap sandbox of its own
+and reaches the Runtime API at 127.0.0.1:9001 inside its network namespace;
+without, it is a plain child with a loopback port of the host. Either way it
+starts as cloudlet_launcher, which receives the environment's variables over a
+control socket (so no /proc/PID/environ holds the credentials) and becomes
+awslambdaric. Its stdout and stderr share one pipe that is read without
+blocking, so that when the runtime posts a result every line printed before it
+has already been collected.
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
-import ctypes
 import datetime
 import json
 import logging
@@ -17,34 +21,39 @@ import math
 import os
 import secrets
 import signal
+import socket
+import struct
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cloudlet.core.child_process import kill_tree, spawn
 from cloudlet.core.identity import Credential
+from cloudlet.services.lambda_ import memory_limit, sandbox
+from cloudlet.services.lambda_.egress import EgressRelay
 from cloudlet.services.lambda_.models import FunctionVersion
+from cloudlet.services.lambda_.outcome import EnvState, Outcome, OutcomeKind
 from cloudlet.services.lambda_.runtime_api import RuntimeApiServer
 
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1
 _INIT_LIMIT_S = 10.0  # AWS's init phase limit for on-demand functions
 _TAIL_BYTES = 4096
-
-
-def _child_setup() -> None:
-    """In the child before exec: die with cloudlet even if cloudlet is SIGKILLed."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
+RUNTIME_API_ADDRESS = ("127.0.0.1", 9001)  # AWS_LAMBDA_RUNTIME_API inside a sandbox, as on AWS
+# Variables that act when the interpreter starts, so they must be in its exec environment.
+_STARTUP_PREFIXES = ("PYTHON", "LD_")
+_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _signal_text(signum: int) -> str:
+    """As AWS words it ("signal: killed"): the C library's description, lower case."""
+    return (signal.strsignal(signum) or f"signal {signum}").lower()
 
 
 def trace_id() -> str:
@@ -67,9 +76,7 @@ class Invocation:
         self.cognito_identity = cognito_identity
         self.trace_id = trace_id()
         self.deadline_ms = 0
-        self.result: asyncio.Future[tuple[str, bytes, str | None]] = (
-            asyncio.get_running_loop().create_future()
-        )
+        self.result: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.lines: list[tuple[int, str]] = []
 
 
@@ -99,6 +106,8 @@ class Environment:
         tmp_root: Path,
         ship: Callable[[Environment, list[tuple[int, str]]], None],
         on_exit: Callable[[Environment], None],
+        isolation: sandbox.Isolation,
+        relay: EgressRelay | None = None,
         warning: str | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
@@ -109,17 +118,21 @@ class Environment:
         self.endpoint_url = endpoint_url
         self.support_dir = support_dir
         self.hosts_file = hosts_file
-        self.tmp_dir = tmp_root / self.id
+        self.tmp_dir = tmp_root / self.id  # the host /tmp of an unisolated environment
         self._ship = ship
         self._on_exit = on_exit
+        self.isolation = isolation
+        self.relay = relay
         self.warning = warning
-        self.state = "starting"  # starting | idle | busy | dead
+        self.state = EnvState.STARTING
         self.retire_after_use = False
         self.cold = True
-        self.port = 0
+        self.port = 0  # the host port of an unisolated environment's Runtime API
         self.proc: asyncio.subprocess.Process | None = None
-        self.init_error: tuple[bytes, str | None] | None = None
+        self.runtime_pid = 0  # the runtime's pid as the host sees it, once it reported
+        self.init_error: Outcome | None = None
         self.exit_reason = "exit status 1"  # how the process ended, once it has
+        self.out_of_memory = False
         self.init_duration_ms = 0.0
         self.max_memory_mb = 0
         self.last_used = time.monotonic()
@@ -133,26 +146,43 @@ class Environment:
         self._started = 0.0
         self._fd = -1
         self._buf = b""
+        self._control: socket.socket | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._wiring: asyncio.Task[None] | None = None
+
+    @property
+    def isolated(self) -> bool:
+        return self.isolation.enabled
 
     # ---- process lifecycle -------------------------------------------------
     def _environ(self) -> dict[str, str]:
         fv = self.fv
-        task_root = str(fv.code.task_root)
-        runtime_dir = str(self.python.parent.parent)
+        if self.isolated:
+            task_root, runtime_dir = sandbox.TASK_ROOT, sandbox.RUNTIME_DIR
+            support, hosts_file = sandbox.SUPPORT_MOUNT, sandbox.HOSTS_FILE
+            runtime_api = "{}:{}".format(*RUNTIME_API_ADDRESS)
+            paths = {"PATH": sandbox.PATH, "LD_LIBRARY_PATH": sandbox.LD_LIBRARY_PATH}
+        else:
+            task_root, runtime_dir = str(fv.code.task_root), str(self.python.parent.parent)
+            support, hosts_file = str(self.support_dir), str(self.hosts_file)
+            runtime_api = f"{self.api.host}:{self.port}"
+            paths = {
+                "PATH": f"{self.python.parent}:/usr/local/bin:/usr/bin:/bin",
+                "LD_LIBRARY_PATH": f"{task_root}:{task_root}/lib",
+                # A shared host /tmp: each environment gets its own directory in it.
+                "HOME": str(self.tmp_dir),
+                "TMPDIR": str(self.tmp_dir),
+            }
         env = {
-            "PATH": f"{self.python.parent}:/usr/local/bin:/usr/bin:/bin",
+            **paths,
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            "HOME": str(self.tmp_dir),
-            "TMPDIR": str(self.tmp_dir),
             "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": f"{task_root}:{self.support_dir}",
-            "LD_LIBRARY_PATH": f"{task_root}:{task_root}/lib",
+            "PYTHONPATH": f"{runtime_dir}:{task_root}:{support}" if self.isolated else f"{task_root}:{support}",
             "LAMBDA_TASK_ROOT": task_root,
             "LAMBDA_RUNTIME_DIR": runtime_dir,
             "_HANDLER": fv.handler,
-            "AWS_LAMBDA_RUNTIME_API": f"{self.api.host}:{self.port}",
+            "AWS_LAMBDA_RUNTIME_API": runtime_api,
             "AWS_REGION": fv.region,
             "AWS_DEFAULT_REGION": fv.region,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{fv.runtime}",
@@ -165,7 +195,7 @@ class Environment:
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "CLOUDLET_HOSTS_FILE": str(self.hosts_file),
+            "CLOUDLET_HOSTS_FILE": hosts_file,
         }
         # The function's own variables, then the reserved ones win (AWS rejects overriding them).
         merged = {**(fv.environment or {}), **env}
@@ -177,39 +207,131 @@ class Environment:
                 merged["AWS_SESSION_TOKEN"] = self.credential.session_token
         return merged
 
+    @staticmethod
+    def _exec_environ(full: dict[str, str]) -> dict[str, str]:
+        """What the interpreter needs at exec; the rest (credentials, the function's variables)
+        goes over the control socket, never into a /proc/PID/environ."""
+        keep = {"PATH", "LANG", "TZ", "HOME", "TMPDIR", "CLOUDLET_HOSTS_FILE"}
+        return {k: v for k, v in full.items()
+                if (k in keep or k.startswith(_STARTUP_PREFIXES)) and k not in _SECRETS}
+
     async def start(self) -> None:
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        self.port = await self.api.listen(self)
+        fv = self.fv
+        if not self.isolated:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            self.port = await self.api.listen(self)
+        full = self._environ()
+        listen: list[tuple[str, int]] = []
+        if self.isolated:
+            assert self.relay is not None
+            listen = [RUNTIME_API_ADDRESS, *(("0.0.0.0", p) for p in self.relay.policy.listen_ports())]
+        message = json.dumps({"env": full, "handler": fv.handler, "listen": listen}).encode()
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        parent.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # learn the runtime's host pid
+        parent.sendall(len(message).to_bytes(4, "big") + message)
+        parent.setblocking(False)
+        self._control = parent
+        exec_env = self._exec_environ(full)
+        exec_env["CLOUDLET_CONTROL_FD"] = str(child.fileno())
+        python_cmd = [str(self.python), "-m", "cloudlet_launcher"]
+        if self.isolated:
+            layout = sandbox.SandboxLayout(
+                task_root=fv.code.task_root,
+                runtime_venv=self.python.parent.parent,
+                support_dir=self.support_dir,
+                dns_dir=self.hosts_file.parent,
+                tmp_bytes=fv.ephemeral_storage * 1024 * 1024,
+            )
+            assert self.isolation.bwrap is not None
+            argv = layout.bwrap_argv(self.isolation.bwrap, [f"{sandbox.RUNTIME_DIR}/bin/python", "-m", "cloudlet_launcher"])
+            cwd = None
+        else:
+            argv, cwd = python_cmd, str(fv.code.task_root)
         rfd, wfd = os.pipe()
         os.set_blocking(rfd, False)
         self._fd = rfd
         self._started = time.perf_counter()
         if self.warning:
             self._line(self.warning)
+        note = self.isolation.log_line()
+        if note:
+            self._line(note)
         try:
-            self.proc = await asyncio.create_subprocess_exec(
-                str(self.python), "-m", "awslambdaric", self.fv.handler,
-                cwd=str(self.fv.code.task_root),
-                env=self._environ(),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=wfd,
-                stderr=wfd,
-                preexec_fn=_child_setup,
-                start_new_session=True,
-            )
+            self.proc = await spawn(argv, cwd=cwd, env=exec_env, stdout=wfd, stderr=wfd,
+                                    pass_fds=[child.fileno()], new_session=True)
         finally:
             os.close(wfd)
-        asyncio.get_running_loop().add_reader(rfd, self.drain)
+            child.close()
+        loop = asyncio.get_running_loop()
+        loop.add_reader(rfd, self.drain)
+        loop.add_reader(parent.fileno(), self._on_control)
         self._watcher = asyncio.ensure_future(self._watch_exit())
+
+    def _on_control(self) -> None:
+        """The launcher's one reply: the addresses it listens on, their sockets, its pid."""
+        ctl = self._control
+        if ctl is None:
+            return
+        fd_space = socket.CMSG_SPACE(16 * array.array("i").itemsize)
+        cred_space = socket.CMSG_SPACE(struct.calcsize("3i"))
+        try:
+            data, ancdata, _flags, _addr = ctl.recvmsg(65536, fd_space + cred_space)
+        except BlockingIOError:
+            return
+        except OSError:
+            data, ancdata = b"", []
+        self._close_control()
+        fds: list[int] = []
+        for level, kind, payload in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                arr = array.array("i")
+                arr.frombytes(payload[: len(payload) - len(payload) % arr.itemsize])
+                fds.extend(arr)
+            elif level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                self.runtime_pid = struct.unpack("3i", payload[:12])[0]
+        socks = [socket.socket(fileno=fd) for fd in fds]
+        try:
+            size = int.from_bytes(data[:4], "big")
+            bound = [tuple(a) for a in json.loads(data[4:4 + size])] if len(data) >= 4 + size else []
+        except ValueError:
+            bound = []
+        if len(bound) != len(socks) or self.state in (EnvState.DYING, EnvState.DEAD):
+            for s in socks:
+                s.close()
+            return
+        self._wiring = asyncio.ensure_future(self._wire(list(zip(bound, socks, strict=False))))
+
+    async def _wire(self, listeners: list[tuple[Any, socket.socket]]) -> None:
+        log.debug("environment %s of %s listens on %s", self.id, self.fv.name, [a for a, _ in listeners])
+        for address, sock in listeners:
+            if tuple(address) == RUNTIME_API_ADDRESS:
+                await self.api.serve(self, sock)
+            elif self.relay is not None:
+                await self.relay.serve(self, sock)
+            else:
+                sock.close()
+
+    def _close_control(self) -> None:
+        if self._control is not None:
+            try:
+                asyncio.get_running_loop().remove_reader(self._control.fileno())
+            except (ValueError, RuntimeError):
+                pass
+            self._control.close()
+            self._control = None
 
     async def _watch_exit(self) -> None:
         assert self.proc is not None
         code = await self.proc.wait()
         self.drain()
         self._close_pipe()
-        self.state = "dead"
+        self._close_control()
+        self.state = EnvState.DEAD
         if code < 0:
-            reason = f"signal: {signal.Signals(-code).name.lower().removeprefix('sig')}"
+            reason = f"signal: {_signal_text(-code)}"
+        elif self.isolated and code > 128 and code - 128 in signal.valid_signals():
+            # bwrap reports a command killed by signal N as exit status 128+N.
+            reason = f"signal: {_signal_text(code - 128)}"
         else:
             reason = f"exit status {code}"
         self.exit_reason = reason
@@ -217,18 +339,43 @@ class Environment:
             self._ready.set_result(None)
         inv = self.current
         if inv is not None and not inv.result.done():
-            inv.result.set_result(("exit", reason.encode(), None))
-        await self.api.close(self.port)
+            kind = OutcomeKind.OUT_OF_MEMORY if self.out_of_memory else OutcomeKind.EXIT
+            inv.result.set_result(Outcome(kind, reason.encode()))
+        if self._wiring is not None:
+            await asyncio.gather(self._wiring, return_exceptions=True)
+        await self.api.close(self)
+        if self.relay is not None:
+            self.relay.close(self)
         self._on_exit(self)
 
     def kill(self) -> None:
+        """End the environment: the sandbox (or the process group) and everything in it."""
         if self.proc is not None and self.proc.returncode is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if self.state != "dead":
-            self.state = "dying"
+            init = self._sandbox_init()
+            if init:
+                # The namespace's init dies, the kernel kills every process in it, and bwrap
+                # (its parent) reaps it and exits: no orphan is left for the host's init to reap.
+                try:
+                    os.kill(init, signal.SIGKILL)
+                except ProcessLookupError:
+                    kill_tree(self.proc)
+            else:
+                kill_tree(self.proc)
+        if self.state != EnvState.DEAD:
+            self.state = EnvState.DYING
+
+    def _sandbox_init(self) -> int:
+        """Host pid of the sandbox's PID 1 (bwrap's child, the runtime's parent), when known."""
+        if not (self.isolated and self.runtime_pid and self.proc is not None):
+            return 0
+        try:
+            with open(f"/proc/{self.runtime_pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{ppid}/stat") as f:
+                grand = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return 0
+        return ppid if grand == self.proc.pid else 0
 
     async def wait_dead(self) -> None:
         if self._watcher is not None:
@@ -239,6 +386,26 @@ class Environment:
             asyncio.get_running_loop().remove_reader(self._fd)
             os.close(self._fd)
             self._fd = -1
+
+    # ---- memory --------------------------------------------------------------
+    def _sample_memory(self) -> int:
+        """Resident bytes now; also keeps the peak for REPORT's Max Memory Used."""
+        pid = self.runtime_pid or (self.proc.pid if self.proc is not None and not self.isolated else 0)
+        if not pid:
+            return 0
+        now = memory_limit.resident_bytes(pid, whole_namespace=self.isolated)
+        peak = max(now, memory_limit.peak_bytes(pid))
+        self.max_memory_mb = max(self.max_memory_mb, memory_limit.to_mb(peak))
+        return now
+
+    def check_memory(self) -> None:
+        """Past MemorySize the environment is stopped, as AWS's hard limit stops it."""
+        if self.state in (EnvState.DYING, EnvState.DEAD):
+            return
+        if self._sample_memory() > self.fv.memory_size * 1024 * 1024:
+            self.out_of_memory = True
+            self.max_memory_mb = self.fv.memory_size
+            self.kill()
 
     # ---- logs ----------------------------------------------------------------
     def drain(self) -> None:
@@ -277,19 +444,6 @@ class Environment:
             events, self.pending = self.pending, []
             self._ship(self, events)
 
-    def _sample_memory(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        kb = int(line.split()[1])
-                        self.max_memory_mb = max(self.max_memory_mb, math.ceil(kb / 1024))
-                        break
-        except (OSError, ValueError):
-            pass
-
     # ---- Runtime API callbacks -----------------------------------------------
     async def next_invocation(self) -> Invocation:
         if not self._ready.done():
@@ -302,11 +456,11 @@ class Environment:
         if inv is None or inv.request_id != request_id or inv.result.done():
             return False
         self.drain()
-        inv.result.set_result((kind, body, error_type))
+        inv.result.set_result(Outcome(OutcomeKind(kind), body, error_type))
         return True
 
     def init_failed(self, body: bytes, error_type: str | None) -> None:
-        self.init_error = (body, error_type)
+        self.init_error = Outcome(OutcomeKind.INIT_ERROR, body, error_type)
         self.drain()
         if not self._ready.done():
             self.init_duration_ms = (time.perf_counter() - self._started) * 1000
@@ -315,10 +469,9 @@ class Environment:
     # ---- one invoke --------------------------------------------------------------
     async def run(self, inv: Invocation) -> InvokeResult:
         fv = self.fv
-        self.state = "busy"
+        self.state = EnvState.BUSY
         cold = self.cold
         t_start = time.perf_counter()
-        outcome: tuple[str, bytes, str | None]
         if cold:
             self.cold = False
             try:
@@ -327,16 +480,15 @@ class Environment:
                 self.init_duration_ms = (time.perf_counter() - self._started) * 1000
                 self.current = inv
                 self._line(f"START RequestId: {inv.request_id} Version: {fv.version}")
-                return self._finish(inv, self._timed_out(inv), t_start, cold, killed=True)
+                return self._finish(inv, self._timed_out(inv), t_start, cold)
         head = list(self.init_lines) if cold else []
         self.current = inv
         self._line(f"START RequestId: {inv.request_id} Version: {fv.version}")
-        if self.init_error is not None or self.state == "dead":
-            if self.init_error is not None:
-                outcome = ("init", self.init_error[0], self.init_error[1])
-            else:
-                outcome = ("exit", self.exit_reason.encode(), None)
-            return self._finish(inv, outcome, t_start, cold, head=head, killed=True)
+        if self.init_error is not None:
+            return self._finish(inv, self.init_error, t_start, cold, head=head)
+        if self.state == EnvState.DEAD:
+            kind = OutcomeKind.OUT_OF_MEMORY if self.out_of_memory else OutcomeKind.EXIT
+            return self._finish(inv, Outcome(kind, self.exit_reason.encode()), t_start, cold, head=head)
         t_deliver = time.perf_counter()
         inv.deadline_ms = _now_ms() + fv.timeout * 1000
         self._queue.put_nowait(inv)
@@ -344,9 +496,9 @@ class Environment:
             outcome = await asyncio.wait_for(asyncio.shield(inv.result), fv.timeout)
         except TimeoutError:
             outcome = self._timed_out(inv)
-        return self._finish(inv, outcome, t_deliver, cold, head=head, killed=outcome[0] != "ok" and outcome[0] != "error")
+        return self._finish(inv, outcome, t_deliver, cold, head=head)
 
-    def _timed_out(self, inv: Invocation) -> tuple[str, bytes, str | None]:
+    def _timed_out(self, inv: Invocation) -> Outcome:
         self._sample_memory()
         self.kill()
         self.drain()
@@ -356,35 +508,33 @@ class Environment:
             "errorMessage": f"RequestId: {inv.request_id} Error: Task timed out after {self.fv.timeout:.2f} seconds",
             "errorType": "Sandbox.Timedout",
         }).encode()
-        return ("timeout", body, "Sandbox.Timedout")
+        return Outcome(OutcomeKind.TIMEOUT, body, "Sandbox.Timedout")
 
     def _finish(
         self,
         inv: Invocation,
-        outcome: tuple[str, bytes, str | None],
+        outcome: Outcome,
         t0: float,
         cold: bool,
         head: list[tuple[int, str]] | None = None,
-        killed: bool = False,
     ) -> InvokeResult:
         duration_ms = (time.perf_counter() - t0) * 1000
-        kind, body, _etype = outcome
         self.drain()
-        self._sample_memory()
-        payload = body
+        if not self.out_of_memory:
+            self._sample_memory()
+        payload = outcome.body
         # Every outcome but a returned result is an Unhandled function error.
-        function_error = None if kind == "ok" else "Unhandled"
-        if kind == "init":
-            payload = self._with_request_id(body, inv.request_id)
-        elif kind == "exit":
-            reason = body.decode()
-            self._line(f"RequestId: {inv.request_id} Error: Runtime exited with error: {reason}")
-            self._line("Runtime.ExitError")
-            payload = json.dumps({
-                "errorType": "Runtime.ExitError",
-                "errorMessage": f"RequestId: {inv.request_id} Error: Runtime exited with error: {reason}",
-            }).encode()
-        if killed:
+        function_error = None if outcome.kind == OutcomeKind.OK else "Unhandled"
+        if outcome.kind == OutcomeKind.INIT_ERROR:
+            payload = self._with_request_id(outcome.body, inv.request_id)
+        elif outcome.kind in (OutcomeKind.EXIT, OutcomeKind.OUT_OF_MEMORY):
+            reason = outcome.body.decode()
+            error_type = "Runtime.OutOfMemory" if outcome.kind == OutcomeKind.OUT_OF_MEMORY else "Runtime.ExitError"
+            message = f"RequestId: {inv.request_id} Error: Runtime exited with error: {reason}"
+            self._line(message)
+            self._line(error_type)
+            payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+        if outcome.killed_environment:
             self.kill()
         self._line(f"END RequestId: {inv.request_id}")
         report = (
@@ -398,8 +548,8 @@ class Environment:
         self.current = None
         self.flush_logs()
         self.last_used = time.monotonic()
-        if self.state == "busy":
-            self.state = "idle"
+        if self.state == EnvState.BUSY:
+            self.state = EnvState.IDLE
         return InvokeResult(payload, function_error, (head or []) + inv.lines)
 
     @staticmethod

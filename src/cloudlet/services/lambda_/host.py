@@ -10,14 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloudlet.core.errors import AWSError
 from cloudlet.core.identity import Credential
+from cloudlet.services.lambda_ import memory_limit, sandbox
+from cloudlet.services.lambda_.egress import EgressPolicy, EgressRelay
 from cloudlet.services.lambda_.environment import Environment, Invocation, InvokeResult
 from cloudlet.services.lambda_.models import FunctionVersion
+from cloudlet.services.lambda_.outcome import EnvState
 from cloudlet.services.lambda_.runtime_api import RuntimeApiServer
 from cloudlet.services.lambda_.runtimes import RuntimeChoice, ensure_runtime_choice
 
@@ -53,8 +57,13 @@ class RuntimeHost:
         self.pools: dict[tuple[str, str, str, str, str], list[Environment]] = {}
         self.envs: set[Environment] = set()
         self.tmp_root = world.config.data_dir / "lambda" / "tmp"
+        # The VPC's hosts file alone in a directory, which sandboxes mount read-only.
+        self.dns_file = world.config.data_dir / "lambda" / "dns" / "hosts"
+        self.relay = EgressRelay(EgressPolicy(world))
+        self.isolation: sandbox.Isolation | None = None
         self._runtimes: dict[str, RuntimeChoice] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._memory: asyncio.Task[None] | None = None
         self._started = False
 
     async def start(self) -> None:
@@ -64,12 +73,18 @@ class RuntimeHost:
         await self.api.start()
         if self.tmp_root.exists():
             shutil.rmtree(self.tmp_root, ignore_errors=True)
+        self.world.hosts.add_mirror(self.dns_file)
+        self.isolation = await asyncio.to_thread(sandbox.isolation_for, self.world.config)
+        if not self.isolation.enabled:
+            log.warning("%s", self.isolation.warning())
         self._reaper = asyncio.ensure_future(self._reap_loop())
+        self._memory = asyncio.ensure_future(memory_limit.watch(lambda: self.envs))
 
     async def stop(self) -> None:
-        if self._reaper is not None:
-            self._reaper.cancel()
-            self._reaper = None
+        for task in (self._reaper, self._memory):
+            if task is not None:
+                task.cancel()
+        self._reaper = self._memory = None
         envs = list(self.envs)
         for env in envs:
             env.kill()
@@ -86,6 +101,10 @@ class RuntimeHost:
         choice = self._runtimes.get(runtime)
         if choice is None:
             choice = await asyncio.to_thread(ensure_runtime_choice, self.world.config, runtime)
+            # Compiled once here: a sandbox sees the support dir read-only and would compile
+            # the launcher and the resolver shim on every cold start.
+            await asyncio.to_thread(subprocess.run, [str(choice.python), "-m", "compileall", "-q", str(SUPPORT_DIR)],
+                                    capture_output=True, timeout=60, check=False)
             self._runtimes[runtime] = choice
         return choice
 
@@ -93,11 +112,11 @@ class RuntimeHost:
     def in_use(self, key: tuple[str, str, str]) -> int:
         return sum(
             1 for e in self.envs
-            if function_key(e.fv) == key and e.state in ("starting", "busy")
+            if function_key(e.fv) == key and e.state in (EnvState.STARTING, EnvState.BUSY)
         )
 
     def _live(self) -> int:
-        return sum(1 for e in self.envs if e.state != "dead")
+        return sum(1 for e in self.envs if e.state != EnvState.DEAD)
 
     # ---- invoke ------------------------------------------------------------------
     async def invoke(
@@ -119,26 +138,26 @@ class RuntimeHost:
         try:
             return await env.run(inv)
         finally:
-            if env.retire_after_use or env.state != "idle":
+            if env.retire_after_use or env.state != EnvState.IDLE:
                 env.kill()
 
     def _take_warm(self, fv: FunctionVersion) -> Environment | None:
         pool = self.pools.get(pool_key(fv), [])
         horizon = time.time() + fv.timeout + _CREDENTIAL_MARGIN_S
         for env in pool:
-            if env.state != "idle":
+            if env.state != EnvState.IDLE:
                 continue
             cred = env.credential
             if cred is not None and cred.expires_at is not None and cred.expires_at < horizon:
                 # Its role credentials would lapse mid-invoke: replace it.
                 env.kill()
                 continue
-            env.state = "busy"
+            env.state = EnvState.BUSY
             return env
         return None
 
     def _evict_idle(self) -> bool:
-        idle = [e for e in self.envs if e.state == "idle"]
+        idle = [e for e in self.envs if e.state == EnvState.IDLE]
         if not idle:
             return False
         min(idle, key=lambda e: e.last_used).kill()
@@ -154,10 +173,12 @@ class RuntimeHost:
             api=self.api,
             endpoint_url=self.world.config.endpoint_url,
             support_dir=SUPPORT_DIR,
-            hosts_file=self.world.hosts.path,
+            hosts_file=self.dns_file if self.isolation and self.isolation.enabled else self.world.hosts.path,
             tmp_root=self.tmp_root,
             ship=self._ship,
             on_exit=self._forget,
+            isolation=self.isolation or sandbox.Isolation(False, None, "the runtime host is not started"),
+            relay=self.relay,
             warning=choice.warning,
         )
         self.envs.add(env)
@@ -197,7 +218,7 @@ class RuntimeHost:
                 continue
             if version is not None and env.fv.version != version:
                 continue
-            if env.state == "idle":
+            if env.state == EnvState.IDLE:
                 env.kill()
             else:
                 env.retire_after_use = True
@@ -210,7 +231,7 @@ class RuntimeHost:
             for env in list(self.envs):
                 env.drain()
                 env.flush_logs()
-                if env.state == "idle" and now - env.last_used > idle_s:
+                if env.state == EnvState.IDLE and now - env.last_used > idle_s:
                     env.kill()
 
     # ---- logs --------------------------------------------------------------------

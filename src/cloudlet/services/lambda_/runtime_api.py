@@ -1,23 +1,29 @@
 """Lambda's Runtime API (/2018-06-01/runtime/...), served to awslambdaric.
 
-One aiohttp application; every execution environment gets its own loopback
-listening socket, so the port a request arrives on names its environment
-(the Runtime API paths themselves carry no environment id).
+Every execution environment gets its own listening socket and its own aiohttp
+low-level server bound to it, so the socket a request arrives on names its
+environment (the Runtime API paths carry no environment id). In a sandbox that
+socket was created inside the environment's network namespace (127.0.0.1:9001,
+as on AWS) and handed to cloudlet, so nothing outside can reach it; without a
+sandbox it is a loopback port of the host.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 if TYPE_CHECKING:
     from cloudlet.services.lambda_.environment import Environment
 
 _PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+_MAX_BODY = 8 * 1024 * 1024  # responses are capped at 6 MB; the rest is headroom for the error reply
 
 
 def _error(status: int, error_type: str, message: str) -> web.Response:
@@ -25,65 +31,75 @@ def _error(status: int, error_type: str, message: str) -> web.Response:
     return web.Response(status=status, body=body.encode(), content_type="application/json")
 
 
-def _unknown_env() -> web.Response:
-    # A request on a port whose environment is gone (or never was).
-    return _error(403, "InvalidEnvironment", "unknown execution environment")
-
-
 def _accepted() -> web.Response:
     return web.Response(status=202, body=b'{"status":"OK"}', content_type="application/json")
+
+
+class _EnvServer(web.Server):
+    """The Runtime API of one environment."""
+
+    def __init__(self, api: RuntimeApiServer, env: Environment) -> None:
+        super().__init__(self._handle, handler_cancellation=False)
+        self.api = api
+        self.env = env
+        self.listener: asyncio.AbstractServer | None = None
+
+    def _make_request(self, message, payload, protocol: RequestHandler, writer, task):  # type: ignore[no-untyped-def]
+        return web.BaseRequest(message, payload, protocol, writer, task, self._loop, client_max_size=_MAX_BODY)
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        path = request.path
+        if not path.startswith(_PREFIX + "/"):
+            return _error(404, "NotFound", "not a Runtime API path")
+        parts = path[len(_PREFIX) + 1:].split("/")
+        method = request.method
+        if parts == ["invocation", "next"] and method == "GET":
+            return await self.api.next(self.env)
+        if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error") and method == "POST":
+            return await self.api.complete(self.env, request, parts[1], "ok" if parts[2] == "response" else "error")
+        if parts == ["init", "error"] and method == "POST":
+            return await self.api.init_error(self.env, request)
+        return _error(404, "NotFound", "not a Runtime API path")
 
 
 class RuntimeApiServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
-        self._envs: dict[int, Environment] = {}
-        self._sites: dict[int, web.SockSite] = {}
-        self._runner: web.AppRunner | None = None
+        self._servers: dict[Environment, _EnvServer] = {}
 
     async def start(self) -> None:
-        app = web.Application(client_max_size=8 * 1024 * 1024)
-        app.router.add_get(f"{_PREFIX}/invocation/next", self._next)
-        app.router.add_post(f"{_PREFIX}/invocation/{{request_id}}/response", self._response)
-        app.router.add_post(f"{_PREFIX}/invocation/{{request_id}}/error", self._invocation_error)
-        app.router.add_post(f"{_PREFIX}/init/error", self._init_error)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
-        await self._runner.setup()
+        pass
 
     async def stop(self) -> None:
-        for port in list(self._sites):
-            await self.close(port)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        for env in list(self._servers):
+            await self.close(env)
+
+    async def serve(self, env: Environment, sock: socket.socket) -> None:
+        """Serve env's Runtime API on a listening socket (made here or inside its sandbox)."""
+        server = _EnvServer(self, env)
+        sock.setblocking(False)
+        server.listener = await asyncio.get_running_loop().create_server(server, sock=sock, backlog=256)
+        self._servers[env] = server
 
     async def listen(self, env: Environment) -> int:
-        """A new listening socket for env; returns its port (AWS_LAMBDA_RUNTIME_API)."""
-        assert self._runner is not None, "RuntimeApiServer.start() first"
+        """A loopback port of the host for env (no sandbox); returns it."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, 0))
-        port = sock.getsockname()[1]
-        site = web.SockSite(self._runner, sock)
-        await site.start()
-        self._envs[port] = env
-        self._sites[port] = site
+        sock.listen(256)
+        port: int = sock.getsockname()[1]
+        await self.serve(env, sock)
         return port
 
-    async def close(self, port: int) -> None:
-        self._envs.pop(port, None)
-        site = self._sites.pop(port, None)
-        if site is not None:
-            await site.stop()
+    async def close(self, env: Environment) -> None:
+        server = self._servers.pop(env, None)
+        if server is None:
+            return
+        if server.listener is not None:
+            server.listener.close()
+        await server.shutdown(0.1)
 
-    def _env(self, request: web.Request) -> Environment | None:
-        sockname: Any = request.transport.get_extra_info("sockname") if request.transport else None
-        return self._envs.get(sockname[1]) if sockname else None
-
-    async def _next(self, request: web.Request) -> web.StreamResponse:
-        env = self._env(request)
-        if env is None:
-            return _unknown_env()
+    async def next(self, env: Environment) -> web.StreamResponse:
         inv = await env.next_invocation()
         headers = {
             "Lambda-Runtime-Aws-Request-Id": inv.request_id,
@@ -97,26 +113,14 @@ class RuntimeApiServer:
             headers["Lambda-Runtime-Cognito-Identity"] = inv.cognito_identity
         return web.Response(status=200, body=inv.payload, headers=headers, content_type="application/json")
 
-    async def _response(self, request: web.Request) -> web.Response:
-        return await self._complete(request, "ok")
-
-    async def _invocation_error(self, request: web.Request) -> web.Response:
-        return await self._complete(request, "error")
-
-    async def _complete(self, request: web.Request, outcome: str) -> web.Response:
-        env = self._env(request)
-        if env is None:
-            return _unknown_env()
+    async def complete(self, env: Environment, request: web.BaseRequest, request_id: str, outcome: str) -> web.Response:
         body = await request.read()
         error_type = request.headers.get(ERROR_TYPE_HEADER) if outcome == "error" else None
-        if not env.complete(request.match_info["request_id"], outcome, body, error_type):
+        if not env.complete(request_id, outcome, body, error_type):
             return _error(400, "InvalidRequestID", "Invalid request ID")
         return _accepted()
 
-    async def _init_error(self, request: web.Request) -> web.Response:
-        env = self._env(request)
-        if env is None:
-            return _unknown_env()
+    async def init_error(self, env: Environment, request: web.BaseRequest) -> web.Response:
         body = await request.read()
         env.init_failed(body, request.headers.get(ERROR_TYPE_HEADER))
         return _accepted()

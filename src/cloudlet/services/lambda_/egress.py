@@ -1,0 +1,169 @@
+"""What a sandboxed execution environment may connect to, and the relay that carries it.
+
+An environment has its own network namespace with nothing in it but loopback.
+Its launcher listens there on the ports the function may use (cloudlet's API
+port, the cache endpoints' 6379/6380) and hands the listening sockets to
+cloudlet. Every connection the function opens to them is accepted here, with
+its destination as the function addressed it (the accepted socket's local
+address); `EgressPolicy.route` decides per (environment, destination) where it
+goes on the host or that it is dropped, and `relay` copies bytes both ways.
+The VPC issue decides reachability (subnets, security groups) in `route`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cloudlet.core.world import World
+    from cloudlet.services.lambda_.environment import Environment
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+CACHE_PORTS = (6379, 6380)  # a serverless cache's endpoint and reader endpoint
+_WRITE_HIGH = 1 << 20
+
+
+class EgressPolicy:
+    """The one place that says whether an environment may reach a destination, and where that is."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def listen_ports(self) -> list[int]:
+        """Ports every environment listens on (on all its addresses) for the relay."""
+        return [self.world.config.port, *CACHE_PORTS]
+
+    def route(self, env: Environment, dest: Address) -> Address | None:
+        """The host address a connection of env to dest goes to, or None to drop it."""
+        host, port = dest
+        config = self.world.config
+        if port == config.port:
+            # cloudlet's API endpoint, whichever loopback address the function used.
+            api_host = config.host if config.host not in ("0.0.0.0", "", "::") else "127.0.0.1"
+            return (api_host, config.port)
+        if port in CACHE_PORTS and host in set(self.world.hosts.entries().values()):
+            return (host, port)
+        return None
+
+
+class _Pipe(asyncio.Protocol):
+    """One side of a relayed connection; writes what it reads to its peer, with back-pressure."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.peer: _Pipe | None = None
+        self.eof = False
+        self.closed = False
+        self.early: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.transport.set_write_buffer_limits(_WRITE_HIGH)  # type: ignore[union-attr]
+
+    def data_received(self, data: bytes) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.write(data)
+        else:
+            # Not linked yet (some loops start reading after connection_made): hold it.
+            self.early.append(data)
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        peer = self.peer
+        if peer is None:
+            return True  # not linked yet: the link passes the EOF on
+        if peer.transport is None or peer.eof:
+            return False  # both directions done: close
+        if peer.transport.can_write_eof():
+            peer.transport.write_eof()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.close()
+
+    def pause_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.resume_reading()
+
+
+class _Inbound(_Pipe):
+    """A connection the function opened inside its namespace."""
+
+    def __init__(self, relay: EgressRelay, env: Environment) -> None:
+        super().__init__()
+        self.relay = relay
+        self.env = env
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        transport.pause_reading()  # type: ignore[attr-defined]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sockname = transport.get_extra_info("sockname")
+        dest: Address = (str(sockname[0]), int(sockname[1]))
+        self.relay.connect(self, dest)
+
+
+class EgressRelay:
+    """Serves the listening sockets of every sandboxed environment."""
+
+    def __init__(self, policy: EgressPolicy) -> None:
+        self.policy = policy
+        self._servers: dict[Environment, list[asyncio.AbstractServer]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def serve(self, env: Environment, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: _Inbound(self, env), sock=sock, backlog=256)
+        self._servers.setdefault(env, []).append(server)
+
+    def close(self, env: Environment) -> None:
+        for server in self._servers.pop(env, []):
+            server.close()
+
+    def connect(self, inbound: _Inbound, dest: Address) -> None:
+        task = asyncio.ensure_future(self._connect(inbound, dest))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connect(self, inbound: _Inbound, dest: Address) -> None:
+        assert inbound.transport is not None
+        onward = self.policy.route(inbound.env, dest)
+        if onward is None:
+            log.info("environment of %s: connection to %s:%d dropped", inbound.env.fv.name, *dest)
+            inbound.transport.abort()
+            return
+        log.debug("environment of %s: %s:%d -> %s:%d", inbound.env.fv.name, *dest, *onward)
+        outbound = _Pipe()
+        try:
+            await asyncio.get_running_loop().create_connection(lambda: outbound, onward[0], onward[1])
+        except OSError:
+            inbound.transport.abort()  # refused on the host: the function sees a reset
+            return
+        assert outbound.transport is not None
+        if inbound.closed:
+            outbound.transport.close()
+            return
+        inbound.peer, outbound.peer = outbound, inbound
+        if inbound.early:
+            outbound.transport.write(b"".join(inbound.early))
+            inbound.early.clear()
+        if inbound.eof and outbound.transport.can_write_eof():
+            outbound.transport.write_eof()
+        sock = outbound.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        inbound.transport.resume_reading()

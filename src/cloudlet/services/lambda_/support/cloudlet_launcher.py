@@ -1,0 +1,61 @@
+"""The first program of every Lambda execution environment; becomes awslambdaric.
+
+cloudlet hands it a control socket (fd CLOUDLET_CONTROL_FD) and sends one
+message: the environment's variables (the function's own and its role's
+credentials, which so never appear in any process's /proc/PID/environ or
+command line), the handler, and the addresses to listen on. Inside a sandbox
+those are the Runtime API (127.0.0.1:9001) and the endpoints the function may
+reach; the listening sockets are created here, in the environment's own network
+namespace, and passed back to cloudlet, which serves or relays every connection
+made to them. Then the launcher runs awslambdaric in this same interpreter.
+"""
+
+import array
+import json
+import os
+import runpy
+import socket
+import sys
+
+
+def _recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise SystemExit("cloudlet: control socket closed before the environment's configuration")
+        buf += chunk
+    return buf
+
+
+def main():
+    ctl = socket.socket(fileno=int(os.environ.pop("CLOUDLET_CONTROL_FD")))
+    size = int.from_bytes(_recv_exact(ctl, 4), "big")
+    config = json.loads(_recv_exact(ctl, size))
+    listeners, bound = [], []
+    for host, port in config["listen"]:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+            s.listen(256)
+        except OSError as e:
+            print(f"cloudlet: cannot listen on {host}:{port} in this environment: {e}", file=sys.stderr)
+            s.close()
+            continue
+        listeners.append(s)
+        bound.append([host, port])
+    reply = json.dumps(bound).encode()
+    fds = array.array("i", [s.fileno() for s in listeners])
+    ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)] if listeners else []
+    ctl.sendmsg([len(reply).to_bytes(4, "big") + reply], ancillary)
+    for s in listeners:
+        s.close()
+    ctl.close()
+    os.environ.update(config["env"])
+    sys.argv = ["awslambdaric", config["handler"]]
+    runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()
