@@ -24,7 +24,8 @@ from acceptance.test_tutorial_boto3 import (
     _wait_cache,
 )
 from acceptance.tutorial_runner import TUTORIAL
-from conftest import CloudletProcess
+
+from persist.harness import CloudletProcess
 
 ACCOUNT = "123456789012"
 ROLE = "elasticache-iam-auth-app"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from acceptance.test_tutorial_boto3 import _client
-from conftest import SRC, CloudletProcess
 
 from cloudlet.cli import _config, build_parser
 from cloudlet.core.persist import FORMAT_VERSION, state_path
+from persist.harness import SRC, CloudletProcess
 
 FIXTURE_V1 = Path(__file__).parent / "fixtures" / "format-v1"
 TRUST = json.dumps({

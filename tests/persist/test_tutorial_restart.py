@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from acceptance.tutorial_runner import TUTORIAL, run_tutorial
-from conftest import CloudletProcess
+
+from persist.harness import CloudletProcess
 
 INVOKE_STEP = 'step "3 invoke it"'
 
