@@ -65,6 +65,7 @@ class StateDB:
         self.data_dir = path.parent.parent  # DATA_DIR/state/cloudlet.db
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._closed = False
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -96,11 +97,20 @@ class StateDB:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._db.close()
+
+    def _open(self) -> bool:
+        if self._closed:
+            # Shutdown: a cancelled background task or a function's last output line.
+            log.warning("state file closed: a late write during shutdown was not saved")
+        return not self._closed
 
     # -- transactions: one per API request (or internal write), committed before it answers
     def write(self, ops: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
         with self._lock:
+            if not self._open():
+                return
             self._db.execute("BEGIN")
             try:
                 for sql, args in ops:
@@ -112,6 +122,8 @@ class StateDB:
 
     def write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with self._lock:
+            if not self._open():
+                return
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(sql, rows)
