@@ -28,8 +28,8 @@ import cloudlet
 from cloudlet import sigv4
 from cloudlet.cli import HEALTH_PATH, PID_FILE
 from cloudlet.config import Config
-from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError, NotImplementedOperation
+from cloudlet.core.context import RequestContext
 from cloudlet.core.ids import request_id as new_request_id
 from cloudlet.core.persist import StateUnreadable
 from cloudlet.core.provider import Provider
