@@ -72,7 +72,10 @@ class StateDB:
     def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
         self.path = path
         self.data_dir = path.parent.parent  # DATA_DIR/state/cloudlet.db
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # It holds secret keys, session tokens and the caches' backend secrets: this
+        # user's alone, whatever the data dir's own mode (another user may traverse it).
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path.parent, 0o700)
         self._lock = threading.RLock()
         self._closed = False
         self._unsynced = threading.Event()
