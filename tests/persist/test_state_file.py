@@ -190,3 +190,25 @@ def test_another_user_cannot_read_the_secrets_in_the_state_file(tmp_path: Path) 
         assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_events_past_retention_leave_the_file_at_start(tmp_path: Path) -> None:
+    import time
+
+    server = CloudletProcess(tmp_path / "data")
+    logs = _client(server, "logs")
+    logs.create_log_group(logGroupName="g")
+    logs.create_log_stream(logGroupName="g", logStreamName="s")
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName="g", logStreamName="s", logEvents=[
+        {"timestamp": now - 3 * 86_400_000, "message": "old"}, {"timestamp": now, "message": "new"}])
+    logs.put_retention_policy(logGroupName="g", retentionInDays=1)
+    server.stop()
+    server = CloudletProcess(server.data_dir)
+    try:
+        got = _client(server, "logs").get_log_events(logGroupName="g", logStreamName="s", startFromHead=True)
+        assert [e["message"] for e in got["events"]] == ["new"]
+    finally:
+        server.stop()
+    with sqlite3.connect(state_path(server.data_dir)) as c:
+        assert c.execute("SELECT message FROM events").fetchall() == [("new",)]
