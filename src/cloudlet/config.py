@@ -68,9 +68,9 @@ class Config:
     lambda_transition_s: float = 0.3
     # CLOUDLET_PERSIST: 0 keeps all state in memory only (`cloudlet start --ephemeral`).
     persist: bool = True
-    # CLOUDLET_PERSIST_SYNC: normal (written before the response: survives a crash or
-    # kill -9 of cloudlet; a power loss may drop the last writes, never corrupts) or full
-    # (fsync per acknowledged write: survives power loss; costs 2-3x per write, bench_persist).
+    # CLOUDLET_PERSIST_SYNC: normal (written before the response, fsynced within 0.2 s:
+    # kill -9 loses nothing acknowledged, a power loss at most 0.2 s of writes) or full
+    # (fsync before each response: nothing lost; 2-4x the cost of a write, bench_persist).
     persist_sync: str = "normal"
     # CLOUDLET_LAMBDA_ISOLATION: auto | on | off. Each Lambda execution environment in its
     # own namespaces (bubblewrap): auto when this machine allows it, on or refuse to start, off.

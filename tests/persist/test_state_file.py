@@ -4,10 +4,13 @@ bad rows reported and kept, --ephemeral / CLOUDLET_PERSIST=0, `cloudlet reset`."
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -157,3 +160,55 @@ def test_reset_refuses_while_running(tmp_path: Path) -> None:
         assert state_path(server.data_dir).exists()
     finally:
         server.stop()
+
+
+SETPRIV = shutil.which("setpriv")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or SETPRIV is None, reason="reading as another user needs root and setpriv")
+def test_another_user_cannot_read_the_secrets_in_the_state_file(tmp_path: Path) -> None:
+    # A data dir other users may traverse (as ~/.cloudlet under a 0755 home is).
+    shared = Path(tempfile.mkdtemp(prefix="cloudlet-state-"))
+    try:
+        shared.chmod(0o755)
+        server = CloudletProcess(shared / "data")
+        try:
+            iam = _client(server, "iam")
+            iam.create_user(UserName="victim")
+            secret = iam.create_access_key(UserName="victim")["AccessKey"]["SecretAccessKey"]
+        finally:
+            server.stop()
+        (shared / "data").chmod(0o755)
+        db = state_path(shared / "data")
+        assert secret.encode() in db.read_bytes()  # what the attack is after (checkpointed at stop)
+        # The attack: another local user reads the file for the key.
+        attempt = subprocess.run(
+            [SETPRIV, "--reuid", "65534", "--regid", "65534", "--clear-groups", "cat", str(db)],
+            capture_output=True, timeout=30, check=False,
+        )
+        assert attempt.returncode != 0 and secret.encode() not in attempt.stdout
+        assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_events_past_retention_leave_the_file_at_start(tmp_path: Path) -> None:
+    import time
+
+    server = CloudletProcess(tmp_path / "data")
+    logs = _client(server, "logs")
+    logs.create_log_group(logGroupName="g")
+    logs.create_log_stream(logGroupName="g", logStreamName="s")
+    now = int(time.time() * 1000)
+    for ts, message in ((now - 3 * 86_400_000, "old"), (now, "new")):  # a batch spans at most 24 h
+        logs.put_log_events(logGroupName="g", logStreamName="s", logEvents=[{"timestamp": ts, "message": message}])
+    logs.put_retention_policy(logGroupName="g", retentionInDays=1)
+    server.stop()
+    server = CloudletProcess(server.data_dir)
+    try:
+        got = _client(server, "logs").get_log_events(logGroupName="g", logStreamName="s", startFromHead=True)
+        assert [e["message"] for e in got["events"]] == ["new"]
+    finally:
+        server.stop()
+    with sqlite3.connect(state_path(server.data_dir)) as c:
+        assert c.execute("SELECT message FROM events").fetchall() == [("new",)]

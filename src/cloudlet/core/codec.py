@@ -102,16 +102,39 @@ def decode(tp: Any, data: Any, base: Path | None = None) -> Any:
     return data
 
 
+@functools.cache
+def _plain(tp: Any) -> bool:
+    """Is a JSON value of type TP already its Python value (str, int, bool, lists/dicts of them)?"""
+    if tp in (str, int, bool, type(None)) or tp is Any:
+        return True
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return True
+    if origin in (list, dict, typing.Union, types.UnionType):
+        return all(_plain(a) for a in typing.get_args(tp))
+    return False
+
+
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[str, Any, bool], ...]:
+    """(name, type, plain) of CLS's init fields: worked out once per class."""
+    hints = type_hints(cls)
+    return tuple(
+        (f.name, hints.get(f.name, Any), _plain(hints.get(f.name, Any)))
+        for f in dataclasses.fields(cls)
+        if f.init
+    )
+
+
 def decode_record(
     cls: type, data: dict[str, Any], extra: dict[str, Any] | None = None, base: Path | None = None
 ) -> Any:
     """An instance of dataclass CLS from DATA; EXTRA supplies excluded fields."""
-    extra = extra or {}
-    hints = type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in extra:
-            kwargs[f.name] = extra[f.name]
-        elif f.name in data and f.init:
-            kwargs[f.name] = decode(hints.get(f.name, Any), data[f.name], base)
+    for name, tp, plain in _plan(cls):
+        if extra and name in extra:
+            kwargs[name] = extra[name]
+        elif name in data:
+            value = data[name]
+            kwargs[name] = value if plain or value is None else decode(tp, value, base)
     return cls(**kwargs)

@@ -19,6 +19,7 @@ from cloudlet.services.logs.state import (
     LogStream,
     event_key,
     format_key,
+    now_ms,
 )
 
 if TYPE_CHECKING:
@@ -64,6 +65,14 @@ def attach(state: LogsState, db: StateDB, account: str, region: str, restored: b
 
 
 def _load_events(state: LogsState, db: StateDB, account: str, region: str) -> None:
+    # Events past their group's retention are dropped here: the running cloudlet drops
+    # them only from memory, so the file sheds them at the next start.
+    now = now_ms()
+    db.write([
+        ("DELETE FROM events WHERE account=? AND region=? AND grp=? AND ts < ?", (account, region, g.name, cutoff))
+        for g in state.groups.values()
+        if (cutoff := g.retention_cutoff(now)) is not None
+    ])
     rows = db.query(
         "SELECT grp, stream, seq, ts, ingested, message FROM events WHERE account=? AND region=? "
         "ORDER BY grp, stream, ts, seq",
