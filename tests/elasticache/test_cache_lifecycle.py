@@ -108,7 +108,8 @@ def test_modify_usage_limits_reconfigures_valkey(harness: Harness) -> None:
     assert "maxmemory 2147483648" in (harness.cache("lim").workdir / "valkey.conf").read_text()
     desc = harness.call("DescribeServerlessCaches", ServerlessCacheName="lim")["ServerlessCaches"][0]
     assert desc["CacheUsageLimits"]["DataStorage"] == {"Maximum": 2, "Unit": "GB"}
-    assert (desc["Engine"], desc["FullEngineVersion"]) == ("redis", "7.1")
+    # A redis cache runs on valkey, which is Redis OSS 7.2 (INFO redis_version).
+    assert (desc["Engine"], desc["FullEngineVersion"]) == ("redis", "7.2")
 
 
 def test_stop_kills_every_valkey(tmp_path) -> None:

@@ -16,7 +16,7 @@ from cloudlet.dataplane.spec import ADMIN_USER, backend_password
 from cloudlet.services.elasticache import acl_sync, network, validation, views
 from cloudlet.services.elasticache.addresses import endpoint_hostname
 from cloudlet.services.elasticache.base import TRANSITION_S, log, require_cache_status
-from cloudlet.services.elasticache.engines import resolve_engine
+from cloudlet.services.elasticache.engines import installed_valkey, resolve_engine, running_full_version
 from cloudlet.services.elasticache.pagination import paged_result
 from cloudlet.services.elasticache.snapshot_ops import SnapshotOps
 from cloudlet.services.elasticache.state import ElastiCacheState, ServerlessCache, Snapshot, UserGroupRecord
@@ -80,7 +80,9 @@ class CacheOps(SnapshotOps):
     async def create_serverless_cache(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         name = validation.cache_name(params["ServerlessCacheName"])
-        engine, major, full = resolve_engine(params["Engine"], params.get("MajorEngineVersion"))
+        engine, major, full = resolve_engine(
+            params["Engine"], params.get("MajorEngineVersion"), installed_valkey(self.world.config.valkey_server)
+        )
         description = self._description(params) or ""
         limits = validation.usage_limits(params.get("CacheUsageLimits"))
         self._snapshot_settings(params)
@@ -153,6 +155,7 @@ class CacheOps(SnapshotOps):
                 on_restart=lambda: acl_sync.sync(st, cache),
             )
             await cache.process.start()
+            cache.full_version = running_full_version(cache.engine, await cache.process.client().info("server"))
             await acl_sync.sync(st, cache)
             if self.dataplane is not None:
                 await self._open_endpoint(st, cache)
@@ -209,7 +212,11 @@ class CacheOps(SnapshotOps):
         self._snapshot_settings(params)
         engine, major, full = cache.engine, cache.major_version, cache.full_version
         if params.get("Engine") or params.get("MajorEngineVersion"):
-            engine, major, full = resolve_engine(params.get("Engine") or cache.engine, params.get("MajorEngineVersion"))
+            engine, major, full = resolve_engine(
+                params.get("Engine") or cache.engine,
+                params.get("MajorEngineVersion"),
+                installed_valkey(self.world.config.valkey_server),
+            )
             if (cache.engine, engine) == ("valkey", "redis"):
                 raise AWSError("InvalidParameterValue", "A valkey cache cannot be changed to engine redis.")
             if engine == cache.engine and int(major) < int(cache.major_version):
