@@ -29,6 +29,7 @@ import secrets
 import struct
 import termios
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloudlet.dataplane import replies
@@ -326,7 +327,7 @@ class ClientSession(asyncio.Protocol):
         try:
             if self.backend is None:
                 _, backend = await asyncio.wait_for(
-                    self.loop.create_unix_connection(lambda: BackendProtocol(self), str(spec.valkey_socket)),
+                    self.loop.create_unix_connection(lambda: BackendProtocol(self), str(self._backend_socket())),
                     BACKEND_CONNECT_TIMEOUT_S,
                 )
             else:
@@ -379,6 +380,13 @@ class ClientSession(asyncio.Protocol):
         self._logged_in(result)
         log.info("cache %s: %s authenticated as %r", spec.name, self.peer_ip, result.user_name)
         self._resume_after_login()
+
+    def _backend_socket(self) -> Path:
+        """The reader port's connections go to the read replica, when the cache has one."""
+        spec = self.cache.spec
+        if self.listener.reader and spec.reader_socket is not None:
+            return spec.reader_socket
+        return spec.valkey_socket
 
     def _logged_in(self, result: Authenticated) -> None:
         self.user_name = result.user_name

@@ -153,6 +153,7 @@ class CacheOps(SnapshotOps):
                 default_rules=acl_sync.default_user_line(cache.backend_secret),
                 maxmemory_bytes=maxmemory_of(cache.usage_limits),
                 on_restart=lambda: acl_sync.sync(st, cache),
+                replica_socket=self.socket_path(cache.workdir / "replica"),
             )
             await cache.process.start()
             cache.full_version = running_full_version(cache.engine, await cache.process.client().info("server"))
