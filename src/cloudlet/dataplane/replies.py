@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Union
 
-Value = Union[bytes, str, int, None, list, tuple, dict]
+Value = bytes | str | int | None | list | tuple | dict
 
 OK = b"+OK\r\n"
 NOAUTH = b"-NOAUTH Authentication required.\r\n"

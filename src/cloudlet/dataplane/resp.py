@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from typing import Union
 
 from cloudlet.dataplane.resp_fast import plain_run
 
@@ -63,7 +62,7 @@ def keyword(arg: bytes) -> bytes:
 class Command:
     """A captured command: its arguments, and whether it came as an inline line."""
 
-    __slots__ = ("args", "inline", "seq", "dropped_argc")
+    __slots__ = ("args", "dropped_argc", "inline", "seq")
 
     def __init__(self, args: list[bytes], inline: bool, seq: int = 0, dropped_argc: int = 0) -> None:
         self.args = args
@@ -78,7 +77,7 @@ class Command:
 
 
 # What feed() yields: raw bytes to pass through, or a captured Command.
-Item = Union[bytes, Command]
+Item = bytes | Command
 
 
 def _int(line: bytes) -> int | None:

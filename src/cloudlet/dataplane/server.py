@@ -125,7 +125,7 @@ class DataPlane:
             if lst.server is not None:
                 try:
                     await asyncio.wait_for(lst.server.wait_closed(), 5.0)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     log.warning("cache %s: listener did not close in time", name)
 
     async def stop(self) -> None:

@@ -325,20 +325,22 @@ class ClientSession(asyncio.Protocol):
         request = self._backend_login(result.user_name, hello)
         backend: BackendProtocol | None = None
         try:
+            conn: BackendProtocol
             if self.backend is None:
-                _, backend = await asyncio.wait_for(
+                _, conn = await asyncio.wait_for(
                     self.loop.create_unix_connection(lambda: BackendProtocol(self), str(self._backend_socket())),
                     BACKEND_CONNECT_TIMEOUT_S,
                 )
             else:
-                backend = self.backend
+                conn = self.backend
+            backend = conn
             hs: asyncio.Future[bytes] = self.loop.create_future()
-            backend.handshake = hs
-            assert backend.transport is not None
-            backend.transport.write(request)
+            conn.handshake = hs
+            assert conn.transport is not None
+            conn.transport.write(request)
             reply = await asyncio.wait_for(hs, BACKEND_CONNECT_TIMEOUT_S)
-        except (OSError, ConnectionError, asyncio.TimeoutError) as e:
-            log.warning("cache %s: valkey unreachable at %s: %r", spec.name, spec.valkey_socket, e)
+        except (TimeoutError, OSError, ConnectionError) as e:
+            log.warning("cache %s: valkey unreachable at %s: %r", spec.name, self._backend_socket(), e)
             if backend is not None and backend.transport is not None:
                 backend.transport.close()
             self._fail(replies.SERVICE_UNAVAILABLE)

@@ -49,7 +49,7 @@ async def restrictions_of(proc: ValkeyProcess) -> list[str]:
     """The restriction rules for this valkey's own command table (asked once per process)."""
     if proc.acl_restrictions is None:
         names = await proc.client().command_list()
-        proc.acl_restrictions = acl_restrictions(command_table(names))
+        proc.acl_restrictions = acl_restrictions(command_table([str(n) for n in names]))
     return proc.acl_restrictions
 
 
