@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 
 import pytest
@@ -30,7 +31,10 @@ def test_create_is_creating_then_available_with_endpoint(harness: Harness) -> No
     admin = harness.admin("cache-01")
     assert admin.ping()
     assert admin.config_get("maxmemory-policy") == {"maxmemory-policy": "volatile-lru"}
-    assert admin.config_get("port") == {"port": "0"}
+    # Its TCP port (for its read replica only) is in its own network namespace: not on the host's.
+    port = int(admin.config_get("port")["port"])
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
     # No user group: the default user serves everyone with all permissions.
     default = harness.as_user("cache-01", "default")
     default.set("k", "v")
@@ -108,7 +112,8 @@ def test_modify_usage_limits_reconfigures_valkey(harness: Harness) -> None:
     assert "maxmemory 2147483648" in (harness.cache("lim").workdir / "valkey.conf").read_text()
     desc = harness.call("DescribeServerlessCaches", ServerlessCacheName="lim")["ServerlessCaches"][0]
     assert desc["CacheUsageLimits"]["DataStorage"] == {"Maximum": 2, "Unit": "GB"}
-    assert (desc["Engine"], desc["FullEngineVersion"]) == ("redis", "7.1")
+    # A redis cache runs on valkey, which is Redis OSS 7.2 (INFO redis_version).
+    assert (desc["Engine"], desc["FullEngineVersion"]) == ("redis", "7.2")
 
 
 def test_stop_kills_every_valkey(tmp_path) -> None:
@@ -158,7 +163,6 @@ def test_valkey_dies_when_cloudlet_is_killed(tmp_path) -> None:
 
 
 def test_endpoint_listens_while_available_and_closes_on_delete(harness: Harness) -> None:
-    import socket
 
     harness.call("CreateServerlessCache", ServerlessCacheName="ep", Engine="valkey")
     harness.wait_status("ep", "available")
@@ -182,11 +186,12 @@ def test_storage_limit_evicts_volatile_keys_then_refuses_writes(harness: Harness
     harness.wait_status("full", "available")
     admin = harness.admin("full")
     used = int(admin.info("memory")["used_memory"])
-    admin.config_set("maxmemory", str(used + 2 * 1024 * 1024))
+    # Headroom for the replication backlog (1 MiB, filled as writes reach the read replica).
+    admin.config_set("maxmemory", str(used + 8 * 1024 * 1024))
     client = harness.as_user("full", "default")
-    for i in range(400):  # ~4 MB of keys with a TTL: the oldest are evicted, writes still succeed
+    for i in range(1600):  # ~16 MB of keys with a TTL: the oldest are evicted, writes still succeed
         client.set(f"ttl:{i}", "x" * 10_000, ex=3600)
     assert int(admin.info("stats")["evicted_keys"]) > 0
     with pytest.raises(redis.exceptions.OutOfMemoryError):
-        for i in range(1000):  # keys without a TTL cannot be evicted: OOM once memory is full
+        for i in range(3000):  # keys without a TTL cannot be evicted: OOM once memory is full
             client.set(f"plain:{i}", "x" * 10_000)

@@ -6,6 +6,7 @@ import pytest
 from ec_harness import Harness, harness  # noqa: F401  (fixture)
 
 from cloudlet.core.errors import AWSError
+from cloudlet.services.elasticache.engines import installed_valkey
 
 
 def _err(h: Harness, op: str, **params) -> str:
@@ -27,8 +28,22 @@ def test_engines_and_versions(harness: Harness) -> None:
                 MajorEngineVersion="6") == "InvalidParameterValue"
     assert _err(harness, "CreateServerlessCache", ServerlessCacheName="m", Engine="valkey",
                 NetworkType="ipv6") == "InvalidParameterValue"
-    v7 = harness.call("CreateServerlessCache", ServerlessCacheName="v7", Engine="valkey", MajorEngineVersion="7")
-    assert v7["ServerlessCache"]["FullEngineVersion"] == "7.2"
+    # Versions are what the machine's valkey-server really is; others are refused, naming it.
+    installed = installed_valkey(harness.config.valkey_server)
+    assert installed is not None
+    other = "7" if installed.major != "7" else "8"
+    with pytest.raises(AWSError) as e:
+        harness.call("CreateServerlessCache", ServerlessCacheName="vx", Engine="valkey", MajorEngineVersion=other)
+    assert e.value.code == "InvalidParameterValue"
+    assert installed.version in e.value.message and installed.path in e.value.message
+    v = harness.call("CreateServerlessCache", ServerlessCacheName="v", Engine="valkey")["ServerlessCache"]
+    assert (v["MajorEngineVersion"], v["FullEngineVersion"]) == (installed.major, installed.major_minor)
+    harness.wait_status("v", "available", timeout=30)
+    running = harness.admin("v").info("server")["valkey_version"]
+    described = harness.call("DescribeServerlessCaches", ServerlessCacheName="v")["ServerlessCaches"][0]
+    assert described["FullEngineVersion"] == ".".join(running.split(".")[:2])
+    r = harness.call("CreateServerlessCache", ServerlessCacheName="r", Engine="redis")["ServerlessCache"]
+    assert (r["MajorEngineVersion"], r["FullEngineVersion"]) == ("7", "7.2")
 
 
 @pytest.mark.parametrize("limits", [

@@ -109,11 +109,11 @@ def test_valkey_cli_cluster_mode(env: Harness) -> None:
     cache = env.cache("clu")
     base = ["valkey-cli", "--tls", "--insecure", "-c", "-h", cache.address, "-p", "6379"]
     for key in ("alpha", "beta", "gamma", "delta"):  # keys in four different slots
-        out = subprocess.run([*base, "SET", key, key.upper()], capture_output=True, text=True, timeout=20)
+        out = subprocess.run([*base, "SET", key, key.upper()], capture_output=True, text=True, timeout=20, check=False)
         assert out.stdout.strip() == "OK", out.stderr
-    out = subprocess.run([*base, "GET", "gamma"], capture_output=True, text=True, timeout=20)
+    out = subprocess.run([*base, "GET", "gamma"], capture_output=True, text=True, timeout=20, check=False)
     assert out.stdout.strip() == "GAMMA"
-    out = subprocess.run([*base, "MSET", "alpha", "1", "beta", "2"], capture_output=True, text=True, timeout=20)
+    out = subprocess.run([*base, "MSET", "alpha", "1", "beta", "2"], capture_output=True, text=True, timeout=20, check=False)
     assert "CROSSSLOT" in out.stdout + out.stderr
 
 
@@ -152,6 +152,16 @@ def test_crash_restart_keeps_cluster_mode_and_data(env: Harness) -> None:
 
     env.wait_for(ok, timeout=20)
     assert "cluster_slots_assigned:16384" in env.admin("clu").execute_command("CLUSTER", "INFO")
+    # The replica followed the primary into its new namespace: the reader serves new writes again.
+    client(env).set("{c}after-crash", "2")
+
+    def replicated() -> bool:
+        try:
+            return reader(env).get("{c}after-crash") == b"2"
+        except redis.RedisError:
+            return False
+
+    env.wait_for(replicated, timeout=20)
 
 
 def test_valkey_glide_cluster_and_standalone(env: Harness) -> None:
@@ -186,3 +196,29 @@ def test_valkey_glide_cluster_and_standalone(env: Harness) -> None:
             await single.close()
 
     asyncio.run(asyncio.wait_for(run(), 60))
+
+
+def reader(h: Harness, **kw: object) -> redis.Redis:
+    return redis.Redis(host=h.cache("clu").address, port=6380, ssl=True, ssl_cert_reqs="none",
+                       socket_timeout=10, retry=Retry(NoBackoff(), 0), **kw)  # type: ignore[arg-type]
+
+
+def test_reader_endpoint_is_a_real_replica(env: Harness) -> None:
+    primary, replica = client(env), reader(env)
+    assert replica.execute_command("READONLY") in (True, b"OK")
+    assert primary.execute_command("ROLE")[0] == b"master"
+    assert replica.execute_command("ROLE")[0] == b"slave"
+    primary.set("{r}fresh", "v1")
+    env.wait_for(lambda: replica.get("{r}fresh") == b"v1", timeout=5)  # eventually consistent
+    with pytest.raises(redis.exceptions.ReadOnlyError):
+        replica.set("{r}fresh", "from-reader")
+    assert primary.get("{r}fresh") == b"v1"
+    # The same users and rules on both: the replica's ACLs are synced too.
+    assert ADMIN not in replica.execute_command("ACL", "USERS")
+    with pytest.raises(redis.ResponseError, match="unknown command 'KEYS'"):
+        replica.keys("*")
+    # Its cluster view is the reader node's.
+    assert replica.execute_command("CLUSTER", "MYID") != primary.execute_command("CLUSTER", "MYID")
+
+
+ADMIN = b"cloudlet-admin"

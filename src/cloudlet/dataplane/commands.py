@@ -17,10 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+
+def _names(text: str) -> list[str]:
+    return text.split()
+
+
 # name -> None (the whole command) or the subcommands offered.
 SUPPORTED: dict[str, frozenset[str] | None] = {
     name: None
-    for name in (
+    for name in _names(
         # Bitmap
         "bitcount bitfield bitfield_ro bitop bitpos getbit setbit "
         # Cluster management (CLUSTER's subcommands below)
@@ -62,7 +67,7 @@ SUPPORTED: dict[str, frozenset[str] | None] = {
         "msetnx psetex set setex setnx setrange strlen substr "
         # Transactions
         "discard exec multi"
-    ).split()
+    )
 }
 SUPPORTED.update(
     {
@@ -91,12 +96,12 @@ PARTIAL: dict[bytes, frozenset[bytes]] = {
 # itself. (A newer valkey's extra commands are still refused by the ACL rules, with NOPERM.)
 NOT_OFFERED: frozenset[bytes] = frozenset(
     name.upper().encode()
-    for name in (
+    for name in _names(
         "asking bgrewriteaof bgsave config debug failover fcall fcall_ro function keys lastsave "
         "latency memory migrate module monitor move object pfdebug pfselftest psubscribe psync "
         "punsubscribe replconf replicaof restore-asking save shutdown slaveof slowlog swapdb sync "
         "unwatch wait waitaof watch xsetid"
-    ).split()
+    )
 )
 
 

@@ -62,7 +62,7 @@ def keyword(arg: bytes) -> bytes:
 class Command:
     """A captured command: its arguments, and whether it came as an inline line."""
 
-    __slots__ = ("args", "inline", "seq", "dropped_argc")
+    __slots__ = ("args", "dropped_argc", "inline", "seq")
 
     def __init__(self, args: list[bytes], inline: bool, seq: int = 0, dropped_argc: int = 0) -> None:
         self.args = args

@@ -29,6 +29,7 @@ import secrets
 import struct
 import termios
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloudlet.dataplane import replies
@@ -324,21 +325,22 @@ class ClientSession(asyncio.Protocol):
         request = self._backend_login(result.user_name, hello)
         backend: BackendProtocol | None = None
         try:
+            conn: BackendProtocol
             if self.backend is None:
-                _, connected = await asyncio.wait_for(
-                    self.loop.create_unix_connection(lambda: BackendProtocol(self), str(spec.valkey_socket)),
+                _, conn = await asyncio.wait_for(
+                    self.loop.create_unix_connection(lambda: BackendProtocol(self), str(self._backend_socket())),
                     BACKEND_CONNECT_TIMEOUT_S,
                 )
-                backend = connected
             else:
-                backend = self.backend
+                conn = self.backend
+            backend = conn
             hs: asyncio.Future[bytes] = self.loop.create_future()
-            backend.handshake = hs
-            assert backend.transport is not None
-            backend.transport.write(request)
+            conn.handshake = hs
+            assert conn.transport is not None
+            conn.transport.write(request)
             reply = await asyncio.wait_for(hs, BACKEND_CONNECT_TIMEOUT_S)
         except (TimeoutError, OSError, ConnectionError) as e:
-            log.warning("cache %s: valkey unreachable at %s: %r", spec.name, spec.valkey_socket, e)
+            log.warning("cache %s: valkey unreachable at %s: %r", spec.name, self._backend_socket(), e)
             if backend is not None and backend.transport is not None:
                 backend.transport.close()
             self._fail(replies.SERVICE_UNAVAILABLE)
@@ -380,6 +382,13 @@ class ClientSession(asyncio.Protocol):
         self._logged_in(result)
         log.info("cache %s: %s authenticated as %r", spec.name, self.peer_ip, result.user_name)
         self._resume_after_login()
+
+    def _backend_socket(self) -> Path:
+        """The reader port's connections go to the read replica, when the cache has one."""
+        spec = self.cache.spec
+        if self.listener.reader and spec.reader_socket is not None:
+            return spec.reader_socket
+        return spec.valkey_socket
 
     def _logged_in(self, result: Authenticated) -> None:
         self.user_name = result.user_name

@@ -39,6 +39,8 @@ class CacheEndpoint:
     address: str  # the cache's own loopback address, 127.x.y.z
     valkey_socket: Path  # unix socket of the cache's valkey-server
     backend_secret: bytes  # derives each ACL user's valkey password (backend_password)
+    # The read replica's socket, behind the reader port; None: the reader port uses valkey_socket.
+    reader_socket: Path | None = None
     port: int = 6379
     reader_port: int = 6380
     # None: no user group, the default user serves everyone (AWS's default).

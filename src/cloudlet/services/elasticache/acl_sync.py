@@ -72,14 +72,19 @@ def endpoint_users(members: list[CacheUserRecord] | None) -> dict[str, CacheUser
 
 
 async def sync(state: ElastiCacheState, cache: ServerlessCache) -> None:
-    """Make the cache's valkey ACL users exactly its group's users (or the open default user)."""
-    proc = cache.process
-    if proc is None:
+    """Make the ACL users of the cache's valkeys (primary and replica: ACLs do not
+    replicate) exactly its group's users (or the open default user)."""
+    if cache.process is None:
         return
+    members = group_members(state, cache)
+    for proc in cache.process.processes():
+        await _sync_one(proc, cache, members)
+
+
+async def _sync_one(proc: ValkeyProcess, cache: ServerlessCache, members: list[CacheUserRecord] | None) -> None:
     client = proc.client()
     secret = cache.backend_secret
     restrictions = await restrictions_of(proc)
-    members = group_members(state, cache)
     wanted: set[str] = {ADMIN_USER, "default"}
     if members is None:
         await client.execute_command(*setuser_args(secret, "default", "on " + OPEN_DEFAULT_RULES, restrictions))

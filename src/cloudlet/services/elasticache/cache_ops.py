@@ -17,7 +17,7 @@ from cloudlet.dataplane.spec import ADMIN_USER, backend_password
 from cloudlet.services.elasticache import acl_sync, network, validation, views
 from cloudlet.services.elasticache.addresses import endpoint_hostname
 from cloudlet.services.elasticache.base import TRANSITION_S, log, require_cache_status
-from cloudlet.services.elasticache.engines import resolve_engine
+from cloudlet.services.elasticache.engines import installed_valkey, resolve_engine, running_full_version
 from cloudlet.services.elasticache.pagination import paged_result
 from cloudlet.services.elasticache.snapshot_ops import SnapshotOps
 from cloudlet.services.elasticache.state import (
@@ -87,7 +87,9 @@ class CacheOps(SnapshotOps):
     async def create_serverless_cache(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         st = self.state(ctx)
         name = validation.cache_name(params["ServerlessCacheName"])
-        engine, major, full = resolve_engine(params["Engine"], params.get("MajorEngineVersion"))
+        engine, major, full = resolve_engine(
+            params["Engine"], params.get("MajorEngineVersion"), installed_valkey(self.world.config.valkey_server)
+        )
         description = self._description(params) or ""
         limits = validation.usage_limits(params.get("CacheUsageLimits"))
         self._snapshot_settings(params)
@@ -159,8 +161,10 @@ class CacheOps(SnapshotOps):
                 default_rules=acl_sync.default_user_line(cache.backend_secret),
                 maxmemory_bytes=maxmemory_of(cache.usage_limits),
                 on_restart=lambda: acl_sync.sync(st, cache),
+                replica_socket=self.socket_path(cache.workdir / "replica"),
             )
             await cache.process.start()
+            cache.full_version = running_full_version(cache.engine, await cache.process.client().info("server"))
             await acl_sync.sync(st, cache)
             await self._open_endpoint(st, cache)
             cache.status = "available"
@@ -217,7 +221,11 @@ class CacheOps(SnapshotOps):
         self._snapshot_settings(params)
         engine, major, full = cache.engine, cache.major_version, cache.full_version
         if params.get("Engine") or params.get("MajorEngineVersion"):
-            engine, major, full = resolve_engine(params.get("Engine") or cache.engine, params.get("MajorEngineVersion"))
+            engine, major, full = resolve_engine(
+                params.get("Engine") or cache.engine,
+                params.get("MajorEngineVersion"),
+                installed_valkey(self.world.config.valkey_server),
+            )
             if (cache.engine, engine) == ("valkey", "redis"):
                 raise AWSError("InvalidParameterValue", "A valkey cache cannot be changed to engine redis.")
             if engine == cache.engine and int(major) < int(cache.major_version):

@@ -13,10 +13,16 @@ own uid and gid. Where neither is allowed the bus stays on the host's loopback
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
+import socket
+import struct
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
 
 
 def _write(path: str, text: str) -> None:
@@ -31,7 +37,7 @@ def enter() -> bool:
     """Move the calling (single-threaded, just forked) process into a new network namespace."""
     libc = ctypes.CDLL(None, use_errno=True)
     if os.geteuid() == 0 and libc.unshare(CLONE_NEWNET) == 0:
-        return True
+        return _loopback_up()
     uid, gid = os.getuid(), os.getgid()
     if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
         return False
@@ -41,4 +47,32 @@ def enter() -> bool:
         _write("/proc/self/gid_map", f"{gid} {gid} 1")
     except OSError:
         return False
+    return _loopback_up()
+
+
+def _loopback_up() -> bool:
+    """A new namespace's loopback starts down; the replica reaches its primary over it."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            flags = struct.unpack("16sh", fcntl.ioctl(s, _SIOCGIFFLAGS, struct.pack("16sh", b"lo", 0)))[1]
+            fcntl.ioctl(s, _SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | _IFF_UP))
+    except OSError:
+        return False
     return True
+
+
+def join(pid: int) -> None:
+    """Enter the network namespace of process PID (its primary, for a replica); as a
+    non-root user through that process's user namespace first. Failures leave the
+    caller where it is (then both share the host's namespace anyway)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    kinds = [("net", CLONE_NEWNET)] if os.geteuid() == 0 else [("user", CLONE_NEWUSER), ("net", CLONE_NEWNET)]
+    for kind, flag in kinds:
+        try:
+            fd = os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            libc.setns(fd, flag)
+        finally:
+            os.close(fd)

@@ -9,11 +9,18 @@ configuration comes on stdin (config_file empty) and the unix socket is bound by
 a relative name in the cache's directory (listener bind=valkey.sock). When that
 directory is too deep for a socket path, the path the data plane connects to is
 a symlink to it in the private socket directory.
+
+Each cache runs two: the primary (cluster mode, all slots) and a read replica
+(`replicaof` the primary, over TCP inside the primary's private network namespace,
+which the replica joins) that serves the reader endpoint, port 6380. The primary
+owns its replica: starts it after itself, bounces it after its own crash restart
+(the new primary has a new namespace), stops it with itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import shutil
@@ -69,6 +76,8 @@ class ValkeyProcess:
         default_rules: str,
         maxmemory_bytes: int,
         on_restart: Callable[[], Awaitable[None]] | None = None,
+        replica_socket: Path | None = None,
+        primary: ValkeyProcess | None = None,
     ) -> None:
         self.binary = binary
         self.workdir = workdir
@@ -81,7 +90,15 @@ class ValkeyProcess:
         self.load_rdb_first = (workdir / "dump.rdb").exists() and not (workdir / "appendonlydir").exists()
         self.proc: asyncio.subprocess.Process | None = None
         self.acl_restrictions: list[str] | None = None  # acl_sync.restrictions_of, once per process
+        self.primary = primary  # set on a replica
+        self.replica: ValkeyProcess | None = None
+        if primary is None and replica_socket is not None:
+            self.replica = ValkeyProcess(
+                binary, workdir / "replica", replica_socket, admin_password, default_rules, maxmemory_bytes,
+                on_restart=on_restart, primary=self,
+            )
         self.bus_port = _free_loopback_port()
+        self.repl_port = _free_loopback_port()  # where a primary serves its replica (in its namespace)
         self.bus_exposed = False  # the cluster bus answers on the host's loopback (no private namespace)
         self.restarts = 0
         self._stopping = False
@@ -110,8 +127,15 @@ class ValkeyProcess:
         return self.proc.pid if self.proc else None
 
     def write_config(self) -> None:
+        if self.primary is not None:
+            self._write_replica_config(self.primary)
+            return
         lines = [
-            "port 0",
+            # TCP only for the replica, on the loopback of the private namespace.
+            f"port {self.repl_port}",
+            "repl-diskless-sync-delay 0",
+            # The backlog counts against maxmemory (DataStorage): keep it small; the replica is local.
+            "repl-backlog-size 1mb",
             f"unixsocket {BIND_NAME}",
             "unixsocketperm 700",
             f"dir {self.workdir}",
@@ -135,6 +159,32 @@ class ValkeyProcess:
         ]
         self.conf_path.write_text("\n".join(lines) + "\n")
 
+    def _write_replica_config(self, primary: ValkeyProcess) -> None:
+        lines = [
+            "port 0",
+            f"unixsocket {BIND_NAME}",
+            "unixsocketperm 700",
+            f"dir {self.workdir}",
+            "daemonize no",
+            f"logfile {self.log_path}",
+            f"aclfile {self.acl_path}",
+            "appendonly no",
+            'save ""',
+            f"replicaof 127.0.0.1 {primary.repl_port}",
+            f"masteruser {ADMIN_USER}",  # masterauth is added on stdin only (see _secret_config)
+            "replica-read-only yes",
+            "protected-mode no",
+            "io-threads 1",
+            *(line for line in serverless_config.config_lines() if not line.startswith("cluster-")),
+        ]
+        self.conf_path.write_text("\n".join(lines) + "\n")
+
+    def _secret_config(self) -> bytes:
+        """Configuration lines passed on stdin but never written to disk."""
+        if self.primary is None:
+            return b""
+        return f"masterauth {self.admin_password}\n".encode()
+
     def write_initial_acl(self) -> None:
         if self.acl_path.exists():
             return
@@ -151,6 +201,8 @@ class ValkeyProcess:
         if self.load_rdb_first:
             await self._enable_aof()
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
+        if self.replica is not None:
+            await self.replica.start()
 
     async def _enable_aof(self) -> None:
         """Turn AOF on after an RDB restore and wait until the AOF holds the restored data."""
@@ -170,6 +222,7 @@ class ValkeyProcess:
         if self.socket != self.bind_path:
             self.socket.unlink(missing_ok=True)
             self.socket.symlink_to(self.bind_path)
+        join_pid = self.primary.pid if self.primary is not None else None
         try:
             with open(self.workdir / "valkey.stderr", "ab") as err:
                 # "-": the configuration is read from stdin; argv[0] resolved from "/" (see above).
@@ -179,16 +232,21 @@ class ValkeyProcess:
                     stdin=asyncio.subprocess.PIPE,
                     stderr=err,
                     cwd="/",
-                    # Its own network namespace, where the cluster bus is out of clients' reach.
-                    before_exec=private_network.enter,
+                    # Its own network namespace, where the cluster bus is out of clients' reach (a
+                    # replica joins its primary's, to replicate from it).
+                    before_exec=private_network.enter if join_pid is None
+                    else functools.partial(private_network.join, join_pid),
                 )
             assert self.proc.stdin is not None
-            self.proc.stdin.write(self.conf_path.read_bytes())
+            self.proc.stdin.write(self.conf_path.read_bytes() + self._secret_config())
             await self.proc.stdin.drain()
             self.proc.stdin.close()
         except (OSError, ConnectionError) as e:
             raise ValkeyStartError(f"cannot run {self.binary}: {e}") from e
         await self._wait_ready()
+        if self.primary is not None:
+            await self._wait_replicating()
+            return
         await self._own_all_slots()
         self.bus_exposed = await asyncio.get_running_loop().run_in_executor(None, _answers, self.bus_port)
         if self.bus_exposed:
@@ -196,6 +254,21 @@ class ValkeyProcess:
                 "valkey of %s: no private network namespace here; its cluster bus listens on 127.0.0.1:%d",
                 self.workdir.name, self.bus_port,
             )
+
+    async def _wait_replicating(self) -> None:
+        """A new replica: wait (bounded) for its first sync, so a fresh cache's reader starts in step."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while (await self.client().info("replication")).get("master_link_status") != "up":
+            if time.monotonic() > deadline:
+                log.warning("replica of %s: not in sync after %.0f s; serving anyway", self.workdir.parent.name,
+                            START_TIMEOUT_S)
+                return
+            await asyncio.sleep(0.02)
+
+    async def bounce(self) -> None:
+        """Kill the process; the supervisor starts a new one (after the primary moved namespace)."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
 
     async def _own_all_slots(self) -> None:
         """Claim every slot not yet this node's (all of them on a first start; nodes.conf keeps
@@ -281,6 +354,8 @@ class ValkeyProcess:
                 except ValkeyStartError as e:
                     log.error("restart of valkey for %s failed: %s", self.workdir.name, e)
                     await asyncio.sleep(backoff)
+            if self.replica is not None and not self._stopping:
+                await self.replica.bounce()
             if self.on_restart is not None and not self._stopping:
                 try:
                     await self.on_restart()
@@ -297,7 +372,13 @@ class ValkeyProcess:
         await self.client().save()
         return self.workdir / "dump.rdb"
 
+    def processes(self) -> list[ValkeyProcess]:
+        """This valkey and its replica: what ACL changes must reach."""
+        return [self] if self.replica is None else [self, self.replica]
+
     async def stop(self, graceful: bool = True, timeout: float = 5.0) -> None:
+        if self.replica is not None:
+            await self.replica.stop(graceful=False, timeout=timeout)
         self._stopping = True
         # Supervisor first, so it cannot spawn a replacement behind our back.
         if self._supervisor is not None:
