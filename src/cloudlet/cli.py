@@ -223,7 +223,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     assert isinstance(services, dict)
     for name, state in services.items():
         print(f"  {name}: {state}")
-    for line in health.get("status_lines") or []:  # type: ignore[union-attr]
+    lines = health.get("status_lines") or []
+    assert isinstance(lines, list)
+    for line in lines:
         print(f"  {line}")
     return 0
 
