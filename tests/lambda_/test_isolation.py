@@ -313,6 +313,18 @@ def handler(event, context):
         f.write("left behind")
     st = os.statvfs("/tmp")
     got["tmp_bytes"] = st.f_blocks * st.f_frsize
+    if event.get("fill"):
+        written, chunk = 0, b"\0" * (1 << 20)
+        try:
+            with open("/tmp/fill", "wb") as f:
+                while written < 2 * got["tmp_bytes"]:
+                    f.write(chunk)
+                    f.flush()
+                    written += len(chunk)
+        except OSError as e:
+            got["fill_error"] = e.strerror
+        got["filled"] = written
+        os.unlink("/tmp/fill")
     got["cwd"] = os.getcwd()
     got["env"] = {k: os.environ.get(k) for k in ("LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "AWS_LAMBDA_RUNTIME_API",
                                                   "LD_LIBRARY_PATH")}
@@ -342,13 +354,16 @@ def test_filesystem_is_the_functions_own(lam: Any, logs_only_role: str) -> None:
             "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:"
                                "/var/task/lib:/opt/lib",
         }
+        r, out = _invoke(lam, "iso-fs", {"tmp_file": tmp_file + "-2", "fill": True})
+        assert out["fill_error"] == "No space left on device" and out["filled"] <= 600 * 1024 * 1024
         r, out = _invoke(lam, "iso-fs", {"tmp_file": tmp_file, "boom": True})
         assert out["errorType"] == "ValueError"
         assert any(line.startswith('  File "/var/task/app.py"') for line in out["stackTrace"]), out["stackTrace"]
     finally:
         lam.delete_function(FunctionName="iso-fs")
-        if os.path.exists(tmp_file):
-            os.unlink(tmp_file)
+        for leftover in (tmp_file, tmp_file + "-2"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
 
 
 DAEMON = r'''

@@ -233,7 +233,6 @@ class Environment:
         self._control = parent
         exec_env = self._exec_environ(full)
         exec_env["CLOUDLET_CONTROL_FD"] = str(child.fileno())
-        python_cmd = [str(self.python), "-m", "cloudlet_launcher"]
         if self.isolated:
             layout = sandbox.SandboxLayout(
                 task_root=fv.code.task_root,
@@ -246,7 +245,7 @@ class Environment:
             argv = layout.bwrap_argv(self.isolation.bwrap, [f"{sandbox.RUNTIME_DIR}/bin/python", "-m", "cloudlet_launcher"])
             cwd = None
         else:
-            argv, cwd = python_cmd, str(fv.code.task_root)
+            argv, cwd = [str(self.python), "-m", "cloudlet_launcher"], str(fv.code.task_root)
         rfd, wfd = os.pipe()
         os.set_blocking(rfd, False)
         self._fd = rfd
@@ -259,6 +258,11 @@ class Environment:
         try:
             self.proc = await spawn(argv, cwd=cwd, env=exec_env, stdout=wfd, stderr=wfd,
                                     pass_fds=[child.fileno()], new_session=True)
+        except BaseException:
+            self._close_control()
+            os.close(rfd)
+            self._fd = -1
+            raise
         finally:
             os.close(wfd)
             child.close()
