@@ -15,7 +15,7 @@ _DATA = Path(__file__).with_name("aws_managed_policies.json")
 
 
 def _date(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
 
 
 def _stable_policy_id(arn: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloudlet.core.context import RequestContext
+from cloudlet.core.provider import operation
 from cloudlet.services.iam.base import IamBase
 from cloudlet.services.iam.common import (
     already_exists,
@@ -15,7 +16,6 @@ from cloudlet.services.iam.common import (
     path_matches,
 )
 from cloudlet.services.iam.model import Group, utcnow
-from cloudlet.core.provider import operation
 
 
 class GroupOps(IamBase):

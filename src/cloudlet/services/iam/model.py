@@ -11,7 +11,7 @@ from typing import Any
 
 def utcnow() -> dt.datetime:
     # IAM reports whole seconds.
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 @dataclasses.dataclass

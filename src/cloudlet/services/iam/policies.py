@@ -6,6 +6,7 @@ from typing import Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
+from cloudlet.core.provider import operation
 from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.services.iam.aws_managed import aws_managed_policies
 from cloudlet.services.iam.base import IamBase
@@ -25,7 +26,6 @@ from cloudlet.services.iam.common import (
     tag_list,
 )
 from cloudlet.services.iam.model import IamState, ManagedPolicy, PolicyVersion, utcnow
-from cloudlet.core.provider import operation
 
 MANAGED_POLICY_SIZE = 6144
 MAX_VERSIONS = 5
@@ -132,6 +132,8 @@ class PolicyOps(IamBase):
     @operation("DeletePolicy")
     def delete_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
+        if params["PolicyArn"] not in state.policies and params["PolicyArn"] not in aws_managed_policies():
+            raise no_such_entity(f"Policy {params['PolicyArn']} was not found.")  # DeletePolicy's wording
         policy = self.customer_policy(state, params["PolicyArn"])
         if self.attachment_count(state, policy.arn) or self.boundary_count(state, policy.arn):
             raise delete_conflict("Cannot delete a policy attached to entities.")

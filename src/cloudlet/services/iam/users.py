@@ -9,6 +9,7 @@ from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.identity import Credential
 from cloudlet.core.ids import aws_unique_id, secret_access_key
+from cloudlet.core.provider import operation
 from cloudlet.services.iam.base import IamBase
 from cloudlet.services.iam.common import (
     already_exists,
@@ -23,11 +24,10 @@ from cloudlet.services.iam.common import (
     tag_list,
 )
 from cloudlet.services.iam.model import AccessKey, IamState, User, utcnow
-from cloudlet.core.provider import operation
 
 MAX_ACCESS_KEYS = 2
 # The root identity's creation date, for GetUser called by root.
-ROOT_CREATE_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+ROOT_CREATE_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 def user_principal(state: IamState, user: User, access_key_id: str = "") -> Principal:

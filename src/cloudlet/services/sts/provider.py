@@ -12,14 +12,14 @@ import re
 import zlib
 from typing import Any
 
+from cloudlet.core.arn_shape import is_arn
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.identity import Credential
-from cloudlet.core.provider import Provider
+from cloudlet.core.provider import Provider, operation
 from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.policy.trust import can_assume_role
 from cloudlet.services.sts.sessions import credentials_shape, issue
-from cloudlet.core.provider import operation
 
 SESSION_NAME = re.compile(r"^[\w+=,.@-]*$")
 CHAINED_MAX_S = 3600
@@ -88,6 +88,8 @@ class StsProvider(Provider):
                 f"1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to "
                 "satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
             )
+        if not is_arn(role_arn):
+            raise _validation(f"{role_arn} is invalid")
         denied = AWSError(
             "AccessDenied",
             f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",

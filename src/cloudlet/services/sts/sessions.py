@@ -20,7 +20,7 @@ def session_token() -> str:
 
 def expiration_of(cred: Credential) -> dt.datetime:
     assert cred.expires_at is not None
-    return dt.datetime.fromtimestamp(int(cred.expires_at), dt.timezone.utc)
+    return dt.datetime.fromtimestamp(int(cred.expires_at), dt.UTC)
 
 
 def issue(registry: CredentialRegistry, principal: Principal, duration_s: int) -> Credential:
