@@ -14,14 +14,21 @@ from typing import Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
-from cloudlet.core.provider import Provider
+from cloudlet.core.provider import Provider, operation
 from cloudlet.core.store import AccountRegionStore
 from cloudlet.core.world import World
 from cloudlet.services.logs import tokens, validation
 from cloudlet.services.logs.filter_pattern import compile_pattern
-from cloudlet.services.logs.state import DAY_MS, LogEvent, LogGroup, LogsState, LogStream, event_key, now_ms
+from cloudlet.services.logs.state import (
+    DAY_MS,
+    LogEvent,
+    LogGroup,
+    LogsState,
+    LogStream,
+    event_key,
+    now_ms,
+)
 from cloudlet.services.logs.validation import invalid
-from cloudlet.core.provider import operation
 
 MAX_BATCH_BYTES = 1_048_576
 EVENT_OVERHEAD_BYTES = 26
@@ -37,6 +44,10 @@ def group_not_found() -> AWSError:
 
 def stream_not_found() -> AWSError:
     return AWSError("ResourceNotFoundException", "The specified log stream does not exist.", status=400)
+
+
+# What a DescribeLogGroups answer to a logGroupNamePattern search leaves out (recorded against AWS).
+PATTERN_OMITS = frozenset({"storedBytes", "deletionProtectionEnabled"})
 
 
 class LogsProvider(Provider):
@@ -83,7 +94,9 @@ class LogsProvider(Provider):
         name = params.get("logGroupName")
         ident = params.get("logGroupIdentifier")
         if name is not None and ident is not None:
-            raise invalid("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+            # ValidationException here, not InvalidParameterException (recorded against AWS).
+            raise AWSError("ValidationException",
+                           "LogGroup name and LogGroup ARN are mutually exclusive parameters.", 400)
         if name is None and ident is None:
             raise invalid("Should provide either name or ARN of the log group.")
         if name is not None:
@@ -99,8 +112,7 @@ class LogsProvider(Provider):
         _, _, _, region, account, rtype, rest = parts
         if rtype != "log-group":
             raise invalid(f"Invalid resource type in ARN: {ident}")
-        if rest.endswith(":*"):
-            rest = rest[:-2]
+        rest = rest.removesuffix(":*")
         if account != ctx.account_id:
             raise group_not_found()
         return self.store.get(account, region), validation.group_name(rest, field)
@@ -133,8 +145,7 @@ class LogsProvider(Provider):
             out["retentionInDays"] = g.retention_in_days
         if g.kms_key_id:
             out["kmsKeyId"] = g.kms_key_id
-        if g.deletion_protection:
-            out["deletionProtectionEnabled"] = True
+        out["deletionProtectionEnabled"] = g.deletion_protection
         return out
 
     # ---- log groups ----------------------------------------------------------
@@ -179,6 +190,8 @@ class LogsProvider(Provider):
         prefix = params.get("logGroupNamePrefix")
         pattern = params.get("logGroupNamePattern")
         idents = params.get("logGroupIdentifiers")
+        if prefix is not None and pattern is not None and idents is None:
+            raise invalid("LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
         if sum(x is not None for x in (prefix, pattern, idents)) > 1:
             raise invalid(
                 "LogGroup name prefix, LogGroup name pattern and LogGroup identifiers are mutually exclusive parameters."
@@ -214,8 +227,8 @@ class LogsProvider(Provider):
                 g.apply_retention(now)
             described = [self._describe_group(state, g) for g in page]
         if pattern is not None:
-            # AWS answers a logGroupNamePattern search with these three fields only.
-            described = [{k: d[k] for k in ("arn", "creationTime", "logGroupName")} for d in described]
+            # AWS answers a logGroupNamePattern search without the size and protection fields.
+            described = [{k: v for k, v in d.items() if k not in PATTERN_OMITS} for d in described]
         out: dict[str, Any] = {"logGroups": described}
         if len(selected) > limit:
             out["nextToken"] = tokens.encode("dlg", after=page[-1].name)
