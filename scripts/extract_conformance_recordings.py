@@ -113,6 +113,17 @@ SELECTION: list[Selection] = [
      {"error-limit-exceeded": "FilterLogEvents"}),
     ("logs", "logs/test_logs_filter_events.snapshot.json", "test_filter_log_events_unknown_token",
      {"invalid-token": "FilterLogEvents"}),
+    # --- EC2 (what cloudlet implements of it: the default VPC's networking)
+    ("ec2", "ec2/test_ec2.snapshot.json", "test_describe_availability_zones_filter_with_zone_names",
+     {"availability_zones": "DescribeAvailabilityZones"}),
+    ("ec2", "ec2/test_ec2.snapshot.json", "test_describe_availability_zones_filter_with_zone_ids",
+     {"availability_zones": "DescribeAvailabilityZones"}),
+    ("ec2", "ec2/test_ec2.snapshot.json", "test_describe_availability_zones_filters",
+     {"availability_zones": "DescribeAvailabilityZones"}),
+    # The test's own VPC comes from CreateVpc, which cloudlet does not implement; the
+    # CreateSecurityGroup answer does not depend on which VPC it is.
+    ("ec2", "ec2/test_ec2.snapshot.json", "test_get_security_groups_for_vpc",
+     {"create_security_group": "CreateSecurityGroup"}),
 ]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conformance import scenarios_iam, scenarios_logs, scenarios_sts  # noqa: F401  (register scenarios)
+from conformance import scenarios_ec2, scenarios_iam, scenarios_logs, scenarios_sts  # noqa: F401  (register scenarios)
 from conformance.compare import Judge
 from conformance.recordings import (
     RECORDINGS,

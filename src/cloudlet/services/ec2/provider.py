@@ -14,13 +14,18 @@ from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import hex_id
 from cloudlet.core.paging import offset_page
-from cloudlet.core.provider import Provider
+from cloudlet.core.provider import Provider, operation
 from cloudlet.core.store import AccountRegionStore
 from cloudlet.services.ec2.defaults import allow_all_egress, default_state
 from cloudlet.services.ec2.filters import apply_filters, flag
 from cloudlet.services.ec2.model import Ec2State, SecurityGroup, Subnet, Vpc
-from cloudlet.services.ec2.shapes import security_group_shape, subnet_shape, tag_set, vpc_shape, zone_shape
-from cloudlet.core.provider import operation
+from cloudlet.services.ec2.shapes import (
+    security_group_shape,
+    subnet_shape,
+    tag_set,
+    vpc_shape,
+    zone_shape,
+)
 
 T = TypeVar("T")
 _ID = {prefix: re.compile(rf"^{prefix}-([0-9a-f]{{8}}|[0-9a-f]{{17}})$") for prefix in ("vpc", "subnet", "sg")}
@@ -99,7 +104,7 @@ SG_FILTERS: dict[str, Callable[[SecurityGroup], Iterable[str]]] = {
     **{f"egress.ip-permission.{f}": _rules_filter("egress", f) for f in _RULE_FIELDS},
 }
 ZONE_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
-    "group-name": lambda z: [z.region],
+    "group-name": lambda z: [f"{z.region}-zg-1"],
     "opt-in-status": lambda z: ["opt-in-not-required"],
     "region-name": lambda z: [z.region],
     "state": lambda z: ["available"],
