@@ -27,6 +27,8 @@ BASE = "tests/aws/services"
 # A recorded key may name a nested response as "key/inner" (LocalStack's fixtures
 # sometimes record a dict of responses).
 Selection = tuple[str, str, str, dict[str, str]]
+LAMBDA_API = "lambda_/test_lambda_api.snapshot.json"
+LAMBDA_BEHAVIOUR = "lambda_/test_lambda.snapshot.json"
 SELECTION: list[Selection] = [
     # --- IAM
     ("iam", "iam/test_iam.snapshot.json", "test_create_describe_role",
@@ -124,6 +126,101 @@ SELECTION: list[Selection] = [
     # CreateSecurityGroup answer does not depend on which VPC it is.
     ("ec2", "ec2/test_ec2.snapshot.json", "test_get_security_groups_for_vpc",
      {"create_security_group": "CreateSecurityGroup"}),
+    # --- Lambda
+    ("lambda", LAMBDA_API, "test_function_lifecycle",
+     {"create_response/CreateFunctionResponse": "CreateFunction", "get_function_response": "GetFunction",
+      "update_func_conf_response": "UpdateFunctionConfiguration",
+      "get_function_response_postupdate": "GetFunction", "update_code_response": "UpdateFunctionCode",
+      "get_function_response_postcodeupdate": "GetFunction", "delete_response": "DeleteFunction",
+      "delete_postdelete": "DeleteFunction"}),
+    ("lambda", LAMBDA_API, "test_ops_on_nonexisting_fn[get_function]", {"not_found_exception": "GetFunction"}),
+    ("lambda", LAMBDA_API, "test_ops_on_nonexisting_fn[get_function_configuration]",
+     {"not_found_exception": "GetFunctionConfiguration"}),
+    ("lambda", LAMBDA_API, "test_ops_on_nonexisting_fn[get_function_concurrency]",
+     {"not_found_exception": "GetFunctionConcurrency"}),
+    ("lambda", LAMBDA_API, "test_ops_on_nonexisting_fn[delete_function]", {"not_found_exception": "DeleteFunction"}),
+    ("lambda", LAMBDA_API, "test_ops_on_nonexisting_version[get_function]",
+     {"version_not_found_exception": "GetFunction"}),
+    ("lambda", LAMBDA_API, "test_ops_on_nonexisting_version[get_function_configuration]",
+     {"version_not_found_exception": "GetFunctionConfiguration"}),
+    ("lambda", LAMBDA_API, "test_delete_on_nonexisting_version",
+     {"delete_function_response_non_existent": "DeleteFunction",
+      "delete_function_response_non_existent_with_qualifier": "DeleteFunction"}),
+    ("lambda", LAMBDA_API, "test_invalid_invoke", {"invoke_function_name_pattern_exc": "Invoke"}),
+    ("lambda", LAMBDA_API, "test_function_concurrency_exceptions",
+     {"put_function_concurrency_with_function_name_doesnotexist": "PutFunctionConcurrency",
+      "put_function_concurrency_with_function_name_doesnotexist_and_invalid_concurrency": "PutFunctionConcurrency",
+      "put_function_concurrency_with_qualified_arn": "PutFunctionConcurrency"}),
+    ("lambda", LAMBDA_API, "test_function_concurrency",
+     {"put_function_concurrency_with_reserved_0": "PutFunctionConcurrency",
+      "put_function_concurrency_with_reserved_1": "PutFunctionConcurrency",
+      "get_function_concurrency": "GetFunctionConcurrency", "delete_response": "DeleteFunctionConcurrency",
+      "get_function_concurrency_after_delete": "GetFunctionConcurrency"}),
+    ("lambda", LAMBDA_API, "test_version_lifecycle",
+     {"create_response": "CreateFunction", "get_function_result": "GetFunction",
+      "list_versions_result": "ListVersionsByFunction", "first_update_response": "UpdateFunctionConfiguration",
+      "first_update_get_function": "GetFunction", "first_publish_response": "PublishVersion",
+      "first_publish_get_function": "GetFunction", "first_publish_get_function_config": "GetFunctionConfiguration",
+      "second_update_response": "UpdateFunctionConfiguration",
+      "first_publish_get_function_after_update": "GetFunction", "second_publish_response": "PublishVersion",
+      "third_publish_response": "PublishVersion",
+      "list_versions_result_after_third_publish": "ListVersionsByFunction",
+      "list_versions_result_after_deletion_of_first_version": "ListVersionsByFunction"}),
+    ("lambda", LAMBDA_API, "test_publish_version_on_create",
+     {"create_response": "CreateFunction", "get_function_result": "GetFunction",
+      "get_function_version_result": "GetFunction", "get_function_latest_result": "GetFunction",
+      "list_versions_result": "ListVersionsByFunction", "repeated_publish_response": "PublishVersion",
+      "list_versions_result_after_publish": "ListVersionsByFunction"}),
+    ("lambda", LAMBDA_API, "test_alias_lifecycle",
+     {"create_response": "CreateFunction", "publish_v1": "PublishVersion", "publish_v2": "PublishVersion",
+      "create_alias_1_1": "CreateAlias", "get_alias_1_1": "GetAlias", "get_function_alias_1_1": "GetFunction",
+      "get_function_byarn_alias_1_1": "GetFunction", "get_function_alias_notfound_exc": "GetFunction",
+      "get_function_alias_byarn_notfound_exc": "GetFunction", "create_alias_1_2": "CreateAlias",
+      "get_alias_1_2": "GetAlias", "create_alias_1_3": "CreateAlias", "get_alias_1_3": "GetAlias",
+      "create_alias_2": "CreateAlias", "get_alias_2": "GetAlias", "list_aliases_for_fnname": "ListAliases",
+      "update_alias_1_1": "UpdateAlias", "get_alias_1_1_after_update": "GetAlias",
+      "list_aliases_for_fnname_after_update": "ListAliases", "update_alias_1_2": "UpdateAlias",
+      "get_alias_1_2_after_update": "GetAlias", "list_aliases_for_fnname_after_update_2": "ListAliases",
+      "list_aliases_for_version": "ListAliases", "delete_alias_response": "DeleteAlias",
+      "list_aliases_for_fnname_afterdelete": "ListAliases"}),
+    ("lambda", LAMBDA_API, "test_list_functions",
+     {"create_response_1/CreateFunctionResponse": "CreateFunction",
+      "create_response_2/CreateFunctionResponse": "CreateFunction",
+      "list_functions_invalid_functionversion": "ListFunctions", "list_all": "ListFunctions",
+      "list_default": "ListFunctions"}),
+    ("lambda", LAMBDA_API, "test_account_settings", {"acc_settings_modded": "GetAccountSettings"}),
+    ("lambda", LAMBDA_API, "TestLambdaTag::test_tag_lifecycle",
+     {"tag_single_response": "TagResource", "tag_single_response_listtags": "ListTags",
+      "tag_multiple_response": "TagResource", "tag_multiple_response_listtags": "ListTags",
+      "tag_overlap_response": "TagResource", "tag_overlap_response_listtags": "ListTags",
+      "untag_single_response": "UntagResource", "untag_single_response_listtags": "ListTags",
+      "untag_multiple_response": "UntagResource", "untag_multiple_response_listtags": "ListTags",
+      "untag_nonexisting_response": "UntagResource", "untag_nonexisting_response_listtags": "ListTags",
+      "untag_existing_and_nonexisting_response": "UntagResource",
+      "untag_existing_and_nonexisting_response_listtags": "ListTags"}),
+    ("lambda", LAMBDA_API, "test_add_lambda_permission_aws",
+     {"create_lambda/CreateFunctionResponse": "CreateFunction", "add_permission": "AddPermission",
+      "get_policy": "GetPolicy"}),
+    ("lambda", LAMBDA_API, "test_remove_multi_permissions",
+     {"add_permission_1": "AddPermission", "add_permission_2": "AddPermission", "policy_after_2_add": "GetPolicy",
+      "remove_permission_exception_nonexisting_sid": "RemovePermission", "policy_after_removal": "GetPolicy",
+      "policy_after_removal_attempt": "GetPolicy", "get_policy_exception_removed_all": "GetPolicy"}),
+    ("lambda", LAMBDA_API, "test_create_lambda_exceptions",
+     {"invalid_role_arn_exc": "CreateFunction", "invalid_runtime_exc": "CreateFunction",
+      "uppercase_runtime_exc": "CreateFunction", "multiple_architectures": "CreateFunction",
+      "uppercase_architecture": "CreateFunction", "invalid_zip_exc": "CreateFunction"}),
+    ("lambda", LAMBDA_API, "test_update_lambda_exceptions",
+     {"invalid_role_arn_exc": "UpdateFunctionConfiguration", "invalid_runtime_exc": "UpdateFunctionConfiguration",
+      "uppercase_runtime_exc": "UpdateFunctionConfiguration"}),
+    ("lambda", LAMBDA_BEHAVIOUR, "test_invocation_type_request_response[python3.10]", {"invoke-result": "Invoke"}),
+    ("lambda", LAMBDA_BEHAVIOUR, "test_invocation_type_event[python3.10]", {"invoke-result": "Invoke"}),
+    ("lambda", LAMBDA_BEHAVIOUR, "test_invocation_type_dry_run[python3.10]", {"invoke-result": "Invoke"}),
+    ("lambda", LAMBDA_BEHAVIOUR, "test_lambda_handler_error", {"invocation_error": "Invoke"}),
+    ("lambda", LAMBDA_BEHAVIOUR, "test_lambda_too_large_response",
+     {"invoke_result": "Invoke", "invoke_result_2": "Invoke"}),
+    # log_entries: what the invoke wrote to its log group, read with FilterLogEvents.
+    ("lambda", LAMBDA_BEHAVIOUR, "test_request_id_invoke",
+     {"invoke_result": "Invoke", "log_entries": "FilterLogEvents"}),
 ]
 
 
@@ -147,7 +244,8 @@ def extract(checkout: Path) -> dict[str, Any]:
     recordings: dict[str, Any] = {}
     for service, rel, test, keys in SELECTION:
         data = snapshots.setdefault(rel, read_snapshot(checkout, rel))
-        matches = [tid for tid in data if tid.split("::")[-1] == test]
+        # TEST is the test's name, or Class::name where two classes share a name.
+        matches = [tid for tid in data if tid.split("::")[-1] == test or tid.endswith(f"::{test}")]
         if len(matches) != 1:
             raise SystemExit(f"{rel}: {len(matches)} tests named {test}")
         content = data[matches[0]]["recorded-content"]

@@ -11,6 +11,7 @@ level, value types, literal values, status codes, error codes and messages.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from typing import Any
 
@@ -49,6 +50,7 @@ class Judge:
         if isinstance(recorded, dict):
             return self._dict(recorded, actual, path)
         if isinstance(recorded, list):
+            actual = _json_text(actual)
             if not isinstance(actual, list):
                 return [f"{path}: AWS sends a list, got {type(actual).__name__} {actual!r:.80}"]
             if len(recorded) != len(actual):
@@ -66,6 +68,7 @@ class Judge:
         return []
 
     def _dict(self, recorded: dict[str, Any], actual: Any, path: str) -> list[str]:
+        actual = _json_text(actual)
         if not isinstance(actual, dict):
             return [f"{path}: AWS sends an object, got {type(actual).__name__} {actual!r:.80}"]
         out: list[str] = []
@@ -94,6 +97,14 @@ class Judge:
             return [f"{path}: AWS sends a timestamp, got {actual!r:.80}"]
         if REPLACED_WORD.match(recorded) and isinstance(actual, int | float) and not isinstance(actual, bool):
             return []
+        if recorded == "date":  # LocalStack's name for a replaced ISO-8601 time (Lambda's LastModified)
+            if isinstance(actual, str) and ISO_TIME.match(actual):
+                return []
+            return [f"{path}: AWS sends an ISO-8601 time, got {actual!r:.80}"]
+        whole = PLACEHOLDER.fullmatch(recorded)
+        if whole is not None and isinstance(actual, int | float) and not isinstance(actual, bool):
+            # A number replaced by a placeholder: any number, bound like a string.
+            return self._template(recorded, str(actual), path)
         if not isinstance(actual, str):
             return [f"{path}: AWS sends a string {recorded!r:.60}, got {type(actual).__name__} {actual!r:.60}"]
         if "<" not in recorded:
@@ -108,7 +119,7 @@ class Judge:
         for m in PLACEHOLDER.finditer(recorded):
             pattern += re.escape(recorded[pos : m.start()].replace(RECORDED_ACCOUNT, self.account))
             name, index = m.group(1), m.group(2)
-            bound = self.bindings.get(f"{name}:{index}") if index is not None else None
+            bound = self.bindings.get(f"{name}:{index}" if index is not None else name)
             if bound is not None:
                 pattern += re.escape(bound)
             elif name == "partition":
@@ -128,6 +139,8 @@ class Judge:
             shape = SHAPES.get(name)
             if shape is not None and not shape.match(value):
                 out.append(f"{path}: <{name}> has the wrong shape: {value!r}")
+            if index is None and name in self.bindings and self.bindings[name] != value:
+                out.append(f"{path}: <{name}> is {self.bindings[name]!r}, here {value!r}")
             if index is not None:
                 key = f"{name}:{index}"
                 bound = self.bindings.setdefault(key, value)
@@ -140,3 +153,14 @@ def _binding_order(value: Any) -> tuple[int, int]:
     if isinstance(value, str):
         return (0, len(PLACEHOLDER.findall(value)))
     return (1, 0)
+
+
+def _json_text(value: Any) -> Any:
+    """A JSON document sent as a string (Lambda's Policy, Statement, Invoke Payload), parsed:
+    the recordings hold it parsed."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
 
 DATA = Path(__file__).resolve().parent / "aws_recordings.json"
 RECORDINGS: dict[str, dict[str, Any]] = json.loads(DATA.read_text())["recordings"]
@@ -38,11 +39,16 @@ class Caller:
 
     @staticmethod
     def call(method: Callable[..., Any], **params: Any) -> Any:
-        """The response, or the error response when the call fails (as recorded)."""
+        """The response, or the error response when the call fails (as recorded); a
+        streamed body (Invoke's Payload) is read into text, as the recordings hold it."""
         try:
-            return method(**params)
+            response = method(**params)
         except ClientError as e:
             return e.response
+        for key, value in list(response.items()):
+            if isinstance(value, StreamingBody):
+                response[key] = value.read().decode("utf-8", "replace")
+        return response
 
 
 ScenarioFn = Callable[[Caller], dict[str, Any]]
