@@ -58,12 +58,21 @@ SELECTION: list[Selection] = [
      {"delete-non-existent-policy-exc": "DeletePolicy"}),
     ("iam", "iam/test_iam.snapshot.json", "test_list_roles_with_permission_boundary",
      {"created_role": "CreateRole", "list_roles_result": "ListRoles"}),
+    # Its other calls are service-specific credentials, which cloudlet does not implement.
+    ("iam", "iam/test_iam.snapshot.json", "test_delete_user_after_service_credential_created",
+     {"create-user-response": "CreateUser"}),
     # --- STS
     ("sts", "sts/test_sts.snapshot.json", "test_assume_role",
      {"create-role": "CreateRole", "assume-role": "AssumeRole"}),
     ("sts", "sts/test_sts.snapshot.json", "test_sts_invalid_parameters",
      {"malformed-arn": "AssumeRole", "no-partition": "AssumeRole", "no-service": "AssumeRole",
       "not-enough-colons": "AssumeRole", "no-resource": "AssumeRole", "invalid-session-name": "AssumeRole"}),
+    ("sts", "sts/test_sts.snapshot.json", "test_assume_role_tag_validation",
+     {"role-1": "CreateRole", "invalid-transitive-tag-keys": "AssumeRole",
+      "duplicate-tag-keys-different-casing": "AssumeRole"}),
+    ("sts", "sts/test_sts.snapshot.json", "test_iam_role_chaining_override_transitive_tags",
+     {"role-1": "CreateRole", "role-2": "CreateRole", "override-transitive-tag-error": "AssumeRole",
+      "override-transitive-tag-case-ignore-error": "AssumeRole"}),
     # --- CloudWatch Logs
     ("logs", "logs/test_logs_groups.snapshot.json", "test_create_log_group_duplicate_error",
      {"error-duplicate-log-group": "CreateLogGroup"}),

@@ -156,3 +156,8 @@ def list_roles_with_permission_boundary(c: Caller) -> dict[str, Any]:
     iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=arn)
     out["list_roles_result"] = c.call(iam.list_roles, PathPrefix=path)
     return out
+
+
+@scenario("iam", "test_delete_user_after_service_credential_created")
+def create_user(c: Caller) -> dict[str, Any]:
+    return {"create-user-response": c.call(c.client("iam").create_user, UserName=c.name("user"))}

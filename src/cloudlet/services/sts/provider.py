@@ -20,6 +20,7 @@ from cloudlet.core.provider import Provider, operation
 from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.policy.trust import can_assume_role
 from cloudlet.services.sts.sessions import credentials_shape, issue
+from cloudlet.services.sts.transitive import transitive_tags
 
 SESSION_NAME = re.compile(r"^[\w+=,.@-]*$")
 CHAINED_MAX_S = 3600
@@ -43,6 +44,7 @@ class StsProvider(Provider):
         source_identity: str | None = None,
         session_policies: tuple[dict[str, Any], ...] = (),
         session_tags: tuple[tuple[str, str], ...] = (),
+        transitive_tag_keys: tuple[str, ...] = (),
     ) -> Credential:
         """Credentials for a session of ROLE_ARN; no trust check (the caller made it)."""
         role = self.world.iam.role_by_arn(role_arn.split(":")[4] if role_arn.count(":") >= 5 else "", role_arn)
@@ -58,6 +60,7 @@ class StsProvider(Provider):
             session_name=session_name,
             session_policies=tuple(session_policies),
             session_tags=tuple(session_tags),
+            transitive_tag_keys=tuple(transitive_tag_keys),
         )
         return issue(self.world.credentials, principal, duration_s)
 
@@ -106,30 +109,33 @@ class StsProvider(Provider):
         if duration > role.max_session_duration:
             raise _validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 
-        tags = self._tags(params.get("Tags") or [])
+        requested = self._tags(params.get("Tags") or [])
+        tags, transitive = transitive_tags(caller, requested, params.get("TransitiveTagKeys") or [])
         policies = self._session_policies(caller, params)
         context: dict[str, Any] = {"sts:RoleSessionName": session_name}
         if params.get("ExternalId") is not None:
             context["sts:ExternalId"] = params["ExternalId"]
         if params.get("SourceIdentity") is not None:
             context["sts:SourceIdentity"] = params["SourceIdentity"]
-        if tags:
-            context["aws:TagKeys"] = [k for k, _ in tags]
-            for k, v in tags:
+        if requested:
+            context["aws:TagKeys"] = [k for k, _ in requested]
+            for k, v in requested:
                 context[f"aws:RequestTag/{k}"] = v
+        if params.get("TransitiveTagKeys"):
+            context["sts:TransitiveTagKeys"] = list(params["TransitiveTagKeys"])
 
         allowed, reason = can_assume_role(self.world, caller, None, role, context)
         if not allowed:
             raise AWSError("AccessDenied", reason or denied.message, 403)
 
         cred = self.issue_role_session(
-            role.arn, session_name, duration, params.get("SourceIdentity"), policies, tags
+            role.arn, session_name, duration, params.get("SourceIdentity"), policies, tags, transitive
         )
         out: dict[str, Any] = {
             "Credentials": credentials_shape(cred),
             "AssumedRoleUser": {"AssumedRoleId": cred.principal.user_id, "Arn": cred.principal.arn},
         }
-        packed = self._packed_size(params, tags)
+        packed = self._packed_size(params, requested)
         if packed is not None:
             out["PackedPolicySize"] = packed
         if params.get("SourceIdentity") is not None:
