@@ -61,6 +61,12 @@ SELECTION: list[Selection] = [
     # Its other calls are service-specific credentials, which cloudlet does not implement.
     ("iam", "iam/test_iam.snapshot.json", "test_delete_user_after_service_credential_created",
      {"create-user-response": "CreateUser"}),
+    # Recorded after CloudFormation made the user / its group memberships; the answer
+    # does not depend on who made them.
+    ("iam", "iam/resource_providers/test_iam.snapshot.json", "test_iam_username_defaultname",
+     {"get_iam_user": "GetUser"}),
+    ("iam", "iam/resource_providers/aws_iam_user/test_parity.snapshot.json", "test_create_with_full_properties",
+     {"describe-user-group-association": "ListGroupsForUser"}),
     # --- STS
     ("sts", "sts/test_sts.snapshot.json", "test_assume_role",
      {"create-role": "CreateRole", "assume-role": "AssumeRole"}),

@@ -30,7 +30,8 @@ SHAPES: dict[str, re.Pattern[str]] = {
     "access-key-id": re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$"),
     "vpc-id": re.compile(r"^vpc-[0-9a-f]{8,17}$"),
     "subnet-id": re.compile(r"^subnet-[0-9a-f]{8,17}$"),
-    "group-id": re.compile(r"^sg-[0-9a-f]{8,17}$"),
+    # EC2 security groups and IAM groups share the name.
+    "group-id": re.compile(r"^(sg-[0-9a-f]{8,17}|AGPA[A-Z0-9]{17})$"),
     "security-group-id": re.compile(r"^sg-[0-9a-f]{8,17}$"),
     "sha-256": re.compile(r"^[A-Za-z0-9+/]{43}=$"),
 }

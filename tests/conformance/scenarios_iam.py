@@ -161,3 +161,22 @@ def list_roles_with_permission_boundary(c: Caller) -> dict[str, Any]:
 @scenario("iam", "test_delete_user_after_service_credential_created")
 def create_user(c: Caller) -> dict[str, Any]:
     return {"create-user-response": c.call(c.client("iam").create_user, UserName=c.name("user"))}
+
+
+@scenario("iam", "test_iam_username_defaultname")
+def get_user(c: Caller) -> dict[str, Any]:
+    iam = c.client("iam")
+    user = c.name("user")
+    iam.create_user(UserName=user)
+    return {"get_iam_user": c.call(iam.get_user, UserName=user)}
+
+
+@scenario("iam", "test_create_with_full_properties")
+def groups_for_user(c: Caller) -> dict[str, Any]:
+    iam = c.client("iam")
+    user, prefix = c.name("user"), c.name("group")
+    iam.create_user(UserName=user)
+    for group in (f"{prefix}-1", f"{prefix}-2"):
+        iam.create_group(GroupName=group)
+        iam.add_user_to_group(GroupName=group, UserName=user)
+    return {"describe-user-group-association": c.call(iam.list_groups_for_user, UserName=user)}
