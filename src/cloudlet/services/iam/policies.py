@@ -101,7 +101,10 @@ class PolicyOps(IamBase):
     @operation("GetPolicy")
     def get_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
-        return {"Policy": self.policy_shape(state, self.policy_by_arn(state, params["PolicyArn"]))}
+        policy = self.policy_or_none(state, params["PolicyArn"])
+        if policy is None:
+            raise no_such_entity(f"Policy {params['PolicyArn']} was not found.")  # GetPolicy's wording
+        return {"Policy": self.policy_shape(state, policy)}
 
     @operation("ListPolicies")
     def list_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
