@@ -12,7 +12,7 @@ import functools
 import re
 from typing import Any
 
-from botocore.model import Shape
+from botocore.model import Shape  # type: ignore[import-untyped]
 
 from cloudlet.core.errors import AWSError
 from cloudlet.protocol.styles import ValidationStyle
