@@ -239,6 +239,14 @@ SELECTION: list[Selection] = [
 ]
 
 
+# Operations a test of one service calls on another (a Lambda test reading its logs).
+OTHER_SERVICE = {"CreateRole": "iam", "FilterLogEvents": "logs"}
+
+
+def owner_of(operation: str, service: str) -> str:
+    return OTHER_SERVICE.get(operation, service) if service != "iam" else service
+
+
 def read_snapshot(checkout: Path, rel: str) -> dict[str, Any]:
     path = checkout / BASE / rel
     if path.exists():
@@ -269,6 +277,7 @@ def extract(checkout: Path) -> dict[str, Any]:
             for part in key.split("/"):
                 value = value[part]
             recordings[f"{service}/{test}/{key}"] = {
+                "service": owner_of(operation, service),
                 "operation": operation,
                 "source": f"{BASE}/{rel}::{matches[0].split('::', 1)[1]}",
                 "recorded": data[matches[0]]["recorded-date"],
@@ -290,7 +299,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     result = extract(args.checkout)
     args.out.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
-    ops = {(k.split("/")[0], v["operation"]) for k, v in result["recordings"].items()}
+    ops = {(v["service"], v["operation"]) for v in result["recordings"].values()}
     print(f"{len(result['recordings'])} recordings of {len(ops)} operations -> {args.out}")
     return 0
 

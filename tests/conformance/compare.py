@@ -34,6 +34,8 @@ SHAPES: dict[str, re.Pattern[str]] = {
     "group-id": re.compile(r"^(sg-[0-9a-f]{8,17}|AGPA[A-Z0-9]{17})$"),
     "security-group-id": re.compile(r"^sg-[0-9a-f]{8,17}$"),
     "sha-256": re.compile(r"^[A-Za-z0-9+/]{43}=$"),
+    "code-sha256": re.compile(r"^[A-Za-z0-9+/]{43}=$"),  # Lambda's CodeSha256: base64 of a SHA-256
+    "secret-access-key": re.compile(r"^[A-Za-z0-9/+]{40}$"),
 }
 # ISO-8601 as the JSON protocols send it (Lambda's LastModified).
 ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d{4}|[+-]\d\d:\d\d|Z)$")

@@ -69,4 +69,4 @@ def scenario_of(recording_id: str) -> str:
 
 
 def operations_covered() -> set[tuple[str, str]]:
-    return {(rid.split("/")[0], rec["operation"]) for rid, rec in RECORDINGS.items()}
+    return {(rec["service"], rec["operation"]) for rec in RECORDINGS.values()}

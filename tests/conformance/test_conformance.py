@@ -163,5 +163,9 @@ def test_every_recording_has_a_scenario() -> None:
 
 def test_operation_count() -> None:
     ops = operations_covered()
-    print(f"\nconformance: {len(RECORDINGS)} AWS recordings of {len(ops)} operations")
+    by_service: dict[str, int] = {}
+    for service, _op in ops:
+        by_service[service] = by_service.get(service, 0) + 1
+    print(f"\nconformance: {len(RECORDINGS)} AWS recordings of {len(ops)} operations "
+          + ", ".join(f"{s} {n}" for s, n in sorted(by_service.items())))
     assert ops
