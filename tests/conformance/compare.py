@@ -33,6 +33,7 @@ SHAPES: dict[str, re.Pattern[str]] = {
     # EC2 security groups and IAM groups share the name.
     "group-id": re.compile(r"^(sg-[0-9a-f]{8,17}|AGPA[A-Z0-9]{17})$"),
     "security-group-id": re.compile(r"^sg-[0-9a-f]{8,17}$"),
+    "region-code": re.compile(r"^[a-z]{2,4}\d$"),  # use1: the region in cache endpoint names
     "sha-256": re.compile(r"^[A-Za-z0-9+/]{43}=$"),
     "code-sha256": re.compile(r"^[A-Za-z0-9+/]{43}=$"),  # Lambda's CodeSha256: base64 of a SHA-256
     "secret-access-key": re.compile(r"^[A-Za-z0-9/+]{40}$"),
