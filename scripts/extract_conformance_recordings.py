@@ -67,6 +67,10 @@ SELECTION: list[Selection] = [
      {"get_iam_user": "GetUser"}),
     ("iam", "iam/resource_providers/aws_iam_user/test_parity.snapshot.json", "test_create_with_full_properties",
      {"describe-user-group-association": "ListGroupsForUser"}),
+    # A role CloudFormation made for a function: one AWS managed policy, one inline policy.
+    ("iam", "cloudformation/resources/test_lambda.snapshot.json", "test_cfn_lambda_sqs_source",
+     {"list_attached_role_policies_result": "ListAttachedRolePolicies",
+      "list_inline_role_policies_result": "ListRolePolicies"}),
     # --- STS
     ("sts", "sts/test_sts.snapshot.json", "test_assume_role",
      {"create-role": "CreateRole", "assume-role": "AssumeRole"}),

@@ -180,3 +180,20 @@ def groups_for_user(c: Caller) -> dict[str, Any]:
         iam.create_group(GroupName=group)
         iam.add_user_to_group(GroupName=group, UserName=user)
     return {"describe-user-group-association": c.call(iam.list_groups_for_user, UserName=user)}
+
+
+@scenario("iam", "test_cfn_lambda_sqs_source")
+def function_role_policies(c: Caller) -> dict[str, Any]:
+    iam = c.client("iam")
+    role = c.name("fnServiceRole")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
+    iam.attach_role_policy(RoleName=role,
+                           PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+    iam.put_role_policy(RoleName=role, PolicyName="fnServiceRoleDefaultPolicy0ED5D3E5", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": "*"}]}))
+    return {
+        "list_attached_role_policies_result": c.call(iam.list_attached_role_policies, RoleName=role),
+        "list_inline_role_policies_result": c.call(iam.list_role_policies, RoleName=role),
+    }
