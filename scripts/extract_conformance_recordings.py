@@ -61,6 +61,9 @@ SELECTION: list[Selection] = [
     # Its other calls are service-specific credentials, which cloudlet does not implement.
     ("iam", "iam/test_iam.snapshot.json", "test_delete_user_after_service_credential_created",
      {"create-user-response": "CreateUser"}),
+    # A policy CloudFormation made from a template without tags.
+    ("iam", "iam/resource_providers/test_iam.snapshot.json", "test_managed_policy_with_empty_resource",
+     {"managed_policy": "GetPolicy"}),
     # Recorded after CloudFormation made the user / its group memberships; the answer
     # does not depend on who made them.
     ("iam", "iam/resource_providers/test_iam.snapshot.json", "test_iam_username_defaultname",

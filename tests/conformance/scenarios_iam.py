@@ -197,3 +197,13 @@ def function_role_policies(c: Caller) -> dict[str, Any]:
         "list_attached_role_policies_result": c.call(iam.list_attached_role_policies, RoleName=role),
         "list_inline_role_policies_result": c.call(iam.list_role_policies, RoleName=role),
     }
+
+
+@scenario("iam", "test_managed_policy_with_empty_resource")
+def get_policy(c: Caller) -> dict[str, Any]:
+    iam = c.client("iam")
+    document = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Action": "dynamodb:DescribeTable", "Effect": "Allow",
+         "Resource": ["arn:aws:dynamodb:us-east-1:123456789012:table/some-table"]}]})
+    arn = iam.create_policy(PolicyName=c.name("managed-policy"), PolicyDocument=document)["Policy"]["Arn"]
+    return {"managed_policy": c.call(iam.get_policy, PolicyArn=arn)}

@@ -104,7 +104,8 @@ class PolicyOps(IamBase):
         policy = self.policy_or_none(state, params["PolicyArn"])
         if policy is None:
             raise no_such_entity(f"Policy {params['PolicyArn']} was not found.")  # GetPolicy's wording
-        return {"Policy": self.policy_shape(state, policy)}
+        # GetPolicy lists Tags even when there are none (CreatePolicy does not): recorded against AWS.
+        return {"Policy": {"Tags": [], **self.policy_shape(state, policy)}}
 
     @operation("ListPolicies")
     def list_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
