@@ -107,7 +107,9 @@ def test_describe_groups_prefix_pattern_and_pages(logs: Logs) -> None:
     assert got == sorted(names[:7])
     by_pattern = logs("DescribeLogGroups", logGroupNamePattern="Item0")["logGroups"]
     assert [g["logGroupName"] for g in by_pattern] == sorted(names[:7])
-    assert set(by_pattern[0]) == {"arn", "creationTime", "logGroupName"}
+    # As recorded against AWS: no storedBytes or deletionProtectionEnabled in a pattern search.
+    assert set(by_pattern[0]) == {"arn", "creationTime", "logGroupName", "logGroupArn", "logGroupClass",
+                                  "metricFilterCount"}
     assert logs("DescribeLogGroups", logGroupNamePattern="item0")["logGroups"] == []  # case-sensitive
     err = logs.error("DescribeLogGroups", logGroupNamePrefix="/svc", logGroupNamePattern="x")
     assert err.code == "InvalidParameterException"
@@ -158,7 +160,7 @@ def test_streams_create_describe_order(logs: Logs) -> None:
     assert "nextToken" not in page2
     arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:g"
     assert len(logs("DescribeLogStreams", logGroupIdentifier=arn)["logStreams"]) == 3
-    assert logs.error("DescribeLogStreams", logGroupIdentifier=arn, logGroupName="g").code == "InvalidParameterException"
+    assert logs.error("DescribeLogStreams", logGroupIdentifier=arn, logGroupName="g").code == "ValidationException"
     logs("DeleteLogStream", logGroupName="g", logStreamName="a")
     err = logs.error("DeleteLogStream", logGroupName="g", logStreamName="a")
     assert (err.code, err.message) == ("ResourceNotFoundException", "The specified log stream does not exist.")

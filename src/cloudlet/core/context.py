@@ -29,6 +29,8 @@ class Principal:
     # Session policies given to AssumeRole / GetFederationToken (documents, already parsed).
     session_policies: tuple[dict[str, Any], ...] = ()
     session_tags: tuple[tuple[str, str], ...] = ()
+    # Keys of session_tags that pass on to sessions this one assumes (role chaining).
+    transitive_tag_keys: tuple[str, ...] = ()
 
     @property
     def is_root(self) -> bool:

@@ -36,7 +36,12 @@ class ValidationStyle:
     denial_names_any_resource: bool = False
     #: shapes whose constraints the service reports under another code, so its provider checks them
     provider_checked: frozenset[str] = frozenset()
+    #: (member, message): a top-level member over its maximum length gets the service's own message
+    too_long_wording: tuple[tuple[str, str], ...] = ()
 
+
+# Logs checks name lengths itself, before the model's constraints (recorded against AWS).
+_LOGS_TOO_LONG = "Invalid LogGroup or LogStream, both must have length less than or equal to 512."
 
 STYLES: dict[str, ValidationStyle] = {
     "iam": ValidationStyle("ValidationError", "ValidationError", "coral"),
@@ -53,6 +58,7 @@ STYLES: dict[str, ValidationStyle] = {
         not_implemented_code="NotImplementedException",
         # The Logs model declares AccessDeniedException with no status: its default applies.
         access_denied_code="AccessDeniedException", access_denied_status=None,
+        too_long_wording=tuple((m, _LOGS_TOO_LONG) for m in ("logGroupName", "logStreamName")),
     ),
     "lambda": ValidationStyle(
         "ValidationException", "ValidationException", "coral",

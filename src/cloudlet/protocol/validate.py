@@ -12,7 +12,7 @@ import functools
 import re
 from typing import Any
 
-from botocore.model import Shape
+from botocore.model import Shape  # type: ignore[import-untyped]
 
 from cloudlet.core.errors import AWSError
 from cloudlet.protocol.styles import ValidationStyle
@@ -194,6 +194,9 @@ def to_error(style: ValidationStyle, failures: list[Failure], wire_name: Any = N
     def name_of(f: Failure) -> str:
         return wire_name(f.path) if wire_name is not None else ".".join(f.path)
 
+    for member, message in style.too_long_wording:
+        if any(f.path == [member] and f.constraint.startswith("Member must have length less") for f in failures):
+            return AWSError(style.code, message, status=400, sender_fault=True)
     if style.wording == "coral":
         shown = failures[:_MAX_REPORTED]
         count = len(failures)

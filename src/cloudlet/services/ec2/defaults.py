@@ -10,7 +10,13 @@ import hashlib
 import ipaddress
 from typing import Any
 
-from cloudlet.services.ec2.model import AvailabilityZone, Ec2State, SecurityGroup, Subnet, Vpc
+from cloudlet.services.ec2.model import (
+    AvailabilityZone,
+    Ec2State,
+    SecurityGroup,
+    Subnet,
+    Vpc,
+)
 
 DEFAULT_VPC_CIDR = "172.31.0.0/16"
 _DIRECTIONS = {
@@ -30,10 +36,16 @@ def region_code(region: str) -> str:
     return area + "".join(_DIRECTIONS.get(m, m[:1]) for m in middle) + number
 
 
+# Zone names map to zone ids per account; us-east-1a/b as AWS answered one account
+# (use1-az6, use1-az1), the rest of that region's ids in order after them.
+_AZ_NUMBERS = {"us-east-1": (6, 1, 2, 4, 3, 5)}
+
+
 def zones_of(region: str) -> list[AvailabilityZone]:
     letters = _AZ_LETTERS.get(region, "abc")
+    numbers = _AZ_NUMBERS.get(region, range(1, len(letters) + 1))
     code = region_code(region)
-    return [AvailabilityZone(f"{region}{ch}", f"{code}-az{i}", region) for i, ch in enumerate(letters, 1)]
+    return [AvailabilityZone(f"{region}{ch}", f"{code}-az{n}", region) for ch, n in zip(letters, numbers, strict=True)]
 
 
 def stable_id(prefix: str, account_id: str, region: str, what: str) -> str:

@@ -98,7 +98,7 @@ SG_FILTERS: dict[str, Callable[[SecurityGroup], Iterable[str]]] = {
     **{f"egress.ip-permission.{f}": _rules_filter("egress", f) for f in _RULE_FIELDS},
 }
 ZONE_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
-    "group-name": lambda z: [z.region],
+    "group-name": lambda z: [f"{z.region}-zg-1"],
     "opt-in-status": lambda z: ["opt-in-not-required"],
     "region-name": lambda z: [z.region],
     "state": lambda z: ["available"],

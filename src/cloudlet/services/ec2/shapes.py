@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+
+from botocore.loaders import create_loader  # type: ignore[import-untyped]
 
 from cloudlet.services.ec2.model import AvailabilityZone, SecurityGroup, Subnet, Vpc
 
@@ -75,14 +78,25 @@ def security_group_shape(group: SecurityGroup) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def region_long_name(region: str) -> str:
+    """'US East (N. Virginia)' for us-east-1, from botocore's endpoint data."""
+    for partition in create_loader().load_data("endpoints")["partitions"]:
+        if region in partition["regions"]:
+            return str(partition["regions"][region].get("description", region))
+    return region
+
+
 def zone_shape(zone: AvailabilityZone) -> dict[str, Any]:
+    # A region's AZs form its zone group 1 ("us-east-1-zg-1"), as AWS answers today.
     return {
         "OptInStatus": "opt-in-not-required",
         "Messages": [],
         "RegionName": zone.region,
         "ZoneName": zone.name,
         "ZoneId": zone.zone_id,
-        "GroupName": zone.region,
+        "GroupName": f"{zone.region}-zg-1",
+        "GroupLongName": f"{region_long_name(zone.region)} 1",
         "NetworkBorderGroup": zone.region,
         "ZoneType": "availability-zone",
         "State": "available",

@@ -6,7 +6,9 @@ import secrets
 import string
 from typing import Any, Literal
 
+from cloudlet.core.arn_shape import is_arn
 from cloudlet.core.context import RequestContext
+from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import aws_unique_id
 from cloudlet.core.provider import Provider
 from cloudlet.core.store import GLOBAL, AccountRegionStore
@@ -22,7 +24,14 @@ from cloudlet.services.iam.common import (
     paginate,
     tag_list,
 )
-from cloudlet.services.iam.model import Entity, Group, IamState, ManagedPolicy, Role, User
+from cloudlet.services.iam.model import (
+    Entity,
+    Group,
+    IamState,
+    ManagedPolicy,
+    Role,
+    User,
+)
 
 Kind = Literal["role", "user", "group"]
 _KIND_TITLE = {"role": "Role", "user": "User", "group": "Group"}
@@ -95,6 +104,9 @@ class IamBase(Provider):
     def attach(self, ctx: RequestContext, kind: Kind, name: str, policy_arn: str) -> dict[str, Any]:
         state = self.state(ctx.account_id)
         entity = self.find(state, kind, name)
+        if not is_arn(policy_arn):
+            # AWS's wording, two spaces included.
+            raise AWSError("ValidationError", "Invalid ARN:  Could not be parsed!", 400)
         self.policy_by_arn(state, policy_arn)
         if policy_arn in entity.attached:
             return {}

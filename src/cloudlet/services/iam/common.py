@@ -57,7 +57,7 @@ def encode_document(text: str) -> str:
 def decode_document(text: str) -> str:
     # Clients may send the document URL-encoded too (AWS accepts both).
     stripped = text.lstrip()
-    if stripped.startswith("%7B") or stripped.startswith("%7b"):
+    if stripped.startswith(("%7B", "%7b")):
         return urllib.parse.unquote(text)
     return text
 

@@ -101,7 +101,11 @@ class PolicyOps(IamBase):
     @operation("GetPolicy")
     def get_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
-        return {"Policy": self.policy_shape(state, self.policy_by_arn(state, params["PolicyArn"]))}
+        policy = self.policy_or_none(state, params["PolicyArn"])
+        if policy is None:
+            raise no_such_entity(f"Policy {params['PolicyArn']} was not found.")  # GetPolicy's wording
+        # GetPolicy lists Tags even when there are none (CreatePolicy does not): recorded against AWS.
+        return {"Policy": {"Tags": [], **self.policy_shape(state, policy)}}
 
     @operation("ListPolicies")
     def list_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -132,6 +136,8 @@ class PolicyOps(IamBase):
     @operation("DeletePolicy")
     def delete_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         state = self.state(ctx.account_id)
+        if params["PolicyArn"] not in state.policies and params["PolicyArn"] not in aws_managed_policies():
+            raise no_such_entity(f"Policy {params['PolicyArn']} was not found.")  # DeletePolicy's wording
         policy = self.customer_policy(state, params["PolicyArn"])
         if self.attachment_count(state, policy.arn) or self.boundary_count(state, policy.arn):
             raise delete_conflict("Cannot delete a policy attached to entities.")

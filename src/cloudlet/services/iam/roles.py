@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cloudlet.core.context import RequestContext
@@ -40,6 +41,11 @@ def _check_max_session(value: Any) -> int:
 
 def _trust_text(raw: str) -> str:
     text = decode_document(raw)
+    try:
+        json.loads(text)
+    except ValueError:
+        # A trust policy that is not JSON gets its own wording (identity policies: "Syntax errors").
+        raise AWSError("MalformedPolicyDocument", "This policy contains invalid Json", 400) from None
     parse_policy_document(text, "trust")
     check_document_size(text, TRUST_POLICY_SIZE, "ACLSizePerRole")
     return text
@@ -90,7 +96,9 @@ class RoleOps(IamBase):
         )
         state.roles[name.lower()] = role
         shape = self.role_shape(role)
+        # AWS's CreateRole answer has neither of these; GetRole and ListRoles do.
         shape.pop("RoleLastUsed")
+        shape.pop("MaxSessionDuration")
         return {"Role": shape}
 
     @operation("GetRole")

@@ -46,6 +46,10 @@ def stream_not_found() -> AWSError:
     return AWSError("ResourceNotFoundException", "The specified log stream does not exist.", status=400)
 
 
+# What a DescribeLogGroups answer to a logGroupNamePattern search leaves out (recorded against AWS).
+PATTERN_OMITS = frozenset({"storedBytes", "deletionProtectionEnabled"})
+
+
 class LogsProvider(Provider):
     service = "logs"
 
@@ -94,7 +98,9 @@ class LogsProvider(Provider):
         name = params.get("logGroupName")
         ident = params.get("logGroupIdentifier")
         if name is not None and ident is not None:
-            raise invalid("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+            # ValidationException here, not InvalidParameterException (recorded against AWS).
+            raise AWSError("ValidationException",
+                           "LogGroup name and LogGroup ARN are mutually exclusive parameters.", 400)
         if name is None and ident is None:
             raise invalid("Should provide either name or ARN of the log group.")
         if name is not None:
@@ -143,8 +149,7 @@ class LogsProvider(Provider):
             out["retentionInDays"] = g.retention_in_days
         if g.kms_key_id:
             out["kmsKeyId"] = g.kms_key_id
-        if g.deletion_protection:
-            out["deletionProtectionEnabled"] = True
+        out["deletionProtectionEnabled"] = g.deletion_protection
         return out
 
     # ---- log groups ----------------------------------------------------------
@@ -189,6 +194,8 @@ class LogsProvider(Provider):
         prefix = params.get("logGroupNamePrefix")
         pattern = params.get("logGroupNamePattern")
         idents = params.get("logGroupIdentifiers")
+        if prefix is not None and pattern is not None and idents is None:
+            raise invalid("LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
         if sum(x is not None for x in (prefix, pattern, idents)) > 1:
             raise invalid(
                 "LogGroup name prefix, LogGroup name pattern and LogGroup identifiers are mutually exclusive parameters."
@@ -224,8 +231,8 @@ class LogsProvider(Provider):
                 g.apply_retention(now)
             described = [self._describe_group(state, g) for g in page]
         if pattern is not None:
-            # AWS answers a logGroupNamePattern search with these three fields only.
-            described = [{k: d[k] for k in ("arn", "creationTime", "logGroupName")} for d in described]
+            # AWS answers a logGroupNamePattern search without the size and protection fields.
+            described = [{k: v for k, v in d.items() if k not in PATTERN_OMITS} for d in described]
         out: dict[str, Any] = {"logGroups": described}
         if len(selected) > limit:
             out["nextToken"] = tokens.encode("dlg", after=page[-1].name)

@@ -12,6 +12,7 @@ import re
 import zlib
 from typing import Any
 
+from cloudlet.core.arn_shape import is_arn
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.identity import Credential
@@ -19,6 +20,7 @@ from cloudlet.core.provider import Provider, operation
 from cloudlet.policy.grammar import parse_policy_document
 from cloudlet.policy.trust import can_assume_role
 from cloudlet.services.sts.sessions import credentials_shape, issue
+from cloudlet.services.sts.transitive import transitive_tags
 
 SESSION_NAME = re.compile(r"^[\w+=,.@-]*$")
 CHAINED_MAX_S = 3600
@@ -42,6 +44,7 @@ class StsProvider(Provider):
         source_identity: str | None = None,
         session_policies: tuple[dict[str, Any], ...] = (),
         session_tags: tuple[tuple[str, str], ...] = (),
+        transitive_tag_keys: tuple[str, ...] = (),
     ) -> Credential:
         """Credentials for a session of ROLE_ARN; no trust check (the caller made it)."""
         role = self.world.iam.role_by_arn(role_arn.split(":")[4] if role_arn.count(":") >= 5 else "", role_arn)
@@ -57,6 +60,7 @@ class StsProvider(Provider):
             session_name=session_name,
             session_policies=tuple(session_policies),
             session_tags=tuple(session_tags),
+            transitive_tag_keys=tuple(transitive_tag_keys),
         )
         return issue(self.world.credentials, principal, duration_s)
 
@@ -87,6 +91,8 @@ class StsProvider(Provider):
                 f"1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to "
                 "satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
             )
+        if not is_arn(role_arn):
+            raise _validation(f"{role_arn} is invalid")
         denied = AWSError(
             "AccessDenied",
             f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
@@ -103,30 +109,33 @@ class StsProvider(Provider):
         if duration > role.max_session_duration:
             raise _validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 
-        tags = self._tags(params.get("Tags") or [])
+        requested = self._tags(params.get("Tags") or [])
+        tags, transitive = transitive_tags(caller, requested, params.get("TransitiveTagKeys") or [])
         policies = self._session_policies(caller, params)
         context: dict[str, Any] = {"sts:RoleSessionName": session_name}
         if params.get("ExternalId") is not None:
             context["sts:ExternalId"] = params["ExternalId"]
         if params.get("SourceIdentity") is not None:
             context["sts:SourceIdentity"] = params["SourceIdentity"]
-        if tags:
-            context["aws:TagKeys"] = [k for k, _ in tags]
-            for k, v in tags:
+        if requested:
+            context["aws:TagKeys"] = [k for k, _ in requested]
+            for k, v in requested:
                 context[f"aws:RequestTag/{k}"] = v
+        if params.get("TransitiveTagKeys"):
+            context["sts:TransitiveTagKeys"] = list(params["TransitiveTagKeys"])
 
         allowed, reason = can_assume_role(self.world, caller, None, role, context)
         if not allowed:
             raise AWSError("AccessDenied", reason or denied.message, 403)
 
         cred = self.issue_role_session(
-            role.arn, session_name, duration, params.get("SourceIdentity"), policies, tags
+            role.arn, session_name, duration, params.get("SourceIdentity"), policies, tags, transitive
         )
         out: dict[str, Any] = {
             "Credentials": credentials_shape(cred),
             "AssumedRoleUser": {"AssumedRoleId": cred.principal.user_id, "Arn": cred.principal.arn},
         }
-        packed = self._packed_size(params, tags)
+        packed = self._packed_size(params, requested)
         if packed is not None:
             out["PackedPolicySize"] = packed
         if params.get("SourceIdentity") is not None:
