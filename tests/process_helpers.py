@@ -40,13 +40,31 @@ def namespace_pids(pidns: str) -> list[int]:
     return found
 
 
-def wait_environment_gone(body: dict[str, Any], timeout: float = 5.0) -> bool:
-    """True once the execution environment that answered body (HANDLER_SRC's reply) has no process left:
-    its whole PID namespace when it has its own, else its runtime process."""
+def environment_pids(body: dict[str, Any]) -> set[tuple[int, str]]:
+    """The (host pid, start time) of every process of the execution environment that answered body
+    (HANDLER_SRC's reply), taken while it lives: a later environment may get the same namespace
+    inode once this one's is freed, and the same pids."""
     if body["pidns"] == os.readlink("/proc/self/ns/pid"):
-        return wait_gone(body["pid"], timeout)
+        pids = [body["pid"]]
+    else:
+        pids = namespace_pids(body["pidns"])
+    return {(pid, _start_time(pid)) for pid in pids}
+
+
+def _start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def wait_environment_gone(body: dict[str, Any] | set[tuple[int, str]], timeout: float = 5.0) -> bool:
+    """True once the execution environment that answered body (or whose environment_pids these are)
+    has no process left: its whole PID namespace when it has its own, else its runtime process."""
+    procs = environment_pids(body) if isinstance(body, dict) else body
     deadline = time.monotonic() + timeout
-    while namespace_pids(body["pidns"]):
+    while any(_start_time(pid) == started for pid, started in procs):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)

@@ -49,7 +49,8 @@ def test_create_answers_pending_without_update_status_then_settles_with_new_revi
 def test_publish_on_create_and_update_answers_the_new_version(boto3_client, role_arn):
     lam = boto3_client("lambda")
     out = lam.create_function(**_args("fid-publish", role_arn, Publish=True))
-    assert out["Version"] == "1" and out["FunctionArn"].endswith(":fid-publish:1")
+    # The new version's configuration under the unqualified ARN, as AWS answers it.
+    assert out["Version"] == "1" and out["FunctionArn"].endswith(":function:fid-publish")
     assert lam.get_function(FunctionName="fid-publish", Qualifier="1")["Configuration"]["Version"] == "1"
     _wait(lam, "fid-publish")
     assert lam.get_function_configuration(FunctionName="fid-publish", Qualifier="1")["State"] == "Active"

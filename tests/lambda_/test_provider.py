@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, ctx_for, make_zip
-from process_helpers import wait_environment_gone
+from process_helpers import environment_pids, wait_environment_gone
 from provider_world import Validated
 
 from cloudlet.config import Config
@@ -31,7 +33,11 @@ ROLE = "arn:aws:iam::123456789012:role/fn-role"
 class Harness:
     def __init__(self, world: World, provider: LambdaProvider) -> None:
         self.world, self.p = world, Validated(provider)
-        self.ctx: RequestContext = ctx_for(world)
+
+    @property
+    def ctx(self) -> RequestContext:
+        # A request id of its own per call, as behind the front door (an invoke's is the invocation's).
+        return dataclasses.replace(ctx_for(self.world), request_id=str(uuid.uuid4()))
 
     async def create(self, name: str = "f1", src: str = HANDLER_SRC, wait: bool = True, **kw: Any) -> dict[str, Any]:
         params = {"FunctionName": name, "Role": ROLE, "Runtime": "python3.12", "Handler": "app.handler",
@@ -236,6 +242,7 @@ async def test_logs_reach_cloudwatch(h: Harness) -> None:
 async def test_update_retires_environment_and_versions_aliases(h: Harness) -> None:
     await h.create()
     first = json.loads((await h.invoke())["Payload"])
+    first_env = environment_pids(first)
     v1 = h.p.publish_version(h.ctx, {"FunctionName": "f1"})
     assert v1["Version"] == "1" and v1["FunctionArn"].endswith(":f1:1")
     assert h.p.publish_version(h.ctx, {"FunctionName": "f1"})["Version"] == "1"  # nothing changed
@@ -245,7 +252,7 @@ async def test_update_retires_environment_and_versions_aliases(h: Harness) -> No
     assert upd["LastUpdateStatus"] == "InProgress" and upd["RevisionId"] != rev
     await h.wait_active("f1")
     assert json.loads((await h.invoke())["Payload"]) == "v2"
-    assert wait_environment_gone(first, timeout=0.2)
+    assert wait_environment_gone(first_env, timeout=0.2)
     h.p.create_alias(h.ctx, {"FunctionName": "f1", "Name": "prod", "FunctionVersion": "1"})
     r = await h.invoke("f1", Qualifier="prod")
     assert r["ExecutedVersion"] == "1" and json.loads(r["Payload"])["count"] == 1

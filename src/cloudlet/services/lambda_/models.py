@@ -58,6 +58,9 @@ class FunctionVersion:
     layers: list[str] = dataclasses.field(default_factory=list)
     last_modified: str = dataclasses.field(default_factory=lambda: lambda_timestamp())
     revision_id: str = dataclasses.field(default_factory=new_revision)
+    # On a published version: the content digest of $LATEST it was cut from (PublishVersion's
+    # Description may differ from $LATEST's own, so the version's fields cannot tell).
+    source_digest: str = ""
     state: str = "Pending"
     state_reason: str | None = "The function is being created."
     state_reason_code: str | None = "Creating"
@@ -86,25 +89,28 @@ class FunctionVersion:
 
     def publish_copy(self, version: str) -> FunctionVersion:
         fv = copy.deepcopy(self)
+        fv.source_digest = self.content_digest()
         fv.version = version
         fv.revision_id = new_revision()
         fv.last_modified = lambda_timestamp()
         return fv
 
-    def same_content(self, other: FunctionVersion) -> bool:
-        """Would publishing self give nothing new over other (code and config equal)?"""
+    def content_digest(self) -> str:
+        """What publishing compares: the code and every configuration field, Description included."""
+        import hashlib
+        import json
+
         keys = (
             "runtime", "role", "handler", "description", "timeout", "memory_size",
             "environment", "vpc_config", "architectures", "ephemeral_storage",
             "logging_config", "tracing_mode", "layers",
         )
-        return self.code.sha256_hex == other.code.sha256_hex and all(
-            getattr(self, k) == getattr(other, k) for k in keys
-        )
+        data = json.dumps([self.code.sha256_hex, *(getattr(self, k) for k in keys)], sort_keys=True, default=str)
+        return hashlib.sha256(data.encode()).hexdigest()
 
-    def to_list_item(self) -> dict[str, Any]:
+    def to_list_item(self, qualified: bool = False) -> dict[str, Any]:
         """ListFunctions' item: FunctionConfiguration without the fields Lambda documents as GetFunction's only."""
-        out = self.to_config()
+        out = self.to_config(qualified)
         for key in _NOT_LISTED:
             out.pop(key, None)
         return out
@@ -177,7 +183,8 @@ class Alias:
             "Description": self.description,
             "RevisionId": self.revision_id,
         }
-        if self.routing_config:
+        # An alias whose weights were emptied carries no RoutingConfig, as Lambda answers.
+        if self.routing_config and self.routing_config.get("AdditionalVersionWeights"):
             out["RoutingConfig"] = copy.deepcopy(self.routing_config)
         return out
 

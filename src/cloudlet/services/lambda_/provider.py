@@ -311,7 +311,17 @@ class LambdaProvider(Provider):
         # Publish=true answers with the new version, Pending like $LATEST (AWS: Version "1").
         published = self._publish(fn, None) if params.get("Publish") else None
         self._transition(fv, updating=False, published=published)
-        return (published or fv).to_config()
+        return self._answer(fv, published)
+
+    @staticmethod
+    def _answer(latest: FunctionVersion, published: FunctionVersion | None) -> dict[str, Any]:
+        """Create/UpdateFunctionCode's answer: with Publish=true the new version's configuration,
+        under the unqualified ARN (as recorded from AWS)."""
+        if published is None:
+            return latest.to_config()
+        out = published.to_config()
+        out["FunctionArn"] = latest.function_arn
+        return out
 
     def _transition(self, fv: FunctionVersion, updating: bool, published: FunctionVersion | None = None) -> None:
         task = self._bg(self._prepare(fv, updating, published))
@@ -331,7 +341,8 @@ class LambdaProvider(Provider):
 
     @operation("GetFunction")
     def get_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        fn, fv = self._resolve(ctx, params)
+        fn, qualifier = self.qualified(ctx, params)
+        fv = self._version(ctx, fn, qualifier)
         token = secrets.token_urlsafe(24)
         now = time.time()
         # Like AWS's presigned S3 URL, a location is good for 10 minutes.
@@ -339,7 +350,7 @@ class LambdaProvider(Provider):
             del self._code_tokens[stale]
         self._code_tokens[token] = (fv.code.zip_path, now + 600)
         out: dict[str, Any] = {
-            "Configuration": fv.to_config(),
+            "Configuration": self._config_as_named(fn, fv, qualifier),
             "Code": {
                 "RepositoryType": "S3",
                 "Location": f"{self.world.config.endpoint_url}/_cloudlet/lambda/code/{token}",
@@ -351,6 +362,15 @@ class LambdaProvider(Provider):
             out["Concurrency"] = {"ReservedConcurrentExecutions": fn.reserved_concurrency}
         return out
 
+    @staticmethod
+    def _config_as_named(fn: Function, fv: FunctionVersion, qualifier: str | None) -> dict[str, Any]:
+        """A version's configuration with the ARN the request named: an explicit $LATEST or an alias
+        qualifies it, as Lambda answers."""
+        out = fv.to_config(qualified=qualifier == LATEST)
+        if qualifier is not None and qualifier in fn.aliases:
+            out["FunctionArn"] = f"{fn.latest.function_arn}:{qualifier}"
+        return out
+
     def code_for_token(self, token: str) -> Path | None:
         """The zip a GetFunction Code.Location URL names (served by the front door)."""
         entry = self._code_tokens.get(token)
@@ -360,8 +380,8 @@ class LambdaProvider(Provider):
 
     @operation("GetFunctionConfiguration")
     def get_function_configuration(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        _fn, fv = self._resolve(ctx, params)
-        return fv.to_config()
+        fn, qualifier = self.qualified(ctx, params)
+        return self._config_as_named(fn, self._version(ctx, fn, qualifier), qualifier)
 
     @operation("ListFunctions")
     def list_functions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -370,7 +390,8 @@ class LambdaProvider(Provider):
         configs: list[dict[str, Any]] = []
         for name in sorted(state.functions):
             fn = state.functions[name]
-            configs.append(fn.latest.to_list_item())
+            # Listed with its versions (FunctionVersion=ALL), $LATEST has its qualified ARN.
+            configs.append(fn.latest.to_list_item(qualified=everything))
             if everything:
                 configs += [fn.versions[k].to_list_item() for k in sorted(fn.versions, key=int)]
         return self._page(configs, params, "Functions")
@@ -417,7 +438,7 @@ class LambdaProvider(Provider):
         if params.get("Architectures"):
             fv.architectures = list(params["Architectures"])
         published = self._start_update(fn, publish=bool(params.get("Publish")))
-        return (published or fv).to_config()
+        return self._answer(fv, published)
 
     @operation("UpdateFunctionConfiguration")
     def update_function_configuration(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -484,8 +505,10 @@ class LambdaProvider(Provider):
     # ---- versions ------------------------------------------------------------------------
     def _publish(self, fn: Function, description: str | None) -> FunctionVersion:
         latest = fn.latest
-        last = fn.versions.get(str(fn.next_version - 1))
-        if last is not None and latest.same_content(last) and description in (None, last.description):
+        # $LATEST unchanged since the newest version was cut from it: Lambda answers that version
+        # (whatever Description PublishVersion asks for), it does not cut another.
+        last = fn.versions[max(fn.versions, key=int)] if fn.versions else None
+        if last is not None and last.source_digest == latest.content_digest():
             return last
         fv = latest.publish_copy(str(fn.next_version))
         if description is not None:
@@ -510,8 +533,9 @@ class LambdaProvider(Provider):
     @operation("ListVersionsByFunction")
     def list_versions_by_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, _q = self._function(ctx, params["FunctionName"])
-        # Listed among versions, $LATEST has its qualified ARN.
-        configs = [fn.latest.to_config(qualified=True)] + [fn.versions[k].to_config() for k in sorted(fn.versions, key=int)]
+        # Listed among versions, $LATEST has its qualified ARN; items are ListFunctions' subset.
+        configs = [fn.latest.to_list_item(qualified=True)]
+        configs += [fn.versions[k].to_list_item() for k in sorted(fn.versions, key=int)]
         return self._page(configs, params, "Versions")
 
     # ---- aliases ----------------------------------------------------------------------------
@@ -594,7 +618,15 @@ class LambdaProvider(Provider):
 
     @operation("PutFunctionConcurrency")
     def put_function_concurrency(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        fn, _q = self._function(ctx, params["FunctionName"])
+        ref = self._split_name(ctx, params["FunctionName"])
+        if ref.qualifier is not None:
+            raise v.invalid(
+                "This operation is permitted on Lambda functions only. Aliases and versions do not support this "
+                "operation. Please specify either a function name or an unqualified function ARN."
+            )
+        fn = self.function_at(ref.account_id, ref.region, ref.name)
+        if fn is None:
+            raise not_found(f"{ref.arn}:{LATEST}")
         want = params["ReservedConcurrentExecutions"]
         if ACCOUNT_CONCURRENCY - self._reserved_total(ctx, fn.name) - want < MIN_UNRESERVED:
             raise v.invalid(
@@ -687,7 +719,7 @@ class LambdaProvider(Provider):
         await self._settled(fv)
         invoked_arn = fv.function_arn + (f":{qualifier}" if qualifier else "")
         if kind == "DryRun":
-            return {"StatusCode": 204, "ExecutedVersion": fv.version}
+            return {"StatusCode": 204}
         # The invoke's request id is the API request's: the caller finds its invoke in the logs by it.
         inv = Invocation(payload, invoked_arn, client_context=self._client_context(params.get("ClientContext")),
                          request_id=ctx.request_id)

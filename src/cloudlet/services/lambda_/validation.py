@@ -28,6 +28,15 @@ _RESERVED_ENV = {
 }
 
 
+# The runtimes Lambda names when it refuses an unknown one, in the order it names them (its answer
+# recorded on 2025-11-25, tests/conformance/aws_recordings.json): those a function can be created with.
+CREATABLE_RUNTIMES = (
+    "nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x",
+    "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8", "python3.9",
+    "java17", "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2",
+)
+
+
 @functools.cache
 def runtimes() -> tuple[str, ...]:
     """The Runtime enum of the installed botocore model (the wire spec)."""
@@ -53,11 +62,10 @@ def precondition_failed() -> AWSError:
 def check_runtime(runtime: str | None) -> None:
     if runtime is None:
         raise invalid("Runtime and Handler are mandatory parameters for functions created with deployment packages.")
-    known = runtimes()
-    if runtime not in known:
+    if runtime not in runtimes():
         raise invalid(
             f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: "
-            f"[{', '.join(known)}] or be a valid ARN"
+            f"[{', '.join(CREATABLE_RUNTIMES)}] or be a valid ARN"
         )
     if runtime in DEPRECATED_RUNTIMES:
         family = re.match(r"[a-z]+", runtime)
