@@ -356,7 +356,8 @@ async function main() {
   await step("lambda by ARN and $LATEST qualifier: GetFunctionConfiguration, Invoke Tail/Event/DryRun", async () => {
     const arn = `arn:aws:lambda:${region}:${state.account}:function:${functionName}`;
     const conf = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: arn, Qualifier: "$LATEST" }));
-    check(conf.FunctionArn === arn && conf.Version === "$LATEST", `configuration ${conf.FunctionArn} ${conf.Version}`);
+    // Named with Qualifier $LATEST, the configuration carries the qualified ARN (as AWS answers it).
+    check(conf.FunctionArn === `${arn}:$LATEST` && conf.Version === "$LATEST", `configuration ${conf.FunctionArn} ${conf.Version}`);
     const tail = await lambda.send(new InvokeCommand({
       FunctionName: arn, Qualifier: "$LATEST", LogType: "Tail",
       Payload: new TextEncoder().encode(JSON.stringify({ marker: `${marker}-tail` })),
