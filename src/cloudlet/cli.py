@@ -149,11 +149,13 @@ def cmd_start(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     from cloudlet.services.lambda_.sandbox import IsolationUnavailable, isolation_for
 
-    try:
-        isolation = isolation_for(config)
-    except IsolationUnavailable as e:
-        print(f"cloudlet: {e}", file=sys.stderr)
-        return 1
+    if config.lambda_isolation == "on":
+        # Refused before anything starts; otherwise the probe overlaps the server's start.
+        try:
+            isolation_for(config)
+        except IsolationUnavailable as e:
+            print(f"cloudlet: {e}", file=sys.stderr)
+            return 1
     if not args.detach:
         from cloudlet.server import run_forever
 
@@ -161,19 +163,19 @@ def cmd_start(args: argparse.Namespace) -> int:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     (config.data_dir / "logs").mkdir(exist_ok=True)
     t0 = time.monotonic()
-    out = open(config.data_dir / "logs" / "server.out", "ab")
     cmd = [
         sys.executable, "-m", "cloudlet", "start",
         "--host", config.host, "--port", str(config.port), "--data-dir", str(config.data_dir),
     ]
     # Its own session: the server leads a process group its children join.
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, close_fds=True
-    )
-    out.close()
+    with open(config.data_dir / "logs" / "server.out", "ab") as out:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, close_fds=True
+        )
     # The server logs this too; the terminal of a detached start sees it here, once.
-    if isolation.warning():
-        print(isolation.warning(), file=sys.stderr)
+    isolation_warning = isolation_for(config).warning()
+    if isolation_warning:
+        print(isolation_warning, file=sys.stderr)
     deadline = t0 + args.timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
