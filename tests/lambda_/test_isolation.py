@@ -300,9 +300,16 @@ def test_host_files_caches_and_processes_are_out_of_reach(lam: Any, logs_only_ro
 
 
 FILESYSTEM = r'''
-import os, traceback
+import ctypes, os, subprocess, traceback
 def handler(event, context):
     got = {}
+    # What a root function would try first: make the read-only mounts writable again,
+    # directly and from a user namespace of its own.
+    libc = ctypes.CDLL(None, use_errno=True)
+    MS_REMOUNT, MS_BIND = 32, 4096
+    for target in ("/var/task", "/var/runtime", "/usr"):
+        libc.mount(None, target.encode(), None, MS_REMOUNT | MS_BIND, None)
+        subprocess.run(["unshare", "-Urm", "mount", "-o", "remount,rw,bind", target], capture_output=True)
     for path in (os.environ["LAMBDA_TASK_ROOT"] + "/planted.py", "/var/runtime/planted", "/usr/planted", "/planted"):
         try:
             open(path, "w").write("x")
