@@ -455,6 +455,15 @@ def test_daemons_die_with_cloudlet_stop(cloudlet_factory: Any) -> None:
     assert _daemon_gone(body), "a daemon outlived cloudlet stop"
 
 
+def test_daemons_die_with_a_killed_cloudlet(cloudlet_factory: Any) -> None:
+    import signal
+
+    server, lam = _daemon_server(cloudlet_factory)
+    body = json.loads(lam.invoke(FunctionName="daemon")["Payload"].read())
+    os.kill(server.pid, signal.SIGKILL)
+    assert _daemon_gone(body), "a daemon outlived its cloudlet killed with -9"
+
+
 MEMORY_HOG = r'''
 import time
 def handler(event, context):
