@@ -464,6 +464,65 @@ def test_daemons_die_with_a_killed_cloudlet(cloudlet_factory: Any) -> None:
     assert _daemon_gone(body), "a daemon outlived its cloudlet killed with -9"
 
 
+NETWORK = r'''
+import os, socket, urllib.request
+def handler(event, context):
+    got = {}
+    for host, port in event["targets"]:
+        s = socket.socket()
+        s.settimeout(3)
+        try:
+            s.connect((host, port))
+            s.sendall(b"PING\r\n")
+            got[f"{host}:{port}"] = s.recv(64).decode(errors="replace") or "connected"
+        except OSError as e:
+            got[f"{host}:{port}"] = type(e).__name__
+        finally:
+            s.close()
+    with urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL"] + "/_cloudlet/health", timeout=5) as r:
+        got["api"] = r.status
+    return got
+'''
+
+
+def test_network_reaches_cloudlet_and_nothing_else_of_the_host(lam: Any, logs_only_role: str) -> None:
+    """A service of the host on loopback (here: one this test runs) is out of the function's reach,
+    on its own port and on a cache port of an address that is no cache's; cloudlet's API is not."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    accepted: list[bytes] = []
+    done = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.1)
+        while not done.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            accepted.append(conn.recv(64))
+            conn.sendall(b"+host service\r\n")
+            conn.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    _create(lam, "iso-net", logs_only_role, NETWORK, Timeout=20)
+    try:
+        r, out = _invoke(lam, "iso-net", {"targets": [["127.0.0.1", port], ["127.0.0.1", 22], ["127.77.254.254", 6379]]})
+        assert "FunctionError" not in r, out
+        assert out["api"] == 200
+        assert out[f"127.0.0.1:{port}"] in ("ConnectionRefusedError", "ConnectionResetError")
+        assert out["127.77.254.254:6379"] in ("ConnectionRefusedError", "ConnectionResetError", "")
+        assert accepted == []
+    finally:
+        done.set()
+        t.join(5)
+        server.close()
+        lam.delete_function(FunctionName="iso-net")
+
+
 MEMORY_HOG = r'''
 import time
 def handler(event, context):
