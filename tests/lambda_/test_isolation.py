@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from lambda_helpers import make_zip
-from process_helpers import namespace_pids, wait_environment_gone
+from process_helpers import environment_processes, namespace_pids, wait_environment_gone
 
 from cloudlet.config import Config
 
@@ -395,30 +395,39 @@ def handler(event, context):
 '''
 
 
-def _daemon_gone(body: dict[str, Any]) -> bool:
-    """Both the environment's processes and its daemon are gone (wherever they were)."""
-    return wait_environment_gone(body, timeout=5) and wait_environment_gone({**body, "pid": body["daemon"]}, timeout=5)
+def _daemon_processes(body: dict[str, Any]) -> set[tuple[int, int]]:
+    """The environment's processes, its daemon among them (checked while they run)."""
+    processes = environment_processes(body)
+    if body["pidns"] != os.readlink("/proc/self/ns/pid"):
+        in_ns = {pid for pid, _ in processes}
+        assert len(in_ns) >= 3, f"runtime, its sandbox's init and the daemon run: {in_ns}"
+    else:
+        assert {body["pid"], body["daemon"]} <= {pid for pid, _ in processes}
+    return processes
+
+
+def _daemon_gone(processes: set[tuple[int, int]]) -> bool:
+    return wait_environment_gone(processes, timeout=5)
 
 
 def test_daemons_die_with_their_environment(lam: Any, logs_only_role: str, boto3_client: Any) -> None:
     _create(lam, "iso-daemon", logs_only_role, DAEMON, Timeout=10)
     try:
         # DeleteFunction
-        body = _invoke(lam, "iso-daemon")[1]
-        assert not wait_environment_gone({**body, "pid": body["daemon"]}, timeout=0.3)  # it does run
+        processes = _daemon_processes(_invoke(lam, "iso-daemon")[1])
         lam.delete_function(FunctionName="iso-daemon")
-        assert _daemon_gone(body), "a daemon outlived DeleteFunction"
+        assert _daemon_gone(processes), "a daemon outlived DeleteFunction"
         # UpdateFunctionCode
         _create(lam, "iso-daemon", logs_only_role, DAEMON, Timeout=10)
-        body = _invoke(lam, "iso-daemon")[1]
+        processes = _daemon_processes(_invoke(lam, "iso-daemon")[1])
         lam.update_function_code(FunctionName="iso-daemon", ZipFile=make_zip({"app.py": DAEMON + "\n# v2\n"}))
         lam.get_waiter("function_updated_v2").wait(FunctionName="iso-daemon", WaiterConfig={"Delay": 1})
-        assert _daemon_gone(body), "a daemon outlived UpdateFunctionCode"
+        assert _daemon_gone(processes), "a daemon outlived UpdateFunctionCode"
         # The runtime crashing (its environment had started a daemon)
-        body = _invoke(lam, "iso-daemon")[1]
+        processes = _daemon_processes(_invoke(lam, "iso-daemon")[1])
         r = lam.invoke(FunctionName="iso-daemon", Payload=b'{"crash": true}')
         assert json.loads(r["Payload"].read())["errorType"] == "Runtime.ExitError"
-        assert _daemon_gone(body), "a daemon outlived its crashed runtime"
+        assert _daemon_gone(processes), "a daemon outlived its crashed runtime"
     finally:
         try:
             lam.delete_function(FunctionName="iso-daemon")
@@ -441,27 +450,27 @@ def _daemon_server(cloudlet_factory: Any, **env: str) -> tuple[CloudletProcess, 
 
 def test_daemons_die_with_idle_reaping(cloudlet_factory: Any) -> None:
     _server, lam = _daemon_server(cloudlet_factory, CLOUDLET_LAMBDA_IDLE_S="1")
-    body = json.loads(lam.invoke(FunctionName="daemon")["Payload"].read())
-    assert _daemon_gone(body), "a daemon outlived its idle environment's reaping"
+    processes = _daemon_processes(json.loads(lam.invoke(FunctionName="daemon")["Payload"].read()))
+    assert _daemon_gone(processes), "a daemon outlived its idle environment's reaping"
 
 
 def test_daemons_die_with_cloudlet_stop(cloudlet_factory: Any) -> None:
     server, lam = _daemon_server(cloudlet_factory)
-    body = json.loads(lam.invoke(FunctionName="daemon")["Payload"].read())
+    processes = _daemon_processes(json.loads(lam.invoke(FunctionName="daemon")["Payload"].read()))
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     out = subprocess.run([sys.executable, "-m", "cloudlet", "stop", "--data-dir", str(server.data_dir)],
                          env=env, capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
-    assert _daemon_gone(body), "a daemon outlived cloudlet stop"
+    assert _daemon_gone(processes), "a daemon outlived cloudlet stop"
 
 
 def test_daemons_die_with_a_killed_cloudlet(cloudlet_factory: Any) -> None:
     import signal
 
     server, lam = _daemon_server(cloudlet_factory)
-    body = json.loads(lam.invoke(FunctionName="daemon")["Payload"].read())
+    processes = _daemon_processes(json.loads(lam.invoke(FunctionName="daemon")["Payload"].read()))
     os.kill(server.pid, signal.SIGKILL)
-    assert _daemon_gone(body), "a daemon outlived its cloudlet killed with -9"
+    assert _daemon_gone(processes), "a daemon outlived its cloudlet killed with -9"
 
 
 NETWORK = r'''
