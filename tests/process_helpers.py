@@ -40,31 +40,31 @@ def namespace_pids(pidns: str) -> list[int]:
     return found
 
 
-def environment_pids(body: dict[str, Any]) -> set[tuple[int, str]]:
-    """The (host pid, start time) of every process of the execution environment that answered body
-    (HANDLER_SRC's reply), taken while it lives: a later environment may get the same namespace
-    inode once this one's is freed, and the same pids."""
-    if body["pidns"] == os.readlink("/proc/self/ns/pid"):
-        pids = [body["pid"]]
-    else:
-        pids = namespace_pids(body["pidns"])
-    return {(pid, _start_time(pid)) for pid in pids}
-
-
-def _start_time(pid: int) -> str:
+def _started(pid: int) -> int | None:
+    """The process's start time (clock ticks since boot), None once it is gone or a zombie."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
+            fields = f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return ""
+        return None
+    return None if fields[0] == "Z" else int(fields[19])
 
 
-def wait_environment_gone(body: dict[str, Any] | set[tuple[int, str]], timeout: float = 5.0) -> bool:
-    """True once the execution environment that answered body (or whose environment_pids these are)
-    has no process left: its whole PID namespace when it has its own, else its runtime process."""
-    procs = environment_pids(body) if isinstance(body, dict) else body
+def environment_processes(body: dict[str, Any]) -> set[tuple[int, int]]:
+    """The processes of the execution environment that answered body (HANDLER_SRC's or DAEMON's
+    reply), as (host pid, start time): its whole PID namespace when it has its own, else its
+    runtime process and daemon. Taken while it lives: a namespace's id and a pid are reused."""
+    if body["pidns"] == os.readlink("/proc/self/ns/pid"):
+        pids = [body["pid"], *([body["daemon"]] if "daemon" in body else [])]
+    else:
+        pids = namespace_pids(body["pidns"])
+    return {(pid, started) for pid in pids if (started := _started(pid)) is not None}
+
+
+def wait_environment_gone(processes: set[tuple[int, int]], timeout: float = 5.0) -> bool:
+    """True once none of these processes (environment_processes) is left, within timeout."""
     deadline = time.monotonic() + timeout
-    while any(_start_time(pid) == started for pid, started in procs):
+    while any(_started(pid) == started for pid, started in processes):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)

@@ -136,13 +136,12 @@ def _start(args: argparse.Namespace) -> int:
         raise CliError(f"cannot create the CA in {config.data_dir / 'ca'}: {e.strerror or e}") from None
     from cloudlet.services.lambda_.sandbox import IsolationUnavailable, isolation_for
 
-    try:
-        isolation = isolation_for(config)
-    except IsolationUnavailable as e:
-        raise CliError(str(e)) from None
-    if args.detach and isolation.warning():
-        # The server logs this too; the terminal of a detached start sees it here, once.
-        print(isolation.warning(), file=sys.stderr)
+    if config.lambda_isolation == "on":
+        # Refused before anything starts; otherwise the probe overlaps the server's start.
+        try:
+            isolation_for(config)
+        except IsolationUnavailable as e:
+            raise CliError(str(e)) from None
     if not args.detach:
         from cloudlet.server import run_forever
 
@@ -166,6 +165,12 @@ def _start_detached(config: Config, timeout: float, printed: str) -> int:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, close_fds=True
         )
+    # The server logs this too; the terminal of a detached start sees it here, once.
+    from cloudlet.services.lambda_.sandbox import isolation_for
+
+    isolation_warning = isolation_for(config).warning()
+    if isolation_warning:
+        print(isolation_warning, file=sys.stderr)
     deadline = t0 + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from lambda_helpers import make_zip
-from process_helpers import namespace_pids, wait_environment_gone
+from process_helpers import environment_processes, namespace_pids, wait_environment_gone
 
 from cloudlet.config import Config
 
@@ -300,9 +300,16 @@ def test_host_files_caches_and_processes_are_out_of_reach(lam: Any, logs_only_ro
 
 
 FILESYSTEM = r'''
-import os, traceback
+import ctypes, os, subprocess, traceback
 def handler(event, context):
     got = {}
+    # What a root function would try first: make the read-only mounts writable again,
+    # directly and from a user namespace of its own.
+    libc = ctypes.CDLL(None, use_errno=True)
+    MS_REMOUNT, MS_BIND = 32, 4096
+    for target in ("/var/task", "/var/runtime", "/usr"):
+        libc.mount(None, target.encode(), None, MS_REMOUNT | MS_BIND, None)
+        subprocess.run(["unshare", "-Urm", "mount", "-o", "remount,rw,bind", target], capture_output=True)
     for path in (os.environ["LAMBDA_TASK_ROOT"] + "/planted.py", "/var/runtime/planted", "/usr/planted", "/planted"):
         try:
             open(path, "w").write("x")
@@ -388,30 +395,39 @@ def handler(event, context):
 '''
 
 
-def _daemon_gone(body: dict[str, Any]) -> bool:
-    """Both the environment's processes and its daemon are gone (wherever they were)."""
-    return wait_environment_gone(body, timeout=5) and wait_environment_gone({**body, "pid": body["daemon"]}, timeout=5)
+def _daemon_processes(body: dict[str, Any]) -> set[tuple[int, int]]:
+    """The environment's processes, its daemon among them (checked while they run)."""
+    processes = environment_processes(body)
+    if body["pidns"] != os.readlink("/proc/self/ns/pid"):
+        in_ns = {pid for pid, _ in processes}
+        assert len(in_ns) >= 3, f"runtime, its sandbox's init and the daemon run: {in_ns}"
+    else:
+        assert {body["pid"], body["daemon"]} <= {pid for pid, _ in processes}
+    return processes
+
+
+def _daemon_gone(processes: set[tuple[int, int]]) -> bool:
+    return wait_environment_gone(processes, timeout=5)
 
 
 def test_daemons_die_with_their_environment(lam: Any, logs_only_role: str, boto3_client: Any) -> None:
     _create(lam, "iso-daemon", logs_only_role, DAEMON, Timeout=10)
     try:
         # DeleteFunction
-        body = _invoke(lam, "iso-daemon")[1]
-        assert not wait_environment_gone({**body, "pid": body["daemon"]}, timeout=0.3)  # it does run
+        processes = _daemon_processes(_invoke(lam, "iso-daemon")[1])
         lam.delete_function(FunctionName="iso-daemon")
-        assert _daemon_gone(body), "a daemon outlived DeleteFunction"
+        assert _daemon_gone(processes), "a daemon outlived DeleteFunction"
         # UpdateFunctionCode
         _create(lam, "iso-daemon", logs_only_role, DAEMON, Timeout=10)
-        body = _invoke(lam, "iso-daemon")[1]
+        processes = _daemon_processes(_invoke(lam, "iso-daemon")[1])
         lam.update_function_code(FunctionName="iso-daemon", ZipFile=make_zip({"app.py": DAEMON + "\n# v2\n"}))
         lam.get_waiter("function_updated_v2").wait(FunctionName="iso-daemon", WaiterConfig={"Delay": 1})
-        assert _daemon_gone(body), "a daemon outlived UpdateFunctionCode"
+        assert _daemon_gone(processes), "a daemon outlived UpdateFunctionCode"
         # The runtime crashing (its environment had started a daemon)
-        body = _invoke(lam, "iso-daemon")[1]
+        processes = _daemon_processes(_invoke(lam, "iso-daemon")[1])
         r = lam.invoke(FunctionName="iso-daemon", Payload=b'{"crash": true}')
         assert json.loads(r["Payload"].read())["errorType"] == "Runtime.ExitError"
-        assert _daemon_gone(body), "a daemon outlived its crashed runtime"
+        assert _daemon_gone(processes), "a daemon outlived its crashed runtime"
     finally:
         try:
             lam.delete_function(FunctionName="iso-daemon")
@@ -434,18 +450,86 @@ def _daemon_server(cloudlet_factory: Any, **env: str) -> tuple[CloudletProcess, 
 
 def test_daemons_die_with_idle_reaping(cloudlet_factory: Any) -> None:
     _server, lam = _daemon_server(cloudlet_factory, CLOUDLET_LAMBDA_IDLE_S="1")
-    body = json.loads(lam.invoke(FunctionName="daemon")["Payload"].read())
-    assert _daemon_gone(body), "a daemon outlived its idle environment's reaping"
+    processes = _daemon_processes(json.loads(lam.invoke(FunctionName="daemon")["Payload"].read()))
+    assert _daemon_gone(processes), "a daemon outlived its idle environment's reaping"
 
 
 def test_daemons_die_with_cloudlet_stop(cloudlet_factory: Any) -> None:
     server, lam = _daemon_server(cloudlet_factory)
-    body = json.loads(lam.invoke(FunctionName="daemon")["Payload"].read())
+    processes = _daemon_processes(json.loads(lam.invoke(FunctionName="daemon")["Payload"].read()))
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     out = subprocess.run([sys.executable, "-m", "cloudlet", "stop", "--data-dir", str(server.data_dir)],
                          env=env, capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
-    assert _daemon_gone(body), "a daemon outlived cloudlet stop"
+    assert _daemon_gone(processes), "a daemon outlived cloudlet stop"
+
+
+def test_daemons_die_with_a_killed_cloudlet(cloudlet_factory: Any) -> None:
+    import signal
+
+    server, lam = _daemon_server(cloudlet_factory)
+    processes = _daemon_processes(json.loads(lam.invoke(FunctionName="daemon")["Payload"].read()))
+    os.kill(server.pid, signal.SIGKILL)
+    assert _daemon_gone(processes), "a daemon outlived its cloudlet killed with -9"
+
+
+NETWORK = r'''
+import os, socket, urllib.request
+def handler(event, context):
+    got = {}
+    for host, port in event["targets"]:
+        s = socket.socket()
+        s.settimeout(3)
+        try:
+            s.connect((host, port))
+            s.sendall(b"PING\r\n")
+            got[f"{host}:{port}"] = s.recv(64).decode(errors="replace") or "connected"
+        except OSError as e:
+            got[f"{host}:{port}"] = type(e).__name__
+        finally:
+            s.close()
+    with urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL"] + "/_cloudlet/health", timeout=5) as r:
+        got["api"] = r.status
+    return got
+'''
+
+
+def test_network_reaches_cloudlet_and_nothing_else_of_the_host(lam: Any, logs_only_role: str) -> None:
+    """A service of the host on loopback (here: one this test runs) is out of the function's reach,
+    on its own port and on a cache port of an address that is no cache's; cloudlet's API is not."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    accepted: list[bytes] = []
+    done = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.1)
+        while not done.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            accepted.append(conn.recv(64))
+            conn.sendall(b"+host service\r\n")
+            conn.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    _create(lam, "iso-net", logs_only_role, NETWORK, Timeout=20)
+    try:
+        r, out = _invoke(lam, "iso-net", {"targets": [["127.0.0.1", port], ["127.0.0.1", 22], ["127.77.254.254", 6379]]})
+        assert "FunctionError" not in r, out
+        assert out["api"] == 200
+        assert out[f"127.0.0.1:{port}"] in ("ConnectionRefusedError", "ConnectionResetError")
+        assert out["127.77.254.254:6379"] in ("ConnectionRefusedError", "ConnectionResetError", "")
+        assert accepted == []
+    finally:
+        done.set()
+        t.join(5)
+        server.close()
+        lam.delete_function(FunctionName="iso-net")
 
 
 MEMORY_HOG = r'''
@@ -508,7 +592,6 @@ def test_auto_without_bubblewrap_runs_functions_unisolated_and_says_so(cloudlet_
     import boto3
 
     server = cloudlet_factory(CLOUDLET_BWRAP=str(tmp_path / "no-bwrap"))
-    assert "run without isolation" in server.log_path.read_text()
     kw = {"endpoint_url": server.endpoint_url, "region_name": "us-east-1", "aws_access_key_id": ROOT_KEY,
           "aws_secret_access_key": ROOT_SECRET}
     iam, lam = boto3.client("iam", **kw), boto3.client("lambda", **kw)
@@ -518,6 +601,7 @@ def test_auto_without_bubblewrap_runs_functions_unisolated_and_says_so(cloudlet_
     assert json.loads(r["Payload"].read()) == "ran"
     tail = base64.b64decode(r["LogResult"]).decode()
     assert "this execution environment is not isolated (bubblewrap" in tail and "is not installed" in tail
+    assert server.log_path.read_text().count("run without isolation") == 1
 
 
 def test_isolation_on_without_bubblewrap_refuses_to_start(tmp_path: Path) -> None:

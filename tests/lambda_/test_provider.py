@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from lambda_helpers import HANDLER_SRC, TRUST_LAMBDA, ctx_for, make_zip
-from process_helpers import environment_pids, wait_environment_gone
+from process_helpers import environment_processes, wait_environment_gone
 from provider_world import Validated
 
 from cloudlet.config import Config
@@ -191,15 +191,16 @@ async def test_warm_reuse_errors_and_tail(h: Harness) -> None:
 @with_harness
 async def test_timeout_and_crash_get_fresh_environment(h: Harness) -> None:
     await h.create(Timeout=1)
-    first = json.loads((await h.invoke())["Payload"])
+    first_body = json.loads((await h.invoke())["Payload"])
+    first = environment_processes(first_body)
     r = await h.invoke(event={"sleep": 5}, LogType="Tail")
     body = json.loads(r["Payload"])
     assert r["FunctionError"] == "Unhandled" and body["errorType"] == "Sandbox.Timedout"
     assert body["errorMessage"].endswith("Error: Task timed out after 1.00 seconds")
     assert "Task timed out after 1.00 seconds" in base64.b64decode(r["LogResult"]).decode()
     r = await h.invoke()
-    assert json.loads(r["Payload"])["eid"] != first["eid"]
-    assert wait_environment_gone(first, timeout=0.5)
+    assert json.loads(r["Payload"])["eid"] != first_body["eid"]
+    assert wait_environment_gone(first, timeout=2)
     r = await h.invoke(event={"exit": True})
     body = json.loads(r["Payload"])
     assert body["errorType"] == "Runtime.ExitError"
@@ -241,8 +242,7 @@ async def test_logs_reach_cloudwatch(h: Harness) -> None:
 @with_harness
 async def test_update_retires_environment_and_versions_aliases(h: Harness) -> None:
     await h.create()
-    first = json.loads((await h.invoke())["Payload"])
-    first_env = environment_pids(first)
+    first = environment_processes(json.loads((await h.invoke())["Payload"]))
     v1 = h.p.publish_version(h.ctx, {"FunctionName": "f1"})
     assert v1["Version"] == "1" and v1["FunctionArn"].endswith(":f1:1")
     assert h.p.publish_version(h.ctx, {"FunctionName": "f1"})["Version"] == "1"  # nothing changed
@@ -252,7 +252,7 @@ async def test_update_retires_environment_and_versions_aliases(h: Harness) -> No
     assert upd["LastUpdateStatus"] == "InProgress" and upd["RevisionId"] != rev
     await h.wait_active("f1")
     assert json.loads((await h.invoke())["Payload"]) == "v2"
-    assert wait_environment_gone(first_env, timeout=0.2)
+    assert wait_environment_gone(first, timeout=2)
     h.p.create_alias(h.ctx, {"FunctionName": "f1", "Name": "prod", "FunctionVersion": "1"})
     r = await h.invoke("f1", Qualifier="prod")
     assert r["ExecutedVersion"] == "1" and json.loads(r["Payload"])["count"] == 1
@@ -307,9 +307,9 @@ async def test_concurrency_and_event_invokes(h: Harness) -> None:
 @with_harness
 async def test_stop_kills_every_environment(h: Harness) -> None:
     await h.create()
-    first = json.loads((await h.invoke())["Payload"])
+    first = environment_processes(json.loads((await h.invoke())["Payload"]))
     await h.p.stop()
-    assert wait_environment_gone(first, timeout=0.5)
+    assert wait_environment_gone(first, timeout=2)
     await h.p.start()
 
 

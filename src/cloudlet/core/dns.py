@@ -38,7 +38,8 @@ class HostsRegistry:
     def add_mirror(self, path: Path) -> None:
         """Also keep a copy at path (alone in its directory, which a Lambda sandbox mounts)."""
         with self._lock:
-            self._mirrors.append(path)
+            if path not in self._mirrors:
+                self._mirrors.append(path)
             self._write()
 
     def _write(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import struct
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -49,6 +50,18 @@ class EgressPolicy:
         if port in CACHE_PORTS and host in set(self.world.hosts.entries().values()):
             return (host, port)
         return None
+
+
+def _reset(transport: asyncio.Transport) -> None:
+    """Close with a TCP reset: the function's connect succeeded inside its namespace, and its
+    first read or write fails (ECONNRESET) rather than seeing a clean end of stream."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    transport.abort()
 
 
 class _Pipe(asyncio.Protocol):
@@ -144,14 +157,14 @@ class EgressRelay:
         onward = self.policy.route(inbound.env, dest)
         if onward is None:
             log.info("environment of %s: connection to %s:%d dropped", inbound.env.fv.name, *dest)
-            inbound.transport.abort()
+            _reset(inbound.transport)
             return
         log.debug("environment of %s: %s:%d -> %s:%d", inbound.env.fv.name, *dest, *onward)
         outbound = _Pipe()
         try:
             await asyncio.get_running_loop().create_connection(lambda: outbound, onward[0], onward[1])
         except OSError:
-            inbound.transport.abort()  # refused on the host: the function sees a reset
+            _reset(inbound.transport)  # refused on the host: the function sees a reset
             return
         assert outbound.transport is not None
         if inbound.closed:

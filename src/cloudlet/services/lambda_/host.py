@@ -64,6 +64,7 @@ class RuntimeHost:
         self._runtimes: dict[str, RuntimeChoice] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._memory: asyncio.Task[None] | None = None
+        self._probe: asyncio.Task[sandbox.Isolation] | None = None
         self._started = False
 
     async def start(self) -> None:
@@ -74,11 +75,18 @@ class RuntimeHost:
         if self.tmp_root.exists():
             shutil.rmtree(self.tmp_root, ignore_errors=True)
         self.world.hosts.add_mirror(self.dns_file)
-        self.isolation = await asyncio.to_thread(sandbox.isolation_for, self.world.config)
-        if not self.isolation.enabled:
-            log.warning("%s", self.isolation.warning())
+        if self._probe is None:
+            # Probed in the background: cloudlet is healthy without waiting for a sandbox to run.
+            self._probe = asyncio.ensure_future(self._probe_isolation())
         self._reaper = asyncio.ensure_future(self._reap_loop())
         self._memory = asyncio.ensure_future(memory_limit.watch(lambda: self.envs))
+
+    async def _probe_isolation(self) -> sandbox.Isolation:
+        isolation = await asyncio.to_thread(sandbox.isolation_for, self.world.config)
+        if not isolation.enabled:
+            log.warning("%s", isolation.warning())
+        self.isolation = isolation
+        return isolation
 
     async def stop(self) -> None:
         for task in (self._reaper, self._memory):
@@ -165,6 +173,8 @@ class RuntimeHost:
 
     async def _spawn(self, fv: FunctionVersion) -> Environment:
         choice = await self.prepare_runtime(fv.runtime)
+        assert self._probe is not None, "RuntimeHost.start() first"
+        isolation = await asyncio.shield(self._probe)
         cred = self._role_credentials(fv)
         env = Environment(
             fv=fv,
@@ -173,11 +183,11 @@ class RuntimeHost:
             api=self.api,
             endpoint_url=self.world.config.endpoint_url,
             support_dir=SUPPORT_DIR,
-            hosts_file=self.dns_file if self.isolation and self.isolation.enabled else self.world.hosts.path,
+            hosts_file=self.dns_file if isolation.enabled else self.world.hosts.path,
             tmp_root=self.tmp_root,
             ship=self._ship,
             on_exit=self._forget,
-            isolation=self.isolation or sandbox.Isolation(False, None, "the runtime host is not started"),
+            isolation=isolation,
             relay=self.relay,
             warning=choice.warning,
         )

@@ -11,7 +11,8 @@ sandbox with its own user, PID, network, IPC, UTS and mount namespaces:
 - /var/cloudlet  cloudlet's launcher and resolver shim, and the VPC's hosts file
 
 Nothing else of the host is there: not cloudlet's data dir, the CA, sockets,
-other functions' code or anyone's home. The root is a read-only tmpfs. The
+other functions' code or anyone's home. The root is a read-only tmpfs; the
+function has no capabilities, so it cannot remount any of it. The
 environment's PID namespace dies with its first process, taking every process
 in it (daemons included); bwrap dies with cloudlet.
 """
@@ -46,6 +47,10 @@ _ETC = (
     "/etc/hosts", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/localtime",
     "/etc/ld.so.cache", "/etc/ssl", "/etc/ca-certificates", "/etc/pki", "/etc/alternatives",
 )
+# Every namespace; no capabilities even in its own user namespace (so no remounting the
+# read-only binds writable, which as root would write through to the host) and no
+# nested user namespaces to get them back.
+_WALLS = ("--unshare-all", "--unshare-user", "--cap-drop", "ALL", "--disable-userns")
 # Top-level directories that merged-/usr systems make symlinks into /usr.
 _USR_LINKS = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
 
@@ -96,7 +101,7 @@ def probe(mode: str, bwrap: str) -> Isolation:
     if exe is None:
         why = f"bubblewrap ({bwrap}) is not installed (Debian: apt-get install bubblewrap)"
     else:
-        argv = [exe, "--unshare-all", "--die-with-parent", *_base_mounts(), "--proc", "/proc",
+        argv = [exe, *_WALLS, "--die-with-parent", *_base_mounts(), "--proc", "/proc",
                 "--dev", "/dev", "--size", "1048576", "--tmpfs", "/tmp", "--remount-ro", "/", "true"]
         try:
             r = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
@@ -139,11 +144,7 @@ class SandboxLayout:
     tmp_bytes: int
 
     def bwrap_argv(self, bwrap: str, command: list[str]) -> list[str]:
-        args = [
-            bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-            "--hostname", "localhost",
-            *_base_mounts(),
-        ]
+        args = [bwrap, *_WALLS, "--die-with-parent", "--new-session", "--hostname", "localhost", *_base_mounts()]
         prefix = _interpreter_prefix(self.runtime_venv)
         if prefix is not None and not str(prefix).startswith("/usr/"):
             # An interpreter outside /usr (pyenv, /opt/python): its own install, read-only.
