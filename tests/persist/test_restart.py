@@ -24,7 +24,6 @@ from acceptance.test_tutorial_boto3 import (
     _wait_cache,
 )
 from acceptance.tutorial_runner import TUTORIAL
-from cloudlet_process import CloudletProcess
 
 ACCOUNT = "123456789012"
 ROLE = "elasticache-iam-auth-app"
@@ -42,24 +41,24 @@ def _echo_zip() -> bytes:
     return buf.getvalue()
 
 
-def _restart(server: CloudletProcess, kill: bool = False) -> CloudletProcess:
+def _restart(cloudlets: Any, server: Any, kill: bool = False) -> Any:
     if kill:
         os.kill(server.pid, signal.SIGKILL)
         server.proc.wait(timeout=10)
     server.stop()
-    return CloudletProcess(server.data_dir)
+    return cloudlets(server.data_dir)
 
 
-def _cache_address(server: CloudletProcess, endpoint: str) -> str:
+def _cache_address(server: Any, endpoint: str) -> str:
     return next(line.split()[0] for line in (server.data_dir / "hosts").read_text().splitlines()
                 if line.split()[1] == endpoint)
 
 
 @pytest.mark.skipif(not TUTORIAL.exists(), reason="../shared/tutorial is not beside the checkout")
 @pytest.mark.skipif(importlib.util.find_spec("cachetools") is None, reason="cachetools not installed")
-def test_whole_stack_survives_graceful_restart_and_kill(tmp_path: Path) -> None:
+def test_whole_stack_survives_graceful_restart_and_kill(tmp_path: Path, cloudlets: Any) -> None:
     valkey = pytest.importorskip("valkey")
-    server = CloudletProcess(tmp_path / "data")
+    server = cloudlets(tmp_path / "data")
     try:
         ec, iam, ec2, lam, logs, sts = (
             _client(server, s) for s in ("elasticache", "iam", "ec2", "lambda", "logs", "sts")
@@ -130,7 +129,7 @@ def test_whole_stack_survives_graceful_restart_and_kill(tmp_path: Path) -> None:
             time.sleep(0.2)
         _wait_cache(ec, "cache-01", "available")
 
-        def cache_client(srv: CloudletProcess) -> Any:
+        def cache_client(srv: Any) -> Any:
             return valkey.Valkey(
                 host=_cache_address(srv, endpoint), port=6379, ssl=True,
                 ssl_ca_certs=str(srv.data_dir / "ca" / "ca.pem"), username="iam-user-01",
@@ -173,7 +172,7 @@ def test_whole_stack_survives_graceful_restart_and_kill(tmp_path: Path) -> None:
         }
 
         for kill in (False, True):
-            server = _restart(server, kill=kill)
+            server = _restart(cloudlets, server, kill=kill)
             ec, iam, ec2, lam, logs = (_client(server, s) for s in ("elasticache", "iam", "ec2", "lambda", "logs"))
 
             # IAM
@@ -248,9 +247,9 @@ def test_whole_stack_survives_graceful_restart_and_kill(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_acknowledged_writes_survive_kill_9_mid_stream(tmp_path: Path) -> None:
+def test_acknowledged_writes_survive_kill_9_mid_stream(tmp_path: Path, cloudlets: Any) -> None:
     """A stream of writes, cloudlet killed in the middle: every acknowledged write is back."""
-    server = CloudletProcess(tmp_path / "data")
+    server = cloudlets(tmp_path / "data")
     iam, logs = _client(server, "iam"), _client(server, "logs")
     logs.create_log_group(logGroupName="stream")
     logs.create_log_stream(logGroupName="stream", logStreamName="s")
@@ -284,7 +283,7 @@ def test_acknowledged_writes_survive_kill_9_mid_stream(tmp_path: Path) -> None:
     stop.set()
     assert len(acked_roles) >= 40 and errors, "the stream was cut by the kill"
     server.stop()
-    server = CloudletProcess(server.data_dir)
+    server = cloudlets(server.data_dir)
     try:
         iam, logs = _client(server, "iam"), _client(server, "logs")
         names: set[str] = set()

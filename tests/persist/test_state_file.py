@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from acceptance.test_tutorial_boto3 import _client
@@ -45,9 +46,9 @@ def _fixture_data_dir(tmp_path: Path) -> Path:
     return data
 
 
-def test_a_format_1_data_dir_is_read(tmp_path: Path) -> None:
+def test_a_format_1_data_dir_is_read(tmp_path: Path, cloudlets: Any) -> None:
     assert FORMAT_VERSION >= 1
-    server = CloudletProcess(_fixture_data_dir(tmp_path))
+    server = cloudlets(_fixture_data_dir(tmp_path))
     try:
         iam, ec2, ec, lam, logs = (_client(server, s) for s in ("iam", "ec2", "elasticache", "lambda", "logs"))
         attached = iam.list_attached_role_policies(RoleName="fixture-role")["AttachedPolicies"]
@@ -82,9 +83,9 @@ def test_an_unreadable_state_file_stops_start_and_is_left_as_it_was(tmp_path: Pa
     assert db.read_bytes() == garbage
 
 
-def test_a_state_file_of_a_newer_format_is_refused(tmp_path: Path) -> None:
+def test_a_state_file_of_a_newer_format_is_refused(tmp_path: Path, cloudlets: Any) -> None:
     data = tmp_path / "data"
-    CloudletProcess(data).stop()
+    cloudlets(data).stop()
     with sqlite3.connect(state_path(data)) as c:
         c.execute("UPDATE meta SET v=? WHERE k='format_version'", (str(FORMAT_VERSION + 1),))
     with pytest.raises(RuntimeError) as info:
@@ -92,15 +93,15 @@ def test_a_state_file_of_a_newer_format_is_refused(tmp_path: Path) -> None:
     assert "written by a newer cloudlet" in str(info.value)
 
 
-def test_a_bad_row_is_reported_kept_and_the_rest_loads(tmp_path: Path) -> None:
-    server = CloudletProcess(tmp_path / "data")
+def test_a_bad_row_is_reported_kept_and_the_rest_loads(tmp_path: Path, cloudlets: Any) -> None:
+    server = cloudlets(tmp_path / "data")
     iam = _client(server, "iam")
     for name in ("good", "broken"):
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
     server.stop()
     with sqlite3.connect(state_path(server.data_dir)) as c:
         c.execute("UPDATE records SET data='{not json' WHERE kind='roles' AND key='broken'")
-    server = CloudletProcess(server.data_dir)
+    server = cloudlets(server.data_dir)
     try:
         iam = _client(server, "iam")
         assert iam.get_role(RoleName="good")["Role"]["RoleName"] == "good"
@@ -115,13 +116,13 @@ def test_a_bad_row_is_reported_kept_and_the_rest_loads(tmp_path: Path) -> None:
     assert row == ("{not json",), "a row that could not be read stays in the file"
 
 
-def test_persist_0_keeps_nothing(tmp_path: Path) -> None:
+def test_persist_0_keeps_nothing(tmp_path: Path, cloudlets: Any) -> None:
     data = tmp_path / "data"
-    server = CloudletProcess(data, extra_env={"CLOUDLET_PERSIST": "0"})
+    server = cloudlets(data, CLOUDLET_PERSIST="0")
     _client(server, "iam").create_role(RoleName="gone", AssumeRolePolicyDocument=TRUST)
     server.stop()
     assert not state_path(data).exists()
-    server = CloudletProcess(data, extra_env={"CLOUDLET_PERSIST": "0"})
+    server = cloudlets(data, CLOUDLET_PERSIST="0")
     try:
         assert _client(server, "iam").list_roles()["Roles"] == []
     finally:
@@ -134,9 +135,9 @@ def test_ephemeral_flag() -> None:
     assert _config(build_parser().parse_args(["start"])).persist is True
 
 
-def test_reset_asks_then_empties(tmp_path: Path) -> None:
+def test_reset_asks_then_empties(tmp_path: Path, cloudlets: Any) -> None:
     data = tmp_path / "data"
-    server = CloudletProcess(data)
+    server = cloudlets(data)
     _client(server, "iam").create_role(RoleName="kept", AssumeRolePolicyDocument=TRUST)
     server.stop()
     no = _cli("reset", "--data-dir", str(data), stdin="n\n")
@@ -145,15 +146,15 @@ def test_reset_asks_then_empties(tmp_path: Path) -> None:
     yes = _cli("reset", "--data-dir", str(data), "--yes")
     assert yes.returncode == 0, yes.stderr
     assert not state_path(data).exists() and (data / "logs").is_dir()
-    server = CloudletProcess(data)
+    server = cloudlets(data)
     try:
         assert _client(server, "iam").list_roles()["Roles"] == []
     finally:
         server.stop()
 
 
-def test_reset_refuses_while_running(tmp_path: Path) -> None:
-    server = CloudletProcess(tmp_path / "data")
+def test_reset_refuses_while_running(tmp_path: Path, cloudlets: Any) -> None:
+    server = cloudlets(tmp_path / "data")
     try:
         out = _cli("reset", "--data-dir", str(server.data_dir), "--yes")
         assert out.returncode == 1 and "stop it first" in out.stderr
@@ -166,12 +167,12 @@ SETPRIV = shutil.which("setpriv")
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or SETPRIV is None, reason="reading as another user needs root and setpriv")
-def test_another_user_cannot_read_the_secrets_in_the_state_file(tmp_path: Path) -> None:
+def test_another_user_cannot_read_the_secrets_in_the_state_file(tmp_path: Path, cloudlets: Any) -> None:
     # A data dir other users may traverse (as ~/.cloudlet under a 0755 home is).
     shared = Path(tempfile.mkdtemp(prefix="cloudlet-state-"))
     try:
         shared.chmod(0o755)
-        server = CloudletProcess(shared / "data")
+        server = cloudlets(shared / "data")
         try:
             iam = _client(server, "iam")
             iam.create_user(UserName="victim")
@@ -192,10 +193,10 @@ def test_another_user_cannot_read_the_secrets_in_the_state_file(tmp_path: Path) 
         shutil.rmtree(shared, ignore_errors=True)
 
 
-def test_events_past_retention_leave_the_file_at_start(tmp_path: Path) -> None:
+def test_events_past_retention_leave_the_file_at_start(tmp_path: Path, cloudlets: Any) -> None:
     import time
 
-    server = CloudletProcess(tmp_path / "data")
+    server = cloudlets(tmp_path / "data")
     logs = _client(server, "logs")
     logs.create_log_group(logGroupName="g")
     logs.create_log_stream(logGroupName="g", logStreamName="s")
@@ -204,7 +205,7 @@ def test_events_past_retention_leave_the_file_at_start(tmp_path: Path) -> None:
         logs.put_log_events(logGroupName="g", logStreamName="s", logEvents=[{"timestamp": ts, "message": message}])
     logs.put_retention_policy(logGroupName="g", retentionInDays=1)
     server.stop()
-    server = CloudletProcess(server.data_dir)
+    server = cloudlets(server.data_dir)
     try:
         got = _client(server, "logs").get_log_events(logGroupName="g", logStreamName="s", startFromHead=True)
         assert [e["message"] for e in got["events"]] == ["new"]

@@ -8,10 +8,10 @@ import os
 import shutil
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from acceptance.tutorial_runner import TUTORIAL, run_tutorial
-from cloudlet_process import CloudletProcess
 
 INVOKE_STEP = 'step "3 invoke it"'
 
@@ -32,11 +32,13 @@ def _split_tutorial(dest: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.skipif(not TUTORIAL.exists(), reason="../shared/tutorial is not beside the checkout")
-def test_tutorial_invokes_and_cleans_up_after_kill_9(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tutorial_invokes_and_cleans_up_after_kill_9(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cloudlets: Any
+) -> None:
     import acceptance.tutorial_runner as runner
 
     create, invoke = _split_tutorial(tmp_path / "tutorial")
-    server = CloudletProcess(tmp_path / "data")
+    server = cloudlets(tmp_path / "data")
     try:
         monkeypatch.setattr(runner, "TUTORIAL", create)
         first = run_tutorial(server.env, tmp_path / "work")
@@ -44,13 +46,13 @@ def test_tutorial_invokes_and_cleans_up_after_kill_9(tmp_path: Path, monkeypatch
         os.kill(server.pid, signal.SIGKILL)
         server.proc.wait(timeout=10)
         server.stop()
-        server = CloudletProcess(server.data_dir)
+        server = cloudlets(server.data_dir)
         # Steps 3-4 run against what the restarted cloudlet restored.
         monkeypatch.setattr(runner, "TUTORIAL", invoke)
         second = run_tutorial(server.env, tmp_path / "work")
         assert second.passed, second.output[-3000:] + "\n--- cloudlet log ---\n" + server.log_tail(60)
         server.stop()
-        server = CloudletProcess(server.data_dir)
+        server = cloudlets(server.data_dir)
         monkeypatch.setattr(runner, "TUTORIAL", TUTORIAL)
         third = run_tutorial(server.env, tmp_path / "work2")
         assert third.passed, third.output[-3000:] + "\n--- cloudlet log ---\n" + server.log_tail(60)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from cloudlet.core import codec
 from cloudlet.core.persist import PUT_EVENT
 from cloudlet.services.logs.state import (
+    SEQ_SPAN,
     LogEvent,
     LogGroup,
     LogsState,
@@ -94,8 +95,8 @@ def _load_events(state: LogsState, db: StateDB, account: str, region: str) -> No
                 stream = group.streams[sname] = LogStream(name=sname, creation_time=ingested)
         assert stream is not None and group is not None
         event = LogEvent(timestamp=ts, message=message, ingestion_time=ingested, seq=seq)
-        stream.events.append(event)
-        stream.keys.append(event.key)
+        stream.events.append(event)  # rows come in (ts, seq) order: no insort needed
+        stream.keys.append(max(ts, 0) * SEQ_SPAN + seq)  # event.key, without the call
         group.stored_bytes += event.size
         top = max(top, seq)
     for g in state.groups.values():
