@@ -44,6 +44,7 @@ from cloudlet.dataplane.resp import (
     reply_end,
 )
 from cloudlet.dataplane.spec import ADMIN_USER, backend_password
+from cloudlet.dataplane.throttle import ecpus
 
 if TYPE_CHECKING:
     from cloudlet.dataplane.server import CacheListener
@@ -212,6 +213,12 @@ class ClientSession(asyncio.Protocol):
 
     # -- flow control ---------------------------------------------------------
 
+    def _throttle(self, delay: float) -> None:
+        """Over the cache's ECPUPerSecond maximum: read nothing more from this client for DELAY s."""
+        if delay > 0 and "ecpu" not in self._pauses:
+            self.pause_client("ecpu")
+            self.loop.call_later(delay, self.resume_client, "ecpu")
+
     def pause_client(self, reason: str) -> None:
         if not self._pauses and self.transport is not None:
             self.transport.pause_reading()
@@ -235,6 +242,9 @@ class ClientSession(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         state = self.state
         if state == "open":
+            bucket = self.cache.ecpu
+            if bucket is not None:
+                self._throttle(bucket.spend(ecpus(data)))
             try:
                 items = self.scanner.feed(data)
             except ProtocolError as e:
@@ -618,6 +628,9 @@ class ClientSession(asyncio.Protocol):
         t = self.transport
         if t is None or self.state == "closed":
             return
+        bucket = self.cache.ecpu
+        if bucket is not None:
+            self._throttle(bucket.spend(ecpus(data)))
         if not self.markers and self._rewriting is None:
             t.write(data)
             return
