@@ -477,6 +477,10 @@ class ClientSession(asyncio.Protocol):
             self.reply_off = False
             self.proto = 2
             self._send(_wire(cmd))
+            if self.cache.spec.users is None:
+                # valkey's RESET logs the connection in as its default user, which here needs
+                # cloudlet's password: log in again, as at connect, its reply cut out.
+                self._bracketed(self._backend_login(DEFAULT_USER, None), _nothing)
         elif name == b"CLIENT":
             mode = keyword(args[2]) if len(args) == 3 and keyword(args[1]) == b"REPLY" else b""
             if mode == b"ON":
@@ -526,10 +530,13 @@ class ClientSession(asyncio.Protocol):
             self._in_place(cmd, replies.error(f"ERR {cmd.name.decode()} {keyword(cmd.args[1]).decode()} "
                                               "is not allowed inside a transaction on this endpoint"))
             return
+        self._bracketed(_wire(cmd), rewrite)
+
+    def _bracketed(self, request: bytes, rewrite: Callable[[bytes], bytes]) -> None:
         start = b"cloudlet-barrier-" + secrets.token_hex(16).encode()
         end = b"cloudlet-barrier-" + secrets.token_hex(16).encode()
         self.markers.append(Marker(b"-ERR unknown command '" + start + b"'", b"", (end, rewrite)))
-        self._send(replies.command_array([start]) + _wire(cmd) + replies.command_array([end]))
+        self._send(replies.command_array([start]) + request + replies.command_array([end]))
 
     def _cluster(self, cmd: Command) -> None:
         args = cmd.args
@@ -730,6 +737,10 @@ def _bulk_items(reply: bytes) -> list[bytes] | None:
 
 
 _ADMIN = ADMIN_USER.encode()
+
+
+def _nothing(reply: bytes) -> bytes:
+    return b""
 
 
 def _without_admin_rule(reply: bytes) -> bytes:
