@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "tests" / "elasticache")]
 
-from ec_harness import Harness  # noqa: E402
+from ec_harness import Harness
 
 # Containers whose refused subcommand is worth naming in the table.
 CONTAINERS = {"acl", "client", "cluster", "command", "config", "debug", "function", "latency", "memory",
@@ -119,7 +119,7 @@ def main() -> int:
         finally:
             h.close()
     log = out.stdout + out.stderr
-    passed = len(re.findall(r"^\[ok\]", re.sub(r"\x1b\[[0-9;]*m", "", log), re.M))
+    passed = len(re.findall(r"^\[ok\]", re.sub(r"\x1b\[[0-9;]*m", "", log), re.MULTILINE))
     groups = classify(log)
     print(f"{len(tests)} files, {passed} tests passed, {sum(map(len, groups.values()))} failed")
     for key in sorted(groups, key=lambda k: (k.startswith("other"), -len(groups[k]))):
