@@ -98,6 +98,8 @@ def main() -> int:
     ap.add_argument("valkey_src", type=Path)
     ap.add_argument("--only", action="append", default=[], help="unit file, e.g. unit/type/incr (repeatable)")
     ap.add_argument("--timeout", type=int, default=60, help="per-test timeout, seconds")
+    ap.add_argument("--skiptest", action="append", default=[], help="test name or /regexp to skip (repeatable)")
+    ap.add_argument("--log", type=Path, help="write the suite's own output here")
     args = ap.parse_args()
     tests = args.only or sorted(
         str(p.relative_to(args.valkey_src / "tests").with_suffix(""))
@@ -115,11 +117,19 @@ def main() -> int:
                    "--clients", "1", "--durable", "--ignore-encoding", "--timeout", str(args.timeout)]
             for t in tests:
                 cmd += ["--single", t]
+            for t in args.skiptest:
+                cmd += ["--skiptest", t]
             out = subprocess.run(cmd, cwd=suite, capture_output=True, text=True, errors="replace", check=False)
         finally:
             h.close()
     log = out.stdout + out.stderr
-    passed = len(re.findall(r"^\[ok\]", re.sub(r"\x1b\[[0-9;]*m", "", log), re.MULTILINE))
+    if args.log is not None:
+        args.log.write_text(log)
+    clean = re.sub(r"\x1b\[[0-9;]*m", "", log)
+    if "[TIMEOUT]" in clean:
+        ran = re.findall(r"^Testing (\S+)", clean, re.MULTILINE)
+        print(f"stopped early: a test of {ran[-1] if ran else '?'} hung (suite timeout); later files did not run")
+    passed = len(re.findall(r"^\[ok\]", clean, re.MULTILINE))
     groups = classify(log)
     print(f"{len(tests)} files, {passed} tests passed, {sum(map(len, groups.values()))} failed")
     for key in sorted(groups, key=lambda k: (k.startswith("other"), -len(groups[k]))):
