@@ -194,3 +194,30 @@ def test_unknown_subcommands_and_allowed_ones(env: Harness) -> None:
     assert raw(r, "PUBSUB", "CHANNELS") == []
     assert raw(r, "COMMAND", "COUNT") > 100  # type: ignore[operator]
     assert r.script_load("return 1")
+
+
+def test_reset_keeps_an_open_cache_usable(env: Harness) -> None:
+    # Without a user group everyone is the default user, also after RESET (found by valkey's
+    # own suite: unit/other "RESET clears Pub/Sub state").
+    r = client(env)
+    conn = r.connection_pool.get_connection()
+    try:
+        conn.send_command("MULTI")
+        conn.send_command("SET", "r1", "x")
+        conn.send_command("RESET")
+        conn.send_command("SET", "r2", "y")
+        conn.send_command("EXEC")
+        assert conn.read_response() == b"OK"
+        assert conn.read_response() == b"QUEUED"
+        assert conn.read_response() == b"RESET"
+        assert conn.read_response() == b"OK"
+        with pytest.raises(redis.ResponseError, match="EXEC without MULTI"):
+            conn.read_response()
+        conn.send_command("SUBSCRIBE", "ch")
+        assert conn.read_response()[0] == b"subscribe"
+        conn.send_command("RESET")
+        assert conn.read_response() == b"RESET"
+        conn.send_command("GET", "r2")
+        assert conn.read_response() == b"y"
+    finally:
+        r.connection_pool.release(conn)

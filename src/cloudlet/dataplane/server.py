@@ -21,6 +21,7 @@ from cloudlet.dataplane.replies import Topology
 from cloudlet.dataplane.resp_fast import plain_run
 from cloudlet.dataplane.session import CAPTURE, ClientSession
 from cloudlet.dataplane.spec import CacheEndpoint
+from cloudlet.dataplane.throttle import EcpuBucket
 
 log = logging.getLogger("cloudlet.dataplane")
 
@@ -33,10 +34,16 @@ class CacheState:
     def __init__(self, world: World, spec: CacheEndpoint) -> None:
         self.world = world
         self.sessions: set[ClientSession] = set()
+        self.ecpu: EcpuBucket | None = None
         self.set_spec(spec)
 
     def set_spec(self, spec: CacheEndpoint) -> None:
         self.spec = spec
+        rate = spec.ecpu_per_second_max
+        if rate is None:
+            self.ecpu = None
+        elif self.ecpu is None or self.ecpu.rate != rate:
+            self.ecpu = EcpuBucket(rate)  # a modified maximum applies at once
         self.authenticator = CacheAuthenticator(self.world, spec)
         self.topology = Topology(spec.arn, spec.hostname, spec.address, spec.port, spec.reader_port)
 

@@ -44,6 +44,7 @@ from cloudlet.dataplane.resp import (
     reply_end,
 )
 from cloudlet.dataplane.spec import ADMIN_USER, backend_password
+from cloudlet.dataplane.throttle import ecpus
 
 if TYPE_CHECKING:
     from cloudlet.dataplane.server import CacheListener
@@ -212,6 +213,12 @@ class ClientSession(asyncio.Protocol):
 
     # -- flow control ---------------------------------------------------------
 
+    def _throttle(self, delay: float) -> None:
+        """Over the cache's ECPUPerSecond maximum: read nothing more from this client for DELAY s."""
+        if delay > 0 and "ecpu" not in self._pauses:
+            self.pause_client("ecpu")
+            self.loop.call_later(delay, self.resume_client, "ecpu")
+
     def pause_client(self, reason: str) -> None:
         if not self._pauses and self.transport is not None:
             self.transport.pause_reading()
@@ -235,6 +242,9 @@ class ClientSession(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         state = self.state
         if state == "open":
+            bucket = self.cache.ecpu
+            if bucket is not None:
+                self._throttle(bucket.spend(ecpus(data)))
             try:
                 items = self.scanner.feed(data)
             except ProtocolError as e:
@@ -467,6 +477,10 @@ class ClientSession(asyncio.Protocol):
             self.reply_off = False
             self.proto = 2
             self._send(_wire(cmd))
+            if self.cache.spec.users is None:
+                # valkey's RESET logs the connection in as its default user, which here needs
+                # cloudlet's password: log in again, as at connect, its reply cut out.
+                self._bracketed(self._backend_login(DEFAULT_USER, None), _nothing)
         elif name == b"CLIENT":
             mode = keyword(args[2]) if len(args) == 3 and keyword(args[1]) == b"REPLY" else b""
             if mode == b"ON":
@@ -516,10 +530,13 @@ class ClientSession(asyncio.Protocol):
             self._in_place(cmd, replies.error(f"ERR {cmd.name.decode()} {keyword(cmd.args[1]).decode()} "
                                               "is not allowed inside a transaction on this endpoint"))
             return
+        self._bracketed(_wire(cmd), rewrite)
+
+    def _bracketed(self, request: bytes, rewrite: Callable[[bytes], bytes]) -> None:
         start = b"cloudlet-barrier-" + secrets.token_hex(16).encode()
         end = b"cloudlet-barrier-" + secrets.token_hex(16).encode()
         self.markers.append(Marker(b"-ERR unknown command '" + start + b"'", b"", (end, rewrite)))
-        self._send(replies.command_array([start]) + _wire(cmd) + replies.command_array([end]))
+        self._send(replies.command_array([start]) + request + replies.command_array([end]))
 
     def _cluster(self, cmd: Command) -> None:
         args = cmd.args
@@ -618,6 +635,9 @@ class ClientSession(asyncio.Protocol):
         t = self.transport
         if t is None or self.state == "closed":
             return
+        bucket = self.cache.ecpu
+        if bucket is not None:
+            self._throttle(bucket.spend(ecpus(data)))
         if not self.markers and self._rewriting is None:
             t.write(data)
             return
@@ -717,6 +737,10 @@ def _bulk_items(reply: bytes) -> list[bytes] | None:
 
 
 _ADMIN = ADMIN_USER.encode()
+
+
+def _nothing(reply: bytes) -> bytes:
+    return b""
 
 
 def _without_admin_rule(reply: bytes) -> bytes:

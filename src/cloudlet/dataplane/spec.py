@@ -45,6 +45,8 @@ class CacheEndpoint:
     reader_port: int = 6380
     # None: no user group, the default user serves everyone (AWS's default).
     users: dict[str, CacheUser] | None = None
+    # CacheUsageLimits.ECPUPerSecond.Maximum; None: not limited (throttle.py).
+    ecpu_per_second_max: int | None = None
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
 
 

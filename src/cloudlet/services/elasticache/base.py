@@ -155,6 +155,7 @@ class ElastiCacheBase(Provider):
             port=PORT,
             reader_port=READER_PORT,
             users=acl_sync.endpoint_users(acl_sync.group_members(st, cache)),
+            ecpu_per_second_max=((cache.usage_limits or {}).get("ECPUPerSecond") or {}).get("Maximum"),
             tags=dict(cache.tags),
         )
 

@@ -249,6 +249,8 @@ class CacheOps(SnapshotOps):
             cache.description = description
         cache.engine, cache.major_version, cache.full_version = engine, major, full
         memory_changed = limits is not None and maxmemory_of(limits) != maxmemory_of(cache.usage_limits)
+        # A new ECPU maximum reaches the data plane with the endpoint's next update.
+        limits_changed = limits is not None and limits != cache.usage_limits
         if limits is not None:
             cache.usage_limits = limits
         if sgs is not None:
@@ -260,7 +262,7 @@ class CacheOps(SnapshotOps):
         users_changed = group_id != cache.user_group_id
         cache.user_group_id = group_id
         cache.status = "modifying"
-        self.background(self._apply_modify(st, cache, memory_changed, users_changed))
+        self.background(self._apply_modify(st, cache, memory_changed, users_changed or limits_changed))
         return {"ServerlessCache": views.cache(cache)}
 
     async def _apply_modify(

@@ -42,6 +42,7 @@ GB = 1024**3
 START_TIMEOUT_S = 10.0
 BIND_NAME = "valkey.sock"
 SLOTS = 16384
+SCRIPT_WATCH_S = 1.0  # how often a primary is checked for a script past lua-time-limit
 
 
 def acl_hash(password: str) -> str:
@@ -103,6 +104,7 @@ class ValkeyProcess:
         self.restarts = 0
         self._stopping = False
         self._supervisor: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self._client: aioredis.Redis | None = None
 
     @property
@@ -201,6 +203,8 @@ class ValkeyProcess:
         if self.load_rdb_first:
             await self._enable_aof()
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
+        if self.primary is None:
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch_scripts())
         if self.replica is not None:
             await self.replica.start()
 
@@ -264,6 +268,36 @@ class ValkeyProcess:
                             START_TIMEOUT_S)
                 return
             await asyncio.sleep(0.02)
+
+    async def _watch_scripts(self) -> None:
+        """AWS (user guide, "Valkey and Redis OSS configuration and limits", lua-time-limit): a
+        script over the limit makes valkey answer BUSY; ElastiCache then issues SCRIPT KILL, and
+        restarts the engine when the script cannot be killed (it has written). Clients cannot
+        send SCRIPT KILL themselves on serverless, so this is what ends a runaway script."""
+        while not self._stopping:
+            await asyncio.sleep(SCRIPT_WATCH_S)
+            try:
+                await asyncio.wait_for(self.client().ping(), SCRIPT_WATCH_S * 2)
+                continue
+            except aioredis.ResponseError as e:
+                if not str(e).startswith("BUSY"):
+                    continue
+            except (TimeoutError, aioredis.RedisError, OSError):
+                continue  # down or restarting: the supervisor's business
+            try:
+                await self.client().script_kill()
+                self._note("a script ran past lua-time-limit: SCRIPT KILL")
+            except aioredis.ResponseError as e:
+                if str(e).startswith("UNKILLABLE") and self.proc is not None and self.proc.returncode is None:
+                    self._note("a script that wrote ran past lua-time-limit: restarting valkey")
+                    self.proc.kill()
+            except (aioredis.RedisError, OSError):
+                pass
+
+    def _note(self, text: str) -> None:
+        log.warning("valkey of %s: %s", self.workdir.name, text)
+        with open(self.log_path, "a") as f:
+            f.write(f"cloudlet: {text}\n")
 
     async def bounce(self) -> None:
         """Kill the process; the supervisor starts a new one (after the primary moved namespace)."""
@@ -380,6 +414,9 @@ class ValkeyProcess:
         if self.replica is not None:
             await self.replica.stop(graceful=False, timeout=timeout)
         self._stopping = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         # Supervisor first, so it cannot spawn a replacement behind our back.
         if self._supervisor is not None:
             self._supervisor.cancel()
