@@ -227,11 +227,13 @@ class LambdaProvider(Provider):
         except _PrepareError as e:
             for t in targets:
                 self._mark_failed(t, e.code, e.message, updating and t is fv)
+            self.store.changed(fv.account_id, fv.region, "functions", fv.name)
             return
         except Exception as e:  # a broken package or a runtime that cannot be installed
             log.exception("preparing Lambda function %s failed", fv.name)
             for t in targets:
                 self._mark_failed(t, "InternalError", f"cloudlet could not prepare the function: {e}", updating and t is fv)
+            self.store.changed(fv.account_id, fv.region, "functions", fv.name)
             return
         finally:
             await asyncio.sleep(max(0.0, self.world.config.lambda_transition_s - (time.monotonic() - started)))
@@ -241,6 +243,8 @@ class LambdaProvider(Provider):
             t.last_update_status_reason = t.last_update_status_reason_code = None
             # Every change of state is a new revision, as Lambda answers it.
             t.revision_id = new_revision()
+        # Written with the task's flush (see _bg): a restart finds the function Active, not Pending.
+        self.store.changed(fv.account_id, fv.region, "functions", fv.name)
 
     @staticmethod
     def _mark_failed(fv: FunctionVersion, code: str, message: str, updating: bool) -> None:
