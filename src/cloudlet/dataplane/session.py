@@ -51,12 +51,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cloudlet.dataplane")
 
+# "In ElastiCache Serverless, FLUSHDB and FLUSHALL commands will always flush all keys across
+# the cluster. For this reason, flush commands cannot be included inside a Serverless transaction."
+# (user guide, "Supported and restricted Valkey, Memcached, and Redis OSS commands").
+FLUSHES = frozenset({b"FLUSHALL", b"FLUSHDB"})
 # Looked at after authentication; everything else passes through unread: the commands
 # serverless does not offer (refused here, see commands.py) and the ones the proxy acts on.
 CAPTURE = (
     NOT_OFFERED
     | frozenset(PARTIAL)
     | {b"AUTH", b"HELLO", b"READONLY", b"READWRITE", b"MULTI", b"EXEC", b"DISCARD", b"RESET"}
+    | FLUSHES
 )
 # CLUSTER subcommands the endpoint answers for its one virtual shard.
 LOCAL_CLUSTER = frozenset({b"SLOTS", b"SHARDS", b"NODES", b"INFO", b"MYID", b"KEYSLOT", b"REPLICAS"})
@@ -466,6 +471,12 @@ class ClientSession(asyncio.Protocol):
             self._in_place(cmd, replies.unknown_subcommand(args))
         elif name == b"ACL":
             self._acl(cmd)
+        elif name in FLUSHES:
+            if self.in_multi:
+                self._in_place(cmd, replies.error(
+                    f"ERR {name.decode()} cannot be included in a transaction on a serverless cache"))
+            else:
+                self._send(_wire(cmd))
         elif name == b"MULTI":
             self.in_multi = True
             self._send(_wire(cmd))
