@@ -4,8 +4,9 @@ Before authentication every command is parsed (bounded) and answered here.
 After it, the connection is spliced to a unix-socket connection to the cache's
 valkey, logged in as the same ACL user, so valkey enforces the access string.
 Only a few commands are looked at on the way (AUTH/HELLO re-authentication,
-restricted commands, the cluster topology commands, MULTI and CLIENT REPLY
-state); everything else passes as the bytes the client sent. Names and
+commands serverless does not offer (commands.py), the cluster topology commands,
+MULTI and CLIENT REPLY state, ACL reads, flushes, RESET); everything else passes
+as the bytes the client sent. Requests over 3,999 arguments never reach valkey. Names and
 keywords are read as valkey reads them (resp.keyword: case-insensitive, up to
 a NUL), and a looked-at command whose name holds a NUL is sent on under the
 name the proxy read, so valkey and the proxy always agree on what it is.
@@ -16,7 +17,10 @@ Keeping replies in order without parsing valkey's output:
     answers "unknown command '<marker>'" in its place, and that error is cut
     out of the stream and replaced by the proxy's reply (see _in_place);
   * a failed re-AUTH is sent on with a password valkey cannot accept, so valkey
-    answers WRONGPASS in place.
+    answers WRONGPASS in place;
+  * a reply the proxy must rewrite (ACL LIST/USERS without cloudlet's admin user)
+    is bracketed by two marker commands and cut out between their errors.
+Throttling over a cache's ECPUPerSecond maximum pauses reading from the client.
 """
 
 from __future__ import annotations
