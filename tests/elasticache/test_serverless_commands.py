@@ -221,3 +221,15 @@ def test_reset_keeps_an_open_cache_usable(env: Harness) -> None:
         assert conn.read_response() == b"y"
     finally:
         r.connection_pool.release(conn)
+
+
+def test_flush_commands_cannot_be_in_a_transaction(env: Harness) -> None:
+    r = client(env)
+    r.set("{f}kept", "1")
+    for flush in ("FLUSHALL", "FLUSHDB"):
+        pipe = r.pipeline(transaction=True)
+        pipe.set("{f}other", "2").execute_command(flush)
+        with pytest.raises(redis.ResponseError):
+            pipe.execute()
+        assert r.get("{f}kept") == b"1" and r.get("{f}other") is None
+    assert r.flushdb() and r.dbsize() == 0

@@ -4,8 +4,9 @@ Before authentication every command is parsed (bounded) and answered here.
 After it, the connection is spliced to a unix-socket connection to the cache's
 valkey, logged in as the same ACL user, so valkey enforces the access string.
 Only a few commands are looked at on the way (AUTH/HELLO re-authentication,
-restricted commands, the cluster topology commands, MULTI and CLIENT REPLY
-state); everything else passes as the bytes the client sent. Names and
+commands serverless does not offer (commands.py), the cluster topology commands,
+MULTI and CLIENT REPLY state, ACL reads, flushes, RESET); everything else passes
+as the bytes the client sent. Requests over 3,999 arguments never reach valkey. Names and
 keywords are read as valkey reads them (resp.keyword: case-insensitive, up to
 a NUL), and a looked-at command whose name holds a NUL is sent on under the
 name the proxy read, so valkey and the proxy always agree on what it is.
@@ -16,7 +17,10 @@ Keeping replies in order without parsing valkey's output:
     answers "unknown command '<marker>'" in its place, and that error is cut
     out of the stream and replaced by the proxy's reply (see _in_place);
   * a failed re-AUTH is sent on with a password valkey cannot accept, so valkey
-    answers WRONGPASS in place.
+    answers WRONGPASS in place;
+  * a reply the proxy must rewrite (ACL LIST/USERS without cloudlet's admin user)
+    is bracketed by two marker commands and cut out between their errors.
+Throttling over a cache's ECPUPerSecond maximum pauses reading from the client.
 """
 
 from __future__ import annotations
@@ -51,12 +55,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cloudlet.dataplane")
 
+# "In ElastiCache Serverless, FLUSHDB and FLUSHALL commands will always flush all keys across
+# the cluster. For this reason, flush commands cannot be included inside a Serverless transaction."
+# (user guide, "Supported and restricted Valkey, Memcached, and Redis OSS commands").
+FLUSHES = frozenset({b"FLUSHALL", b"FLUSHDB"})
 # Looked at after authentication; everything else passes through unread: the commands
 # serverless does not offer (refused here, see commands.py) and the ones the proxy acts on.
 CAPTURE = (
     NOT_OFFERED
     | frozenset(PARTIAL)
     | {b"AUTH", b"HELLO", b"READONLY", b"READWRITE", b"MULTI", b"EXEC", b"DISCARD", b"RESET"}
+    | FLUSHES
 )
 # CLUSTER subcommands the endpoint answers for its one virtual shard.
 LOCAL_CLUSTER = frozenset({b"SLOTS", b"SHARDS", b"NODES", b"INFO", b"MYID", b"KEYSLOT", b"REPLICAS"})
@@ -466,6 +475,12 @@ class ClientSession(asyncio.Protocol):
             self._in_place(cmd, replies.unknown_subcommand(args))
         elif name == b"ACL":
             self._acl(cmd)
+        elif name in FLUSHES:
+            if self.in_multi:
+                self._in_place(cmd, replies.error(
+                    f"ERR {name.decode()} cannot be included in a transaction on a serverless cache"))
+            else:
+                self._send(_wire(cmd))
         elif name == b"MULTI":
             self.in_multi = True
             self._send(_wire(cmd))
