@@ -13,12 +13,14 @@ from typing import Any, TypeVar
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import hex_id
+from cloudlet.core.interfaces import FlowVerdict, Placement
 from cloudlet.core.paging import offset_page
 from cloudlet.core.provider import Provider, operation
 from cloudlet.core.store import AccountRegionStore
 from cloudlet.services.ec2.defaults import allow_all_egress, default_state
 from cloudlet.services.ec2.filters import apply_filters, flag
 from cloudlet.services.ec2.model import Ec2State, SecurityGroup, Subnet, Vpc
+from cloudlet.services.ec2.reachability import check_flow, flow_end
 from cloudlet.services.ec2.shapes import security_group_shape, subnet_shape, tag_set, vpc_shape, zone_shape
 
 T = TypeVar("T")
@@ -191,6 +193,16 @@ class Ec2Provider(Provider):
     def default_security_group(self, account_id: str, region: str, vpc_id: str) -> SecurityGroup:
         groups = self.state(account_id, region).security_groups.values()
         return next(g for g in groups if g.vpc_id == vpc_id and g.name == "default")
+
+    def check_flow(self, account_id: str, region: str, source: Placement, destination: Placement,
+                   port: int) -> FlowVerdict:
+        """May source open a TCP connection to destination on port (security groups, same VPC)?"""
+        state = self.state(account_id, region)
+        src = flow_end(state, source.subnet_ids, source.group_ids, source.owner)
+        dst = flow_end(state, destination.subnet_ids, destination.group_ids, destination.owner)
+        if src is None or dst is None:
+            return FlowVerdict(src.address if src else "", "a subnet of the interface no longer exists")
+        return FlowVerdict(src.address, check_flow(state, src, dst, port))
 
     # -- describe calls -------------------------------------------------------------------
     @staticmethod

@@ -6,8 +6,11 @@ port, the cache endpoints' 6379/6380) and hands the listening sockets to
 cloudlet. Every connection the function opens to them is accepted here, with
 its destination as the function addressed it (the accepted socket's local
 address); `EgressPolicy.route` decides per (environment, destination) where it
-goes on the host or that it is dropped, and `relay` copies bytes both ways.
-The VPC issue decides reachability (subnets, security groups) in `route`.
+goes on the host, that it is refused (reset: nothing listens there), or that
+the network drops it (`Dropped`: a cache the function's VPC placement and the
+security groups do not let it reach, `vpc_access.py`). A dropped connection is
+held open and never answered, so the function's client times out as on AWS,
+where the SYN goes unanswered; `relay` copies bytes of the others both ways.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import logging
 import socket
 import struct
 from typing import TYPE_CHECKING
+
+from cloudlet.services.lambda_.vpc_access import cache_denial, find_cache
 
 if TYPE_CHECKING:
     from cloudlet.core.world import World
@@ -29,6 +34,13 @@ CACHE_PORTS = (6379, 6380)  # a serverless cache's endpoint and reader endpoint
 _WRITE_HIGH = 1 << 20
 
 
+class Dropped:
+    """A destination the network does not deliver to: the connection is held, never answered."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason  # the cloudlet: line for the function's log
+
+
 class EgressPolicy:
     """The one place that says whether an environment may reach a destination, and where that is."""
 
@@ -39,16 +51,20 @@ class EgressPolicy:
         """Ports every environment listens on (on all its addresses) for the relay."""
         return [self.world.config.port, *CACHE_PORTS]
 
-    def route(self, env: Environment, dest: Address) -> Address | None:
-        """The host address a connection of env to dest goes to, or None to drop it."""
+    def route(self, env: Environment, dest: Address) -> Address | Dropped | None:
+        """The host address a connection of env to dest goes to, Dropped, or None to refuse it."""
         host, port = dest
         config = self.world.config
         if port == config.port:
             # cloudlet's API endpoint, whichever loopback address the function used.
             api_host = config.host if config.host not in ("0.0.0.0", "", "::") else "127.0.0.1"
             return (api_host, config.port)
-        if port in CACHE_PORTS and host in set(self.world.hosts.entries().values()):
-            return (host, port)
+        if port in CACHE_PORTS:
+            target = find_cache(self.world, host)
+            if target is None:
+                return None
+            denial = cache_denial(self.world, env.fv, target, port)
+            return (host, port) if denial is None else Dropped(denial)
         return None
 
 
@@ -135,6 +151,7 @@ class EgressRelay:
     def __init__(self, policy: EgressPolicy) -> None:
         self.policy = policy
         self._servers: dict[Environment, list[asyncio.AbstractServer]] = {}
+        self._held: dict[Environment, list[asyncio.Transport]] = {}  # dropped connections, never answered
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def serve(self, env: Environment, sock: socket.socket) -> None:
@@ -146,6 +163,8 @@ class EgressRelay:
     def close(self, env: Environment) -> None:
         for server in self._servers.pop(env, []):
             server.close()
+        for transport in self._held.pop(env, []):
+            transport.abort()
 
     def connect(self, inbound: _Inbound, dest: Address) -> None:
         task = asyncio.ensure_future(self._connect(inbound, dest))
@@ -156,8 +175,14 @@ class EgressRelay:
         assert inbound.transport is not None
         onward = self.policy.route(inbound.env, dest)
         if onward is None:
-            log.info("environment of %s: connection to %s:%d dropped", inbound.env.fv.name, *dest)
+            log.info("environment of %s: connection to %s:%d refused", inbound.env.fv.name, *dest)
             _reset(inbound.transport)
+            return
+        if isinstance(onward, Dropped):
+            log.info("environment of %s: %s", inbound.env.fv.name, onward.reason)
+            # Reading stays paused: nothing the function sends is taken, nothing comes back.
+            self._held.setdefault(inbound.env, []).append(inbound.transport)
+            inbound.env.note(onward.reason)
             return
         log.debug("environment of %s: %s:%d -> %s:%d", inbound.env.fv.name, *dest, *onward)
         outbound = _Pipe()
