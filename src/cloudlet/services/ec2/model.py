@@ -57,6 +57,8 @@ class SecurityGroup:
     ingress: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     egress: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    # "ingress|tcp|6379|6379|cidr|group" -> sgr-... for rules authorized through the API.
+    rule_ids: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def arn(self) -> str:

@@ -21,6 +21,7 @@ from cloudlet.services.ec2.defaults import allow_all_egress, default_state
 from cloudlet.services.ec2.filters import apply_filters, flag
 from cloudlet.services.ec2.model import Ec2State, SecurityGroup, Subnet, Vpc
 from cloudlet.services.ec2.reachability import check_flow, flow_end
+from cloudlet.services.ec2.sg_rules import all_rule_shapes, authorize, requested_rules, revoke, revoke_by_ids
 from cloudlet.services.ec2.shapes import security_group_shape, subnet_shape, tag_set, vpc_shape, zone_shape
 
 T = TypeVar("T")
@@ -98,6 +99,10 @@ SG_FILTERS: dict[str, Callable[[SecurityGroup], Iterable[str]]] = {
     "vpc-id": lambda g: [g.vpc_id],
     **{f"ip-permission.{f}": _rules_filter("ingress", f) for f in _RULE_FIELDS},
     **{f"egress.ip-permission.{f}": _rules_filter("egress", f) for f in _RULE_FIELDS},
+}
+RULE_FILTERS: dict[str, Callable[[dict[str, Any]], Iterable[str]]] = {
+    "group-id": lambda r: [r["GroupId"]],
+    "security-group-rule-id": lambda r: [r["SecurityGroupRuleId"]],
 }
 ZONE_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
     "group-name": lambda z: [f"{z.region}-zg-1"],
@@ -375,3 +380,65 @@ class Ec2Provider(Provider):
                            "be deleted by a user", 400)
         del state.security_groups[group.id]
         return {"Return": True, "GroupId": group.id}
+
+    # -- security group rules ------------------------------------------------------------
+    def _rule_target(self, state: Ec2State, params: dict[str, Any], egress: bool) -> SecurityGroup:
+        if params.get("GroupId"):
+            return _pick(state.security_groups, [params["GroupId"]], "sg")[0]
+        if params.get("GroupName") and not egress:
+            name = params["GroupName"]
+            group = next((g for g in state.security_groups.values()
+                          if g.name == name and g.vpc_id == state.default_vpc_id), None)
+            if group is None:
+                raise _not_in_default_vpc(state, name)
+            return group
+        raise AWSError("MissingParameter", "The request must contain the parameter groupId", 400)
+
+    def _authorize(self, ctx: RequestContext, params: dict[str, Any], egress: bool) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        group = self._rule_target(state, params, egress)
+        rules = authorize(group, egress, requested_rules(state, group, params))
+        return {"Return": True, "SecurityGroupRules": rules}
+
+    def _revoke(self, ctx: RequestContext, params: dict[str, Any], egress: bool) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        group = self._rule_target(state, params, egress)
+        if params.get("SecurityGroupRuleIds"):
+            return revoke_by_ids(group, egress, list(params["SecurityGroupRuleIds"]))
+        in_default = state.vpcs[group.vpc_id].is_default if group.vpc_id in state.vpcs else False
+        return revoke(group, egress, requested_rules(state, group, params), in_default)
+
+    @operation("AuthorizeSecurityGroupIngress")
+    def authorize_security_group_ingress(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._authorize(ctx, params, egress=False)
+
+    @operation("AuthorizeSecurityGroupEgress")
+    def authorize_security_group_egress(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._authorize(ctx, params, egress=True)
+
+    @operation("RevokeSecurityGroupIngress")
+    def revoke_security_group_ingress(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._revoke(ctx, params, egress=False)
+
+    @operation("RevokeSecurityGroupEgress")
+    def revoke_security_group_egress(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._revoke(ctx, params, egress=True)
+
+    @operation("DescribeSecurityGroupRules")
+    def describe_security_group_rules(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        rules = [r for g in state.security_groups.values() for r in all_rule_shapes(g)]
+        wanted = params.get("SecurityGroupRuleIds") or []
+        if wanted:
+            known = {r["SecurityGroupRuleId"] for r in rules}
+            missing = [w for w in wanted if w not in known]
+            if missing:
+                raise AWSError("InvalidSecurityGroupRuleId.NotFound",
+                               f"The security group rule ID '{missing[0]}' does not exist", 400)
+            rules = [r for r in rules if r["SecurityGroupRuleId"] in wanted]
+        found = apply_filters(rules, params.get("Filters"), RULE_FILTERS)
+        page, extra = _page(found, params, "security-group-rules")
+        return {"SecurityGroupRules": page, **extra}
