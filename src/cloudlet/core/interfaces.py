@@ -117,6 +117,9 @@ class NetworkDirectory(Protocol):
     def check_flow(self, account_id: str, region: str, source: Placement, destination: Placement,
                    port: int) -> FlowVerdict: ...
 
+    def check_api_flow(self, account_id: str, region: str, source: Placement, service: str) -> FlowVerdict:
+        """May an interface in a VPC reach SERVICE's API (through an interface endpoint)?"""
+
 
 class LogSink(Protocol):
     """CloudWatch Logs: where functions' output lines go."""

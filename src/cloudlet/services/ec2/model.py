@@ -65,6 +65,26 @@ class SecurityGroup:
         return f"arn:aws:ec2:{self.region}:{self.owner_id}:security-group/{self.id}"
 
 
+@dataclasses.dataclass
+class VpcEndpoint:
+    """An interface endpoint: AWS's API for one service, reachable from inside a VPC."""
+
+    id: str
+    vpc_id: str
+    service_name: str  # com.amazonaws.REGION.SERVICE
+    endpoint_type: str
+    subnet_ids: list[str]
+    group_ids: list[str]
+    private_dns_enabled: bool
+    policy_document: str
+    owner_id: str
+    region: str
+    network_interface_ids: list[str] = dataclasses.field(default_factory=list)
+    created: str = ""
+    state: str = "available"
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
 @dataclasses.dataclass(frozen=True)
 class AvailabilityZone:
     name: str  # us-east-1a
@@ -79,6 +99,7 @@ class Ec2State:
     vpcs: dict[str, Vpc] = dataclasses.field(default_factory=dict)
     subnets: dict[str, Subnet] = dataclasses.field(default_factory=dict)
     security_groups: dict[str, SecurityGroup] = dataclasses.field(default_factory=dict)
+    vpc_endpoints: dict[str, VpcEndpoint] = dataclasses.field(default_factory=dict)
     zones: list[AvailabilityZone] = dataclasses.field(default_factory=list)
     default_vpc_id: str = ""
 
@@ -91,6 +112,7 @@ def _persist_spec() -> Any:
             Collection("vpcs", Vpc),
             Collection("subnets", Subnet),
             Collection("security_groups", SecurityGroup),
+            Collection("vpc_endpoints", VpcEndpoint),
         ),
         scalars=("zones", "default_vpc_id"),
     )

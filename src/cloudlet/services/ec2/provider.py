@@ -17,6 +17,7 @@ from cloudlet.core.interfaces import FlowVerdict, Placement
 from cloudlet.core.paging import offset_page
 from cloudlet.core.provider import Provider, operation
 from cloudlet.core.store import AccountRegionStore
+from cloudlet.services.ec2 import endpoints
 from cloudlet.services.ec2.defaults import allow_all_egress, default_state
 from cloudlet.services.ec2.filters import apply_filters, flag
 from cloudlet.services.ec2.model import Ec2State, SecurityGroup, Subnet, Vpc
@@ -104,6 +105,13 @@ RULE_FILTERS: dict[str, Callable[[dict[str, Any]], Iterable[str]]] = {
     "group-id": lambda r: [r["GroupId"]],
     "security-group-rule-id": lambda r: [r["SecurityGroupRuleId"]],
 }
+ENDPOINT_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
+    "service-name": lambda e: [e.service_name],
+    "vpc-id": lambda e: [e.vpc_id],
+    "vpc-endpoint-id": lambda e: [e.id],
+    "vpc-endpoint-state": lambda e: [e.state],
+    "vpc-endpoint-type": lambda e: [e.endpoint_type],
+}
 ZONE_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
     "group-name": lambda z: [f"{z.region}-zg-1"],
     "opt-in-status": lambda z: ["opt-in-not-required"],
@@ -151,7 +159,8 @@ def _pick(table: dict[str, T], ids: list[str], prefix: str) -> list[T]:
 
 def _taggable_tables(state: Ec2State) -> tuple[tuple[str, dict[str, Any]], ...]:
     """(resource type as DescribeTags names it, the resources), for every type that takes tags."""
-    return (("vpc", state.vpcs), ("subnet", state.subnets), ("security-group", state.security_groups))
+    return (("vpc", state.vpcs), ("subnet", state.subnets), ("security-group", state.security_groups),
+            ("vpc-endpoint", state.vpc_endpoints))
 
 
 def _page(items: list[Any], params: dict[str, Any], what: str) -> tuple[list[Any], dict[str, Any]]:
@@ -208,6 +217,13 @@ class Ec2Provider(Provider):
         if src is None or dst is None:
             return FlowVerdict(src.address if src else "", "a subnet of the interface no longer exists")
         return FlowVerdict(src.address, check_flow(state, src, dst, port))
+
+    def check_api_flow(self, account_id: str, region: str, source: Placement, service: str) -> FlowVerdict:
+        state = self.state(account_id, region)
+        src = flow_end(state, source.subnet_ids, source.group_ids, source.owner)
+        if src is None:
+            return FlowVerdict("", "a subnet of the interface no longer exists")
+        return FlowVerdict(src.address, endpoints.api_denial(state, src, service, region))
 
     # -- describe calls -------------------------------------------------------------------
     @staticmethod
@@ -442,3 +458,32 @@ class Ec2Provider(Provider):
         found = apply_filters(rules, params.get("Filters"), RULE_FILTERS)
         page, extra = _page(found, params, "security-group-rules")
         return {"SecurityGroupRules": page, **extra}
+
+    # -- VPC endpoints ---------------------------------------------------------------------
+    @operation("CreateVpcEndpoint")
+    def create_vpc_endpoint(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        endpoint = endpoints.create(state, params, ctx.account_id, ctx.region)
+        out = {"VpcEndpoint": endpoints.shape(endpoint, state, pending=True)}
+        if params.get("ClientToken"):
+            out["ClientToken"] = params["ClientToken"]
+        return out
+
+    @operation("DescribeVpcEndpoints")
+    def describe_vpc_endpoints(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        wanted = params.get("VpcEndpointIds") or []
+        missing = [w for w in wanted if w not in state.vpc_endpoints]
+        if missing:
+            raise AWSError("InvalidVpcEndpointId.NotFound", f"The VpcEndpoint Id '{missing[0]}' does not exist", 400)
+        found = [state.vpc_endpoints[w] for w in dict.fromkeys(wanted)] if wanted else list(state.vpc_endpoints.values())
+        page, extra = _page(apply_filters(found, params.get("Filters"), ENDPOINT_FILTERS), params, "vpc-endpoints")
+        return {"VpcEndpoints": [endpoints.shape(e, state) for e in page], **extra}
+
+    @operation("DeleteVpcEndpoints")
+    def delete_vpc_endpoints(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        return {"Unsuccessful": endpoints.delete(state, list(params["VpcEndpointIds"]))}

@@ -21,7 +21,7 @@ import socket
 import struct
 from typing import TYPE_CHECKING
 
-from cloudlet.services.lambda_.vpc_access import cache_denial, find_cache
+from cloudlet.services.lambda_.vpc_access import api_denial, api_gated, cache_denial, find_cache
 
 if TYPE_CHECKING:
     from cloudlet.core.world import World
@@ -32,6 +32,14 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 CACHE_PORTS = (6379, 6380)  # a serverless cache's endpoint and reader endpoint
 _WRITE_HIGH = 1 << 20
+_HEAD_MAX = 64 << 10  # an HTTP request head is read up to this to find its service
+
+
+class AwaitRequest:
+    """The connection's fate depends on the service its HTTP request is for (an API call from a VPC)."""
+
+
+AWAIT_REQUEST = AwaitRequest()
 
 
 class Dropped:
@@ -51,14 +59,13 @@ class EgressPolicy:
         """Ports every environment listens on (on all its addresses) for the relay."""
         return [self.world.config.port, *CACHE_PORTS]
 
-    def route(self, env: Environment, dest: Address) -> Address | Dropped | None:
-        """The host address a connection of env to dest goes to, Dropped, or None to refuse it."""
+    def route(self, env: Environment, dest: Address) -> Address | Dropped | AwaitRequest | None:
+        """The host address a connection of env to dest goes to, Dropped, AWAIT_REQUEST (ask
+        route_request with the request's head), or None to refuse it."""
         host, port = dest
         config = self.world.config
         if port == config.port:
-            # cloudlet's API endpoint, whichever loopback address the function used.
-            api_host = config.host if config.host not in ("0.0.0.0", "", "::") else "127.0.0.1"
-            return (api_host, config.port)
+            return AWAIT_REQUEST if api_gated(self.world, env.fv) else self._api_address()
         if port in CACHE_PORTS:
             target = find_cache(self.world, host)
             if target is None:
@@ -66,6 +73,17 @@ class EgressPolicy:
             denial = cache_denial(self.world, env.fv, target, port)
             return (host, port) if denial is None else Dropped(denial)
         return None
+
+    def route_request(self, env: Environment, head: bytes) -> Address | Dropped:
+        """Where an API connection of a function in a VPC goes, from its first request's head."""
+        denial = api_denial(self.world, env.fv, head)
+        return self._api_address() if denial is None else Dropped(denial)
+
+    def _api_address(self) -> Address:
+        # cloudlet's API endpoint, whichever loopback address the function used.
+        config = self.world.config
+        api_host = config.host if config.host not in ("0.0.0.0", "", "::") else "127.0.0.1"
+        return (api_host, config.port)
 
 
 def _reset(transport: asyncio.Transport) -> None:
@@ -133,6 +151,26 @@ class _Inbound(_Pipe):
         super().__init__()
         self.relay = relay
         self.env = env
+        self.head_ready: asyncio.Future[None] | None = None  # set while the request head is awaited
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.head_ready is not None and not self.head_ready.done():
+            head = b"".join(self.early)
+            if b"\r\n\r\n" in head or len(head) >= _HEAD_MAX:
+                self.head_ready.set_result(None)
+
+    def eof_received(self) -> bool:
+        self._head_done()
+        return super().eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_done()
+        super().connection_lost(exc)
+
+    def _head_done(self) -> None:
+        if self.head_ready is not None and not self.head_ready.done():
+            self.head_ready.set_result(None)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -174,6 +212,14 @@ class EgressRelay:
     async def _connect(self, inbound: _Inbound, dest: Address) -> None:
         assert inbound.transport is not None
         onward = self.policy.route(inbound.env, dest)
+        if isinstance(onward, AwaitRequest):
+            inbound.head_ready = asyncio.get_running_loop().create_future()
+            inbound.transport.resume_reading()
+            await inbound.head_ready
+            if inbound.closed:
+                return
+            inbound.transport.pause_reading()
+            onward = self.policy.route_request(inbound.env, b"".join(inbound.early))
         if onward is None:
             log.info("environment of %s: connection to %s:%d refused", inbound.env.fv.name, *dest)
             _reset(inbound.transport)
