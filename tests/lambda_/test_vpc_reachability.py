@@ -179,3 +179,55 @@ def test_cache_groups_changed_apply_to_the_next_connection_and_cidr_rules_match_
         _available(ec, cache["ServerlessCacheName"])
         ec.modify_serverless_cache(ServerlessCacheName=cache["ServerlessCacheName"],
                                    SecurityGroupIds=[network["default_sg"]])
+
+
+CALLER = r'''
+import boto3, botocore.config
+def handler(event, context):
+    config = botocore.config.Config(connect_timeout=1, read_timeout=event.get("read_timeout", 60),
+                                    retries={"max_attempts": 0})
+    try:
+        return boto3.client("sts", config=config).get_caller_identity()["Arn"]
+    except Exception as e:
+        return type(e).__name__
+'''
+
+
+def test_a_vpc_function_reaches_sts_only_through_a_vpc_endpoint(lam: Any, boto3_client: Any,
+                                                                network: dict[str, Any]) -> None:
+    ec2 = network["ec2"]
+    name = f"vpc-sts-{uuid.uuid4().hex[:8]}"
+    lam.create_function(FunctionName=name, Role=lambda_role(boto3_client, "vpc-probe", VPC_ACCESS),
+                        Runtime="python3.12", Handler="app.handler", Code={"ZipFile": make_zip({"app.py": CALLER})},
+                        Timeout=4, VpcConfig={"SubnetIds": network["subnets"],
+                                              "SecurityGroupIds": [network["default_sg"]]})
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    created: list[str] = []
+    try:
+        r, out, tail = _invoke(lam, name, {})
+        assert "Task timed out after 4.00 seconds" in out["errorMessage"]
+        line = next(ln for ln in tail.splitlines() if ln.startswith("cloudlet: connection from function"))
+        assert "sts API" in line and "com.amazonaws.us-east-1.sts" in line and "(ENI 172.31." in line
+
+        # An endpoint of another service does not carry STS.
+        logs_ep = ec2.create_vpc_endpoint(VpcId=network["vpc"], VpcEndpointType="Interface",
+                                          ServiceName="com.amazonaws.us-east-1.logs",
+                                          SubnetIds=network["subnets"][:1])["VpcEndpoint"]
+        created.append(logs_ep["VpcEndpointId"])
+        assert _invoke(lam, name, {"read_timeout": 1})[1] == "ReadTimeoutError"
+
+        sts_ep = ec2.create_vpc_endpoint(VpcId=network["vpc"], VpcEndpointType="Interface",
+                                         ServiceName="com.amazonaws.us-east-1.sts",
+                                         SubnetIds=network["subnets"][:2])["VpcEndpoint"]
+        created.append(sts_ep["VpcEndpointId"])
+        assert sts_ep["Groups"][0]["GroupId"] == network["default_sg"] and sts_ep["PrivateDnsEnabled"] is True
+        r, out, _ = _invoke(lam, name, {})
+        assert out.startswith("arn:aws:sts::") and ":assumed-role/vpc-probe/" in out, out
+
+        ec2.delete_vpc_endpoints(VpcEndpointIds=[sts_ep["VpcEndpointId"]])
+        created.remove(sts_ep["VpcEndpointId"])
+        assert _invoke(lam, name, {"read_timeout": 1})[1] == "ReadTimeoutError"
+    finally:
+        lam.delete_function(FunctionName=name)
+        if created:
+            ec2.delete_vpc_endpoints(VpcEndpointIds=created)

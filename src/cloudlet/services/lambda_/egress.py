@@ -155,9 +155,13 @@ class _Inbound(_Pipe):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
+        self.check_head()
+
+    def check_head(self) -> None:
+        """Wakes the router once the request head is in (bytes may come before it waits)."""
         if self.head_ready is not None and not self.head_ready.done():
             head = b"".join(self.early)
-            if b"\r\n\r\n" in head or len(head) >= _HEAD_MAX:
+            if b"\r\n\r\n" in head or len(head) >= _HEAD_MAX or self.eof or self.closed:
                 self.head_ready.set_result(None)
 
     def eof_received(self) -> bool:
@@ -214,6 +218,7 @@ class EgressRelay:
         onward = self.policy.route(inbound.env, dest)
         if isinstance(onward, AwaitRequest):
             inbound.head_ready = asyncio.get_running_loop().create_future()
+            inbound.check_head()
             inbound.transport.resume_reading()
             await inbound.head_ready
             if inbound.closed:
