@@ -17,13 +17,14 @@ from cloudlet.core.interfaces import FlowVerdict, Placement
 from cloudlet.core.paging import offset_page
 from cloudlet.core.provider import Provider, operation
 from cloudlet.core.store import AccountRegionStore
-from cloudlet.services.ec2 import endpoints
+from cloudlet.services.ec2 import endpoints, vpcs
 from cloudlet.services.ec2.defaults import allow_all_egress, default_state
 from cloudlet.services.ec2.filters import apply_filters, flag
 from cloudlet.services.ec2.model import Ec2State, SecurityGroup, Subnet, Vpc
 from cloudlet.services.ec2.reachability import check_flow, flow_end
 from cloudlet.services.ec2.sg_rules import all_rule_shapes, authorize, requested_rules, revoke, revoke_by_ids
 from cloudlet.services.ec2.shapes import security_group_shape, subnet_shape, tag_set, vpc_shape, zone_shape
+from cloudlet.services.network_usage import network_ids_in_use
 
 T = TypeVar("T")
 _ID = {prefix: re.compile(rf"^{prefix}-([0-9a-f]{{8}}|[0-9a-f]{{17}})$") for prefix in ("vpc", "subnet", "sg")}
@@ -394,6 +395,12 @@ class Ec2Provider(Provider):
         if group.name == "default":
             raise AWSError("CannotDelete", f"the specified group: \"{group.id}\" name: \"default\" cannot "
                            "be deleted by a user", 400)
+        referenced = any(pair.get("GroupId") == group.id
+                         for other in state.security_groups.values() if other.id != group.id
+                         for perm in (*other.ingress, *other.egress) for pair in perm.get("UserIdGroupPairs") or [])
+        if (referenced or group.id in network_ids_in_use(self.world, ctx.account_id, ctx.region)
+                or any(group.id in e.group_ids for e in state.vpc_endpoints.values())):
+            raise AWSError("DependencyViolation", f"resource {group.id} has a dependent object", 400)
         del state.security_groups[group.id]
         return {"Return": True, "GroupId": group.id}
 
@@ -487,3 +494,32 @@ class Ec2Provider(Provider):
         self._dry_run(params)
         state = self.state(ctx.account_id, ctx.region)
         return {"Unsuccessful": endpoints.delete(state, list(params["VpcEndpointIds"]))}
+
+    # -- VPCs and subnets --------------------------------------------------------------------
+    @operation("CreateVpc")
+    def create_vpc(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        vpc = vpcs.create_vpc(self.state(ctx.account_id, ctx.region), params, ctx.account_id, ctx.region)
+        return {"Vpc": {**vpc_shape(vpc), "State": "pending"}}
+
+    @operation("DeleteVpc")
+    def delete_vpc(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        _check_ids([params["VpcId"]], "vpc")
+        vpcs.delete_vpc(self.state(ctx.account_id, ctx.region), params["VpcId"])
+        return {}
+
+    @operation("CreateSubnet")
+    def create_subnet(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        _check_ids([params["VpcId"]], "vpc")
+        subnet = vpcs.create_subnet(self.state(ctx.account_id, ctx.region), params, ctx.account_id, ctx.region)
+        return {"Subnet": subnet_shape(subnet)}
+
+    @operation("DeleteSubnet")
+    def delete_subnet(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        _check_ids([params["SubnetId"]], "subnet")
+        used = network_ids_in_use(self.world, ctx.account_id, ctx.region)
+        vpcs.delete_subnet(self.state(ctx.account_id, ctx.region), params["SubnetId"], used)
+        return {}

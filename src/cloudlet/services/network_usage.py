@@ -1,0 +1,27 @@
+"""Which subnets and security groups caches and functions' ENIs use (EC2's DependencyViolation)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cloudlet.core.world import World
+
+
+def network_ids_in_use(world: World, account_id: str, region: str) -> set[str]:
+    """Ids of the subnets and security groups a cache or a function version of (account, region) is in."""
+    from cloudlet.services.elasticache.base import ElastiCacheBase
+    from cloudlet.services.lambda_.provider import LambdaProvider
+
+    used: set[str] = set()
+    caches = world.providers.get("elasticache")
+    if isinstance(caches, ElastiCacheBase):
+        for cache in caches.store.get(account_id, region).caches.values():
+            used.update(cache.subnet_ids, cache.security_group_ids)
+    functions = world.providers.get("lambda")
+    if isinstance(functions, LambdaProvider):
+        for fn in functions.store.get(account_id, region).functions.values():
+            for fv in (fn.latest, *fn.versions.values()):
+                vpc = fv.vpc_config or {}
+                used.update(vpc.get("SubnetIds") or (), vpc.get("SecurityGroupIds") or ())
+    return used
