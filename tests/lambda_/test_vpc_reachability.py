@@ -231,3 +231,30 @@ def test_a_vpc_function_reaches_sts_only_through_a_vpc_endpoint(lam: Any, boto3_
         lam.delete_function(FunctionName=name)
         if created:
             ec2.delete_vpc_endpoints(VpcEndpointIds=created)
+
+
+def test_a_cache_in_a_custom_vpc_is_reached_only_from_that_vpc(lam: Any, boto3_client: Any,
+                                                                network: dict[str, Any]) -> None:
+    ec2, ec = network["ec2"], boto3_client("elasticache")
+    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.40.{i}.0/24", AvailabilityZone=f"us-east-1{z}")
+               ["Subnet"]["SubnetId"] for i, z in enumerate("ab")]
+    default_sg = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                                       {"Name": "group-name", "Values": ["default"]}])
+    sg = default_sg["SecurityGroups"][0]["GroupId"]
+    name = f"custom-{uuid.uuid4().hex[:6]}"
+    ec.create_serverless_cache(ServerlessCacheName=name, Engine="valkey", SubnetIds=subnets)
+    cache = _available(ec, name)
+    assert cache["SecurityGroupIds"] == [sg] and sorted(cache["SubnetIds"]) == sorted(subnets)
+    inside = _function(lam, boto3_client, {"SubnetIds": subnets, "SecurityGroupIds": [sg]})
+    elsewhere = _function(lam, boto3_client, {"SubnetIds": network["subnets"],
+                                              "SecurityGroupIds": [network["default_sg"]]})
+    try:
+        assert _reached(_invoke(lam, inside, {"host": cache["Endpoint"]["Address"]})[1])
+        r, out, tail = _invoke(lam, elsewhere, {"host": cache["Endpoint"]["Address"], "timeout": 1})
+        assert out == "TimeoutError", out
+        assert f"the destination is in {vpc}, the source in {network['vpc']}" in tail
+    finally:
+        lam.delete_function(FunctionName=inside)
+        lam.delete_function(FunctionName=elsewhere)
+        ec.delete_serverless_cache(ServerlessCacheName=name)
