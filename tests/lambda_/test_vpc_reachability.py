@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -119,7 +120,8 @@ def test_default_group_reaches_the_cache_and_no_vpc_config_times_out(lam: Any, b
 
 def test_a_group_the_cache_does_not_allow_times_out_until_authorized(lam: Any, boto3_client: Any,
                                                                       cache: dict[str, Any],
-                                                                      network: dict[str, Any]) -> None:
+                                                                      network: dict[str, Any],
+                                                                      cloudlet_server: Any) -> None:
     ec2, host = network["ec2"], cache["Endpoint"]["Address"]
     fn_sg = ec2.create_security_group(GroupName=f"fn-{uuid.uuid4().hex[:8]}", Description="function",
                                       VpcId=network["vpc"])["GroupId"]
@@ -130,7 +132,17 @@ def test_a_group_the_cache_does_not_allow_times_out_until_authorized(lam: Any, b
         assert "Task timed out" in out["errorMessage"]
         line = next(ln for ln in tail.splitlines() if ln.startswith("cloudlet: connection from function"))
         assert f"no inbound rule of security group(s) {network['default_sg']}" in line and fn_sg in line
-        assert "(ENI 172.31." in line
+        # The ENI the line names is the function's, as DescribeNetworkInterfaces lists it.
+        address = line.split("(ENI ", 1)[1].split(")", 1)[0]
+        enis = ec2.describe_network_interfaces(Filters=[{"Name": "private-ip-address", "Values": [address]}])
+        eni = enis["NetworkInterfaces"][0]
+        assert eni["InterfaceType"] == "lambda" and eni["RequesterManaged"] is True
+        assert eni["Groups"][0]["GroupId"] == fn_sg and eni["SubnetId"] in network["subnets"]
+        assert eni["Description"] == f"AWS Lambda VPC ENI-{name}"
+        # `cloudlet status` lists it (the health answer's status lines).
+        with urllib.request.urlopen(cloudlet_server.endpoint_url + "/_cloudlet/health", timeout=10) as resp:
+            lines = json.loads(resp.read())["status_lines"]
+        assert any(f"{eni['NetworkInterfaceId']} lambda {name} {address}" in ln for ln in lines), lines
 
         ec2.authorize_security_group_ingress(GroupId=network["default_sg"], IpPermissions=rule)
         r, out, _ = _invoke(lam, name, {"host": host})

@@ -25,3 +25,20 @@ def network_ids_in_use(world: World, account_id: str, region: str) -> set[str]:
                 vpc = fv.vpc_config or {}
                 used.update(vpc.get("SubnetIds") or (), vpc.get("SecurityGroupIds") or ())
     return used
+
+
+def function_placements(world: World) -> list[tuple[str, str, str, list[str], list[str]]]:
+    """(account, region, function name, subnet ids, group ids) of every function in a VPC ($LATEST)."""
+    from cloudlet.services.lambda_.provider import LambdaProvider
+
+    functions = world.providers.get("lambda")
+    if not isinstance(functions, LambdaProvider):
+        return []
+    out = []
+    for (account, region), state in functions.store.items():
+        for fn in state.functions.values():
+            vpc = fn.latest.vpc_config or {}
+            if vpc.get("VpcId"):
+                out.append((account, region, fn.name, list(vpc.get("SubnetIds") or []),
+                            list(vpc.get("SecurityGroupIds") or [])))
+    return out

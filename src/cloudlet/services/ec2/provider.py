@@ -17,14 +17,14 @@ from cloudlet.core.interfaces import FlowVerdict, Placement
 from cloudlet.core.paging import offset_page
 from cloudlet.core.provider import Provider, operation
 from cloudlet.core.store import AccountRegionStore
-from cloudlet.services.ec2 import endpoints, vpcs
+from cloudlet.services.ec2 import endpoints, enis, vpcs
 from cloudlet.services.ec2.defaults import allow_all_egress, default_state
 from cloudlet.services.ec2.filters import apply_filters, flag
 from cloudlet.services.ec2.model import Ec2State, SecurityGroup, Subnet, Vpc
 from cloudlet.services.ec2.reachability import check_flow, flow_end
 from cloudlet.services.ec2.sg_rules import all_rule_shapes, authorize, requested_rules, revoke, revoke_by_ids
 from cloudlet.services.ec2.shapes import security_group_shape, subnet_shape, tag_set, vpc_shape, zone_shape
-from cloudlet.services.network_usage import network_ids_in_use
+from cloudlet.services.network_usage import function_placements, network_ids_in_use
 
 T = TypeVar("T")
 _ID = {prefix: re.compile(rf"^{prefix}-([0-9a-f]{{8}}|[0-9a-f]{{17}})$") for prefix in ("vpc", "subnet", "sg")}
@@ -523,3 +523,33 @@ class Ec2Provider(Provider):
         used = network_ids_in_use(self.world, ctx.account_id, ctx.region)
         vpcs.delete_subnet(self.state(ctx.account_id, ctx.region), params["SubnetId"], used)
         return {}
+
+    # -- network interfaces (functions' ENIs) ----------------------------------------------
+    def _enis(self, account_id: str, region: str) -> list[enis.Eni]:
+        state = self.state(account_id, region)
+        return [eni for acct, reg, name, subnets, groups in function_placements(self.world)
+                if (acct, reg) == (account_id, region)
+                for eni in enis.function_enis(state, account_id, region, name, subnets, groups)]
+
+    @operation("DescribeNetworkInterfaces")
+    def describe_network_interfaces(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        found = self._enis(ctx.account_id, ctx.region)
+        wanted = params.get("NetworkInterfaceIds") or []
+        if wanted:
+            known = {e.id: e for e in found}
+            missing = [w for w in wanted if w not in known]
+            if missing:
+                raise AWSError("InvalidNetworkInterfaceID.NotFound",
+                               f"The networkInterface ID '{missing[0]}' does not exist", 400)
+            found = [known[w] for w in dict.fromkeys(wanted)]
+        page, extra = _page(apply_filters(found, params.get("Filters"), enis.ENI_FILTERS), params,
+                            "network-interfaces")
+        return {"NetworkInterfaces": [enis.eni_shape(e, state) for e in page], **extra}
+
+    def status_lines(self) -> list[str]:
+        """Each function's ENIs: `ec2 ACCOUNT REGION eni-... lambda FUNCTION ADDRESS SUBNET`."""
+        accounts = {(acct, reg) for acct, reg, *_ in function_placements(self.world)}
+        return [f"ec2 {acct} {reg} {e.id} lambda {e.function} {e.address} {e.subnet_id}"
+                for acct, reg in sorted(accounts) for e in self._enis(acct, reg)]
