@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import struct
 from typing import TYPE_CHECKING
@@ -73,6 +74,21 @@ class EgressPolicy:
             denial = cache_denial(self.world, env.fv, target, port)
             return (host, port) if denial is None else Dropped(denial)
         return None
+
+    def hand_off(self, env: Environment, dest: Address, sock: socket.socket) -> bool:
+        """Gives an allowed cache connection straight to the data plane (no relay hop); False when
+        dest is not one (the caller routes it as any other)."""
+        from cloudlet.services.elasticache.base import ElastiCacheBase
+
+        if dest[1] not in CACHE_PORTS:
+            return False
+        target = find_cache(self.world, dest[0])
+        provider = self.world.providers.get("elasticache")
+        if target is None or not isinstance(provider, ElastiCacheBase):
+            return False
+        if cache_denial(self.world, env.fv, target, dest[1]) is not None:
+            return False
+        return provider.dataplane.adopt(target.cache.name, dest[1] == CACHE_PORTS[1], sock)
 
     def route_request(self, env: Environment, head: bytes) -> Address | Dropped:
         """Where an API connection of a function in a VPC goes, from its first request's head."""
@@ -184,7 +200,19 @@ class _Inbound(_Pipe):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sockname = transport.get_extra_info("sockname")
         dest: Address = (str(sockname[0]), int(sockname[1]))
+        if sock is not None and self.transport is not None and self._hand_off(self.transport, sock, dest):
+            return
         self.relay.connect(self, dest)
+
+    def _hand_off(self, transport: asyncio.Transport, sock: socket.socket, dest: Address) -> bool:
+        """An allowed cache connection goes to the data plane on a duplicate of its descriptor (nothing
+        has been read from it yet); this transport's close then leaves the connection open."""
+        copy = socket.socket(fileno=os.dup(sock.fileno()))
+        if self.relay.policy.hand_off(self.env, dest, copy):
+            transport.abort()
+            return True
+        copy.close()  # the duplicate only: the relay serves the connection
+        return False
 
 
 class EgressRelay:
