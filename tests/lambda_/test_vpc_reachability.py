@@ -270,3 +270,44 @@ def test_a_cache_in_a_custom_vpc_is_reached_only_from_that_vpc(lam: Any, boto3_c
         lam.delete_function(FunctionName=inside)
         lam.delete_function(FunctionName=elsewhere)
         ec.delete_serverless_cache(ServerlessCacheName=name)
+
+
+KEEPER = r'''
+import socket, ssl
+conn = None
+def handler(event, context):
+    global conn
+    host = event["host"]
+    try:
+        if event["op"] == "open":
+            ctx = ssl.create_default_context()
+            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+            raw = socket.create_connection((host, 6379), timeout=event.get("timeout"))
+            conn = ctx.wrap_socket(raw, server_hostname=host)
+        conn.sendall(b"PING\r\n")
+        return conn.recv(64).decode()
+    except OSError as e:
+        return type(e).__name__
+'''
+
+
+def test_a_revoked_rule_keeps_established_connections(lam: Any, boto3_client: Any, cache: dict[str, Any],
+                                                      network: dict[str, Any]) -> None:
+    """As AWS's connection tracking does: a rule change decides new connections only."""
+    ec2, host = network["ec2"], cache["Endpoint"]["Address"]
+    fn_sg = ec2.create_security_group(GroupName=f"keep-{uuid.uuid4().hex[:8]}", Description="function",
+                                      VpcId=network["vpc"])["GroupId"]
+    rule = [{"IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379, "UserIdGroupPairs": [{"GroupId": fn_sg}]}]
+    ec2.authorize_security_group_ingress(GroupId=network["default_sg"], IpPermissions=rule)
+    name = f"vpc-keep-{uuid.uuid4().hex[:8]}"
+    lam.create_function(FunctionName=name, Role=lambda_role(boto3_client, "vpc-probe", VPC_ACCESS),
+                        Runtime="python3.12", Handler="app.handler", Code={"ZipFile": make_zip({"app.py": KEEPER})},
+                        Timeout=5, VpcConfig={"SubnetIds": network["subnets"], "SecurityGroupIds": [fn_sg]})
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    try:
+        assert _reached(_invoke(lam, name, {"host": host, "op": "open"})[1])
+        ec2.revoke_security_group_ingress(GroupId=network["default_sg"], IpPermissions=rule)
+        assert _reached(_invoke(lam, name, {"host": host, "op": "reuse"})[1])  # established: stays
+        assert _invoke(lam, name, {"host": host, "op": "open", "timeout": 1})[1] == "TimeoutError"
+    finally:
+        lam.delete_function(FunctionName=name)
