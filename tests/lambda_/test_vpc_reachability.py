@@ -311,3 +311,43 @@ def test_a_revoked_rule_keeps_established_connections(lam: Any, boto3_client: An
         assert _invoke(lam, name, {"host": host, "op": "open", "timeout": 1})[1] == "TimeoutError"
     finally:
         lam.delete_function(FunctionName=name)
+
+
+def test_a_vpc_function_reaches_sts_through_a_nat_gateway_route(lam: Any, boto3_client: Any,
+                                                                network: dict[str, Any]) -> None:
+    """No endpoint: the function's subnet needs 0.0.0.0/0 to a public NAT gateway, whose own subnet
+    routes to the VPC's internet gateway (the default VPC's main table does)."""
+    ec2 = network["ec2"]
+    nat_subnet, fn_subnet = network["subnets"][0], network["subnets"][1]
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=nat_subnet, AllocationId=allocation)["NatGateway"]["NatGatewayId"]
+    table = ec2.create_route_table(VpcId=network["vpc"])["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+    name = f"vpc-nat-{uuid.uuid4().hex[:8]}"
+    lam.create_function(FunctionName=name, Role=lambda_role(boto3_client, "vpc-probe", VPC_ACCESS),
+                        Runtime="python3.12", Handler="app.handler", Code={"ZipFile": make_zip({"app.py": CALLER})},
+                        Timeout=5, VpcConfig={"SubnetIds": [fn_subnet], "SecurityGroupIds": [network["default_sg"]]})
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    association = None
+    try:
+        # The subnet still uses the main table: 0.0.0.0/0 goes to the internet gateway, no public IP.
+        r, out, tail = _invoke(lam, name, {"read_timeout": 1})
+        assert out == "ReadTimeoutError", out
+        assert "not to a NAT gateway" in tail
+
+        association = ec2.associate_route_table(RouteTableId=table, SubnetId=fn_subnet)["AssociationId"]
+        r, out, _ = _invoke(lam, name, {})
+        assert out.startswith("arn:aws:sts::"), out
+
+        ec2.delete_nat_gateway(NatGatewayId=nat)
+        routes = ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
+        assert [r["State"] for r in routes if r.get("NatGatewayId") == nat] == ["blackhole"]
+        assert _invoke(lam, name, {"read_timeout": 1})[1] == "ReadTimeoutError"
+    finally:
+        lam.delete_function(FunctionName=name)
+        if association:
+            ec2.disassociate_route_table(AssociationId=association)
+        ec2.delete_route_table(RouteTableId=table)
+        if ec2.describe_nat_gateways(NatGatewayIds=[nat])["NatGateways"][0]["State"] != "deleted":
+            ec2.delete_nat_gateway(NatGatewayId=nat)
+        ec2.release_address(AllocationId=allocation)

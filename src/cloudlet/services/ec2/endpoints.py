@@ -15,13 +15,15 @@ from typing import Any
 from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import hex_id
 from cloudlet.services.ec2.model import Ec2State, VpcEndpoint
-from cloudlet.services.ec2.reachability import FlowEnd, check_flow, flow_end
+from cloudlet.services.ec2.reachability import FlowEnd, check_flow, egress_allows, flow_end
+from cloudlet.services.ec2.routing import nat_denial
 from cloudlet.services.ec2.shapes import tag_set
 
 # The services cloudlet serves whose API AWS offers as an interface endpoint (IAM has none).
 ENDPOINT_SERVICES = ("ec2", "elasticache", "lambda", "logs", "sts")
 _FULL_ACCESS = json.dumps({"Statement": [{"Action": "*", "Effect": "Allow", "Principal": "*", "Resource": "*"}]})
 HTTPS = 443
+PUBLIC_API_ADDRESS = "52.94.0.1"  # stands for a service's public endpoint in rule checks
 
 
 def service_name(region: str, service: str) -> str:
@@ -129,22 +131,28 @@ def shape(endpoint: VpcEndpoint, state: Ec2State, pending: bool = False) -> dict
     }
 
 
+def _through_nat(state: Ec2State, source: FlowEnd) -> str | None:
+    denial = nat_denial(state, source)
+    if denial is None and not egress_allows(state, source, PUBLIC_API_ADDRESS, HTTPS):
+        denial = f"no outbound rule of security group(s) {', '.join(source.group_ids)} allows TCP 443 to the internet"
+    return denial
+
+
 def api_denial(state: Ec2State, source: FlowEnd, service: str, region: str) -> str | None:
-    """None when source reaches SERVICE's API through an interface endpoint of its VPC; else why not."""
-    if service not in ENDPOINT_SERVICES:
-        return (f"a function in a VPC has no public IP and {service or 'this request'} has no interface "
-                "VPC endpoint: it needs a NAT gateway, which cloudlet does not model")
+    """None when source reaches SERVICE's API: through an interface endpoint of its VPC with private
+    DNS (which then answers for the service's name), else through a NAT gateway; else why not."""
     name = service_name(region, service)
-    candidates = [e for e in state.vpc_endpoints.values() if e.vpc_id == source.vpc_id and e.service_name == name]
-    if not candidates:
-        return (f"a function in a VPC has no public IP: {service}'s API needs an interface VPC endpoint "
-                f"({name}) in {source.vpc_id} or a NAT gateway")
+    dns_endpoints = [e for e in state.vpc_endpoints.values()
+                     if e.vpc_id == source.vpc_id and e.service_name == name and e.private_dns_enabled]
+    if not dns_endpoints:
+        nat = _through_nat(state, source)
+        if nat is None:
+            return None
+        what = f"an interface VPC endpoint ({name}) or a NAT gateway" if service in ENDPOINT_SERVICES \
+            else "a NAT gateway"
+        return f"a function in a VPC has no public IP: {service or 'an unsigned request'} needs {what}; {nat}"
     reasons = []
-    for endpoint in candidates:
-        if not endpoint.private_dns_enabled:
-            reasons.append(f"{endpoint.id} has private DNS off, so {service}.{region}.amazonaws.com does not "
-                           "resolve to it")
-            continue
+    for endpoint in dns_endpoints:
         target = flow_end(state, endpoint.subnet_ids, endpoint.group_ids, f"vpce:{endpoint.id}")
         if target is None:
             reasons.append(f"{endpoint.id} has no subnet")

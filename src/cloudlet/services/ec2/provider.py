@@ -17,7 +17,7 @@ from cloudlet.core.interfaces import FlowVerdict, Placement
 from cloudlet.core.paging import offset_page
 from cloudlet.core.provider import Provider, operation
 from cloudlet.core.store import AccountRegionStore
-from cloudlet.services.ec2 import endpoints, enis, vpcs
+from cloudlet.services.ec2 import endpoints, enis, routing, vpcs
 from cloudlet.services.ec2.defaults import allow_all_egress, default_state
 from cloudlet.services.ec2.filters import apply_filters, flag
 from cloudlet.services.ec2.model import Ec2State, SecurityGroup, Subnet, Vpc
@@ -113,6 +113,25 @@ ENDPOINT_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
     "vpc-endpoint-state": lambda e: [e.state],
     "vpc-endpoint-type": lambda e: [e.endpoint_type],
 }
+ROUTE_TABLE_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
+    "route-table-id": lambda t: [t.id],
+    "vpc-id": lambda t: [t.vpc_id],
+    "association.main": lambda t: flag(t.main),
+    "association.subnet-id": lambda t: list(t.subnet_associations.values()),
+    "association.route-table-association-id": lambda t: [*t.subnet_associations, *([t.main_association_id] if t.main
+                                                                                   else [])],
+}
+IGW_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
+    "internet-gateway-id": lambda g: [g.id],
+    "attachment.vpc-id": lambda g: [g.vpc_id] if g.vpc_id else [],
+    "attachment.state": lambda g: ["available"] if g.vpc_id else [],
+}
+NAT_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
+    "nat-gateway-id": lambda n: [n.id],
+    "state": lambda n: [n.state],
+    "subnet-id": lambda n: [n.subnet_id],
+    "vpc-id": lambda n: [n.vpc_id],
+}
 ZONE_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
     "group-name": lambda z: [f"{z.region}-zg-1"],
     "opt-in-status": lambda z: ["opt-in-not-required"],
@@ -161,7 +180,8 @@ def _pick(table: dict[str, T], ids: list[str], prefix: str) -> list[T]:
 def _taggable_tables(state: Ec2State) -> tuple[tuple[str, dict[str, Any]], ...]:
     """(resource type as DescribeTags names it, the resources), for every type that takes tags."""
     return (("vpc", state.vpcs), ("subnet", state.subnets), ("security-group", state.security_groups),
-            ("vpc-endpoint", state.vpc_endpoints))
+            ("vpc-endpoint", state.vpc_endpoints), ("route-table", state.route_tables),
+            ("internet-gateway", state.internet_gateways), ("natgateway", state.nat_gateways))
 
 
 def _page(items: list[Any], params: dict[str, Any], what: str) -> tuple[list[Any], dict[str, Any]]:
@@ -553,3 +573,135 @@ class Ec2Provider(Provider):
         accounts = {(acct, reg) for acct, reg, *_ in function_placements(self.world)}
         return [f"ec2 {acct} {reg} {e.id} lambda {e.function} {e.address} {e.subnet_id}"
                 for acct, reg in sorted(accounts) for e in self._enis(acct, reg)]
+
+    # -- route tables, internet gateways, Elastic IPs, NAT gateways ------------------------------
+    @operation("CreateRouteTable")
+    def create_route_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        table = routing.create_route_table(state, params, ctx.account_id)
+        return {"RouteTable": routing.route_table_shape(table, state)}
+
+    @operation("DeleteRouteTable")
+    def delete_route_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.delete_route_table(self.state(ctx.account_id, ctx.region), params["RouteTableId"])
+        return {}
+
+    @operation("AssociateRouteTable")
+    def associate_route_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        if not params.get("SubnetId"):
+            raise AWSError("MissingParameter", "The request must contain the parameter subnetId", 400)
+        assoc = routing.associate(self.state(ctx.account_id, ctx.region), params["RouteTableId"], params["SubnetId"])
+        return {"AssociationId": assoc, "AssociationState": {"State": "associated"}}
+
+    @operation("DisassociateRouteTable")
+    def disassociate_route_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.disassociate(self.state(ctx.account_id, ctx.region), params["AssociationId"])
+        return {}
+
+    @operation("CreateRoute")
+    def create_route(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.create_route(self.state(ctx.account_id, ctx.region), params)
+        return {"Return": True}
+
+    @operation("DeleteRoute")
+    def delete_route(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.delete_route(self.state(ctx.account_id, ctx.region), params)
+        return {}
+
+    @operation("DescribeRouteTables")
+    def describe_route_tables(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        wanted = params.get("RouteTableIds") or []
+        missing = [w for w in wanted if w not in state.route_tables]
+        if missing:
+            raise AWSError("InvalidRouteTableID.NotFound", f"The routeTable ID '{missing[0]}' does not exist", 400)
+        tables = [state.route_tables[w] for w in dict.fromkeys(wanted)] if wanted else list(state.route_tables.values())
+        page, extra = _page(apply_filters(tables, params.get("Filters"), ROUTE_TABLE_FILTERS), params, "route-tables")
+        return {"RouteTables": [routing.route_table_shape(t, state) for t in page], **extra}
+
+    @operation("CreateInternetGateway")
+    def create_internet_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        igw = routing.create_igw(self.state(ctx.account_id, ctx.region), params, ctx.account_id)
+        return {"InternetGateway": routing.igw_shape(igw)}
+
+    @operation("AttachInternetGateway")
+    def attach_internet_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.attach_igw(self.state(ctx.account_id, ctx.region), params["InternetGatewayId"], params["VpcId"])
+        return {}
+
+    @operation("DetachInternetGateway")
+    def detach_internet_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.detach_igw(self.state(ctx.account_id, ctx.region), params["InternetGatewayId"], params["VpcId"])
+        return {}
+
+    @operation("DeleteInternetGateway")
+    def delete_internet_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.delete_igw(self.state(ctx.account_id, ctx.region), params["InternetGatewayId"])
+        return {}
+
+    @operation("DescribeInternetGateways")
+    def describe_internet_gateways(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        wanted = params.get("InternetGatewayIds") or []
+        missing = [w for w in wanted if w not in state.internet_gateways]
+        if missing:
+            raise AWSError("InvalidInternetGatewayID.NotFound",
+                           f"The internetGateway ID '{missing[0]}' does not exist", 400)
+        igws = [state.internet_gateways[w] for w in dict.fromkeys(wanted)] if wanted \
+            else list(state.internet_gateways.values())
+        page, extra = _page(apply_filters(igws, params.get("Filters"), IGW_FILTERS), params, "internet-gateways")
+        return {"InternetGateways": [routing.igw_shape(g) for g in page], **extra}
+
+    @operation("AllocateAddress")
+    def allocate_address(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        address = routing.allocate_address(self.state(ctx.account_id, ctx.region), params)
+        return {"AllocationId": address.allocation_id, "PublicIp": address.public_ip, "Domain": "vpc",
+                "PublicIpv4Pool": "amazon", "NetworkBorderGroup": ctx.region}
+
+    @operation("ReleaseAddress")
+    def release_address(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        if not params.get("AllocationId"):
+            raise AWSError("MissingParameter", "The request must contain the parameter AllocationId", 400)
+        routing.release_address(self.state(ctx.account_id, ctx.region), params["AllocationId"])
+        return {}
+
+    @operation("CreateNatGateway")
+    def create_nat_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        nat = routing.create_nat(self.state(ctx.account_id, ctx.region), params)
+        out: dict[str, Any] = {"NatGateway": routing.nat_shape(nat, pending=True)}
+        if params.get("ClientToken"):
+            out["ClientToken"] = params["ClientToken"]
+        return out
+
+    @operation("DeleteNatGateway")
+    def delete_nat_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.delete_nat(self.state(ctx.account_id, ctx.region), params["NatGatewayId"])
+        return {"NatGatewayId": params["NatGatewayId"]}
+
+    @operation("DescribeNatGateways")
+    def describe_nat_gateways(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        wanted = params.get("NatGatewayIds") or []
+        missing = [w for w in wanted if w not in state.nat_gateways]
+        if missing:
+            raise AWSError("NatGatewayNotFound", f"NAT gateway {missing[0]} was not found", 400)
+        nats = [state.nat_gateways[w] for w in dict.fromkeys(wanted)] if wanted else list(state.nat_gateways.values())
+        page, extra = _page(apply_filters(nats, params.get("Filter"), NAT_FILTERS), params, "nat-gateways")
+        return {"NatGateways": [routing.nat_shape(n) for n in page], **extra}

@@ -94,3 +94,9 @@ def check_flow(state: Ec2State, src: FlowEnd, dst: FlowEnd, port: int) -> str | 
         return (f"no inbound rule of security group(s) {', '.join(dst.group_ids)} allows TCP {port} "
                 f"from {src.address} ({', '.join(src.group_ids)})")
     return None
+
+
+def egress_allows(state: Ec2State, src: FlowEnd, address: str, port: int) -> bool:
+    """Whether one of src's groups lets it open TCP port to address (outside every group)."""
+    groups = [state.security_groups[g] for g in src.group_ids if g in state.security_groups]
+    return _allows(groups, "egress", FlowEnd("", "", address, ()), port)

@@ -15,6 +15,7 @@ from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import hex_id
 from cloudlet.services.ec2.defaults import default_security_group
 from cloudlet.services.ec2.model import Ec2State, Subnet, Vpc
+from cloudlet.services.ec2.routing import main_table
 
 MAX_VPCS = 5  # AWS's default quota per region (the default VPC counts)
 
@@ -48,6 +49,8 @@ def create_vpc(state: Ec2State, params: dict[str, Any], account_id: str, region:
         tags=_tags(params),
     )
     state.vpcs[vpc.id] = vpc
+    table = main_table(vpc, account_id)
+    state.route_tables[table.id] = table
     group = default_security_group(hex_id("sg"), vpc, account_id, region)
     state.security_groups[group.id] = group
     return vpc
@@ -65,8 +68,13 @@ def delete_vpc(state: Ec2State, vpc_id: str) -> None:
               or any(e.vpc_id == vpc_id for e in state.vpc_endpoints.values()))
     if in_use:
         raise AWSError("DependencyViolation", f"The vpc '{vpc_id}' has dependencies and cannot be deleted.", 400)
+    if any(g.vpc_id == vpc_id for g in state.internet_gateways.values()) or any(
+            t.vpc_id == vpc_id and not t.main for t in state.route_tables.values()):
+        raise AWSError("DependencyViolation", f"The vpc '{vpc_id}' has dependencies and cannot be deleted.", 400)
     for gid in [g.id for g in state.security_groups.values() if g.vpc_id == vpc_id]:
         del state.security_groups[gid]
+    for tid in [t.id for t in state.route_tables.values() if t.vpc_id == vpc_id]:
+        del state.route_tables[tid]
     del state.vpcs[vpc_id]
 
 
@@ -115,7 +123,11 @@ def create_subnet(state: Ec2State, params: dict[str, Any], account_id: str, regi
 def delete_subnet(state: Ec2State, subnet_id: str, used: set[str]) -> None:
     if subnet_id not in state.subnets:
         raise AWSError("InvalidSubnetID.NotFound", f"The subnet ID '{subnet_id}' does not exist", 400)
-    if subnet_id in used or any(subnet_id in e.subnet_ids for e in state.vpc_endpoints.values()):
+    if subnet_id in used or any(subnet_id in e.subnet_ids for e in state.vpc_endpoints.values()) or any(
+            n.subnet_id == subnet_id and n.state != "deleted" for n in state.nat_gateways.values()):
         raise AWSError("DependencyViolation", f"The subnet '{subnet_id}' has dependencies and cannot be deleted.",
                        400)
+    for table in state.route_tables.values():
+        for assoc in [a for a, s in table.subnet_associations.items() if s == subnet_id]:
+            del table.subnet_associations[assoc]
     del state.subnets[subnet_id]
