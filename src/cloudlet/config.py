@@ -77,6 +77,10 @@ class Config:
     lambda_isolation: str = "auto"
     # CLOUDLET_BWRAP: the bubblewrap binary isolation runs.
     bwrap: str = "bwrap"
+    # CLOUDLET_VPC_EGRESS: aws | open. aws: a function in a VPC reaches cloudlet's API only
+    # through an interface VPC endpoint of the service it calls, as on AWS without a NAT
+    # gateway; open: always (a departure from AWS). Caches are decided by security groups either way.
+    vpc_egress: str = "aws"
 
     @property
     def endpoint_url(self) -> str:
@@ -117,6 +121,9 @@ class Config:
         if c.lambda_isolation not in ("auto", "on", "off"):
             raise ConfigError(f"CLOUDLET_LAMBDA_ISOLATION={c.lambda_isolation!r} is not auto, on or off")
         c.bwrap = e.get("CLOUDLET_BWRAP", c.bwrap)
+        c.vpc_egress = e.get("CLOUDLET_VPC_EGRESS", c.vpc_egress).strip().lower() or "aws"
+        if c.vpc_egress not in ("aws", "open"):
+            raise ConfigError(f"CLOUDLET_VPC_EGRESS={c.vpc_egress!r} is not aws or open")
         for k, v in overrides.items():
             if v is not None:
                 setattr(c, k, v)

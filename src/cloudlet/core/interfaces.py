@@ -7,6 +7,7 @@ renamed method is a type error, not a check that silently stops running.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -85,6 +86,21 @@ class SecurityGroupView(Protocol):
     def vpc_id(self) -> str: ...
 
 
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    """Where a resource's network interface is: its subnets, its security groups, whose it is."""
+
+    subnet_ids: tuple[str, ...]
+    group_ids: tuple[str, ...]
+    owner: str  # names the interface (its address is derived from it)
+
+
+@dataclasses.dataclass(frozen=True)
+class FlowVerdict:
+    source_address: str  # the source interface's private address ("" when it has none)
+    denial: str | None  # None: allowed; otherwise the missing rule or route
+
+
 class NetworkDirectory(Protocol):
     """EC2: the VPCs, subnets and security groups other services are placed in."""
 
@@ -97,6 +113,12 @@ class NetworkDirectory(Protocol):
     def subnets_of(self, account_id: str, region: str, vpc_id: str) -> Sequence[SubnetView]: ...
 
     def default_security_group(self, account_id: str, region: str, vpc_id: str) -> SecurityGroupView: ...
+
+    def check_flow(self, account_id: str, region: str, source: Placement, destination: Placement,
+                   port: int) -> FlowVerdict: ...
+
+    def check_api_flow(self, account_id: str, region: str, source: Placement, service: str) -> FlowVerdict:
+        """May an interface in a VPC reach SERVICE's API (through an interface endpoint)?"""
 
 
 class LogSink(Protocol):

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
+from typing import Any
 
 from cloudlet.core.world import World
 from cloudlet.dataplane import tls
@@ -65,6 +67,8 @@ class DataPlane:
         self.world = world
         self.caches: dict[str, CacheState] = {}
         self._listeners: dict[str, list[CacheListener]] = {}
+        self._tls: dict[str, ssl.SSLContext] = {}
+        self._adopting: set[asyncio.Task[Any]] = set()
 
     async def open_cache(self, spec: CacheEndpoint) -> None:
         if spec.name in self.caches:
@@ -98,6 +102,7 @@ class DataPlane:
             raise
         self.caches[spec.name] = cache
         self._listeners[spec.name] = listeners
+        self._tls[spec.name] = ctx
         log.info(
             "cache %s: TLS endpoint %s (%s) ports %d/%d -> %s",
             spec.name,
@@ -107,6 +112,25 @@ class DataPlane:
             spec.reader_port,
             spec.valkey_socket,
         )
+
+    def adopt(self, name: str, reader: bool, sock: socket.socket) -> bool:
+        """Serves a connection accepted elsewhere (a function's, from its network namespace) as if
+        it had come to the cache's own port: one hop less than relaying it there over TCP."""
+        listener = next((lst for lst in self._listeners.get(name, []) if lst.reader == reader), None)
+        ctx = self._tls.get(name)
+        if listener is None or ctx is None:
+            return False
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(loop.connect_accepted_socket(
+            listener.protocol, sock, ssl=ctx, ssl_handshake_timeout=self.world.config.cache_auth_timeout_s))
+        self._adopting.add(task)
+        task.add_done_callback(self._adopted)
+        return True
+
+    def _adopted(self, task: asyncio.Task[Any]) -> None:
+        self._adopting.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.info("adopted cache connection failed: %s", task.exception())
 
     async def update_cache(self, spec: CacheEndpoint) -> None:
         cache = self.caches.get(spec.name)
@@ -120,6 +144,7 @@ class DataPlane:
                 session.close()
 
     async def close_cache(self, name: str) -> None:
+        self._tls.pop(name, None)
         cache = self.caches.pop(name, None)
         listeners = self._listeners.pop(name, [])
         for lst in listeners:

@@ -13,6 +13,8 @@ from typing import Any
 from cloudlet.services.ec2.model import (
     AvailabilityZone,
     Ec2State,
+    InternetGateway,
+    RouteTable,
     SecurityGroup,
     Subnet,
     Vpc,
@@ -80,6 +82,15 @@ def default_state(account_id: str, region: str) -> Ec2State:
             region=region,
         )
         state.subnets[subnet.id] = subnet
+    igw = InternetGateway(stable_id("igw", account_id, region, "default-igw"), account_id, vpc_id=vpc.id)
+    state.internet_gateways[igw.id] = igw
+    table = RouteTable(id=vpc.main_route_table_id, vpc_id=vpc.id, owner_id=account_id, main=True,
+                       main_association_id=stable_id("rtbassoc", account_id, region, "default-main"),
+                       routes=[{"DestinationCidrBlock": vpc.cidr_block, "GatewayId": "local",
+                                "Origin": "CreateRouteTable", "State": "active"},
+                               {"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": igw.id,
+                                "Origin": "CreateRoute", "State": "active"}])
+    state.route_tables[table.id] = table
     sg_id = stable_id("sg", account_id, region, "default-sg")
     state.security_groups[sg_id] = default_security_group(sg_id, vpc, account_id, region)
     return state

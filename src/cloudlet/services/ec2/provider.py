@@ -13,13 +13,18 @@ from typing import Any, TypeVar
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import hex_id
+from cloudlet.core.interfaces import FlowVerdict, Placement
 from cloudlet.core.paging import offset_page
 from cloudlet.core.provider import Provider, operation
 from cloudlet.core.store import AccountRegionStore
+from cloudlet.services.ec2 import endpoints, enis, routing, vpcs
 from cloudlet.services.ec2.defaults import allow_all_egress, default_state
 from cloudlet.services.ec2.filters import apply_filters, flag
 from cloudlet.services.ec2.model import Ec2State, SecurityGroup, Subnet, Vpc
+from cloudlet.services.ec2.reachability import check_flow, flow_end
+from cloudlet.services.ec2.sg_rules import all_rule_shapes, authorize, requested_rules, revoke, revoke_by_ids
 from cloudlet.services.ec2.shapes import security_group_shape, subnet_shape, tag_set, vpc_shape, zone_shape
+from cloudlet.services.network_usage import function_placements, network_ids_in_use
 
 T = TypeVar("T")
 _ID = {prefix: re.compile(rf"^{prefix}-([0-9a-f]{{8}}|[0-9a-f]{{17}})$") for prefix in ("vpc", "subnet", "sg")}
@@ -97,6 +102,36 @@ SG_FILTERS: dict[str, Callable[[SecurityGroup], Iterable[str]]] = {
     **{f"ip-permission.{f}": _rules_filter("ingress", f) for f in _RULE_FIELDS},
     **{f"egress.ip-permission.{f}": _rules_filter("egress", f) for f in _RULE_FIELDS},
 }
+RULE_FILTERS: dict[str, Callable[[dict[str, Any]], Iterable[str]]] = {
+    "group-id": lambda r: [r["GroupId"]],
+    "security-group-rule-id": lambda r: [r["SecurityGroupRuleId"]],
+}
+ENDPOINT_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
+    "service-name": lambda e: [e.service_name],
+    "vpc-id": lambda e: [e.vpc_id],
+    "vpc-endpoint-id": lambda e: [e.id],
+    "vpc-endpoint-state": lambda e: [e.state],
+    "vpc-endpoint-type": lambda e: [e.endpoint_type],
+}
+ROUTE_TABLE_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
+    "route-table-id": lambda t: [t.id],
+    "vpc-id": lambda t: [t.vpc_id],
+    "association.main": lambda t: flag(t.main),
+    "association.subnet-id": lambda t: list(t.subnet_associations.values()),
+    "association.route-table-association-id": lambda t: [*t.subnet_associations, *([t.main_association_id] if t.main
+                                                                                   else [])],
+}
+IGW_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
+    "internet-gateway-id": lambda g: [g.id],
+    "attachment.vpc-id": lambda g: [g.vpc_id] if g.vpc_id else [],
+    "attachment.state": lambda g: ["available"] if g.vpc_id else [],
+}
+NAT_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
+    "nat-gateway-id": lambda n: [n.id],
+    "state": lambda n: [n.state],
+    "subnet-id": lambda n: [n.subnet_id],
+    "vpc-id": lambda n: [n.vpc_id],
+}
 ZONE_FILTERS: dict[str, Callable[[Any], Iterable[str]]] = {
     "group-name": lambda z: [f"{z.region}-zg-1"],
     "opt-in-status": lambda z: ["opt-in-not-required"],
@@ -144,7 +179,9 @@ def _pick(table: dict[str, T], ids: list[str], prefix: str) -> list[T]:
 
 def _taggable_tables(state: Ec2State) -> tuple[tuple[str, dict[str, Any]], ...]:
     """(resource type as DescribeTags names it, the resources), for every type that takes tags."""
-    return (("vpc", state.vpcs), ("subnet", state.subnets), ("security-group", state.security_groups))
+    return (("vpc", state.vpcs), ("subnet", state.subnets), ("security-group", state.security_groups),
+            ("vpc-endpoint", state.vpc_endpoints), ("route-table", state.route_tables),
+            ("internet-gateway", state.internet_gateways), ("natgateway", state.nat_gateways))
 
 
 def _page(items: list[Any], params: dict[str, Any], what: str) -> tuple[list[Any], dict[str, Any]]:
@@ -191,6 +228,23 @@ class Ec2Provider(Provider):
     def default_security_group(self, account_id: str, region: str, vpc_id: str) -> SecurityGroup:
         groups = self.state(account_id, region).security_groups.values()
         return next(g for g in groups if g.vpc_id == vpc_id and g.name == "default")
+
+    def check_flow(self, account_id: str, region: str, source: Placement, destination: Placement,
+                   port: int) -> FlowVerdict:
+        """May source open a TCP connection to destination on port (security groups, same VPC)?"""
+        state = self.state(account_id, region)
+        src = flow_end(state, source.subnet_ids, source.group_ids, source.owner)
+        dst = flow_end(state, destination.subnet_ids, destination.group_ids, destination.owner)
+        if src is None or dst is None:
+            return FlowVerdict(src.address if src else "", "a subnet of the interface no longer exists")
+        return FlowVerdict(src.address, check_flow(state, src, dst, port))
+
+    def check_api_flow(self, account_id: str, region: str, source: Placement, service: str) -> FlowVerdict:
+        state = self.state(account_id, region)
+        src = flow_end(state, source.subnet_ids, source.group_ids, source.owner)
+        if src is None:
+            return FlowVerdict("", "a subnet of the interface no longer exists")
+        return FlowVerdict(src.address, endpoints.api_denial(state, src, service, region))
 
     # -- describe calls -------------------------------------------------------------------
     @staticmethod
@@ -361,5 +415,293 @@ class Ec2Provider(Provider):
         if group.name == "default":
             raise AWSError("CannotDelete", f"the specified group: \"{group.id}\" name: \"default\" cannot "
                            "be deleted by a user", 400)
+        referenced = any(pair.get("GroupId") == group.id
+                         for other in state.security_groups.values() if other.id != group.id
+                         for perm in (*other.ingress, *other.egress) for pair in perm.get("UserIdGroupPairs") or [])
+        if (referenced or group.id in network_ids_in_use(self.world, ctx.account_id, ctx.region)
+                or any(group.id in e.group_ids for e in state.vpc_endpoints.values())):
+            raise AWSError("DependencyViolation", f"resource {group.id} has a dependent object", 400)
         del state.security_groups[group.id]
         return {"Return": True, "GroupId": group.id}
+
+    # -- security group rules ------------------------------------------------------------
+    def _rule_target(self, state: Ec2State, params: dict[str, Any], egress: bool) -> SecurityGroup:
+        if params.get("GroupId"):
+            return _pick(state.security_groups, [params["GroupId"]], "sg")[0]
+        if params.get("GroupName") and not egress:
+            name = params["GroupName"]
+            group = next((g for g in state.security_groups.values()
+                          if g.name == name and g.vpc_id == state.default_vpc_id), None)
+            if group is None:
+                raise _not_in_default_vpc(state, name)
+            return group
+        raise AWSError("MissingParameter", "The request must contain the parameter groupId", 400)
+
+    def _authorize(self, ctx: RequestContext, params: dict[str, Any], egress: bool) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        group = self._rule_target(state, params, egress)
+        rules = authorize(group, egress, requested_rules(state, group, params))
+        return {"Return": True, "SecurityGroupRules": rules}
+
+    def _revoke(self, ctx: RequestContext, params: dict[str, Any], egress: bool) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        group = self._rule_target(state, params, egress)
+        if params.get("SecurityGroupRuleIds"):
+            return revoke_by_ids(group, egress, list(params["SecurityGroupRuleIds"]))
+        in_default = state.vpcs[group.vpc_id].is_default if group.vpc_id in state.vpcs else False
+        return revoke(group, egress, requested_rules(state, group, params), in_default)
+
+    @operation("AuthorizeSecurityGroupIngress")
+    def authorize_security_group_ingress(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._authorize(ctx, params, egress=False)
+
+    @operation("AuthorizeSecurityGroupEgress")
+    def authorize_security_group_egress(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._authorize(ctx, params, egress=True)
+
+    @operation("RevokeSecurityGroupIngress")
+    def revoke_security_group_ingress(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._revoke(ctx, params, egress=False)
+
+    @operation("RevokeSecurityGroupEgress")
+    def revoke_security_group_egress(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._revoke(ctx, params, egress=True)
+
+    @operation("DescribeSecurityGroupRules")
+    def describe_security_group_rules(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        rules = [r for g in state.security_groups.values() for r in all_rule_shapes(g)]
+        wanted = params.get("SecurityGroupRuleIds") or []
+        if wanted:
+            known = {r["SecurityGroupRuleId"] for r in rules}
+            missing = [w for w in wanted if w not in known]
+            if missing:
+                raise AWSError("InvalidSecurityGroupRuleId.NotFound",
+                               f"The security group rule ID '{missing[0]}' does not exist", 400)
+            rules = [r for r in rules if r["SecurityGroupRuleId"] in wanted]
+        found = apply_filters(rules, params.get("Filters"), RULE_FILTERS)
+        page, extra = _page(found, params, "security-group-rules")
+        return {"SecurityGroupRules": page, **extra}
+
+    # -- VPC endpoints ---------------------------------------------------------------------
+    @operation("CreateVpcEndpoint")
+    def create_vpc_endpoint(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        endpoint = endpoints.create(state, params, ctx.account_id, ctx.region)
+        out = {"VpcEndpoint": endpoints.shape(endpoint, state, pending=True)}
+        if params.get("ClientToken"):
+            out["ClientToken"] = params["ClientToken"]
+        return out
+
+    @operation("DescribeVpcEndpoints")
+    def describe_vpc_endpoints(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        wanted = params.get("VpcEndpointIds") or []
+        missing = [w for w in wanted if w not in state.vpc_endpoints]
+        if missing:
+            raise AWSError("InvalidVpcEndpointId.NotFound", f"The VpcEndpoint Id '{missing[0]}' does not exist", 400)
+        found = [state.vpc_endpoints[w] for w in dict.fromkeys(wanted)] if wanted else list(state.vpc_endpoints.values())
+        page, extra = _page(apply_filters(found, params.get("Filters"), ENDPOINT_FILTERS), params, "vpc-endpoints")
+        return {"VpcEndpoints": [endpoints.shape(e, state) for e in page], **extra}
+
+    @operation("DeleteVpcEndpoints")
+    def delete_vpc_endpoints(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        return {"Unsuccessful": endpoints.delete(state, list(params["VpcEndpointIds"]))}
+
+    # -- VPCs and subnets --------------------------------------------------------------------
+    @operation("CreateVpc")
+    def create_vpc(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        vpc = vpcs.create_vpc(self.state(ctx.account_id, ctx.region), params, ctx.account_id, ctx.region)
+        return {"Vpc": {**vpc_shape(vpc), "State": "pending"}}
+
+    @operation("DeleteVpc")
+    def delete_vpc(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        _check_ids([params["VpcId"]], "vpc")
+        vpcs.delete_vpc(self.state(ctx.account_id, ctx.region), params["VpcId"])
+        return {}
+
+    @operation("CreateSubnet")
+    def create_subnet(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        _check_ids([params["VpcId"]], "vpc")
+        subnet = vpcs.create_subnet(self.state(ctx.account_id, ctx.region), params, ctx.account_id, ctx.region)
+        return {"Subnet": subnet_shape(subnet)}
+
+    @operation("DeleteSubnet")
+    def delete_subnet(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        _check_ids([params["SubnetId"]], "subnet")
+        used = network_ids_in_use(self.world, ctx.account_id, ctx.region)
+        vpcs.delete_subnet(self.state(ctx.account_id, ctx.region), params["SubnetId"], used)
+        return {}
+
+    # -- network interfaces (functions' ENIs) ----------------------------------------------
+    def _enis(self, account_id: str, region: str) -> list[enis.Eni]:
+        state = self.state(account_id, region)
+        return [eni for acct, reg, name, subnets, groups in function_placements(self.world)
+                if (acct, reg) == (account_id, region)
+                for eni in enis.function_enis(state, account_id, region, name, subnets, groups)]
+
+    @operation("DescribeNetworkInterfaces")
+    def describe_network_interfaces(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        found = self._enis(ctx.account_id, ctx.region)
+        wanted = params.get("NetworkInterfaceIds") or []
+        if wanted:
+            known = {e.id: e for e in found}
+            missing = [w for w in wanted if w not in known]
+            if missing:
+                raise AWSError("InvalidNetworkInterfaceID.NotFound",
+                               f"The networkInterface ID '{missing[0]}' does not exist", 400)
+            found = [known[w] for w in dict.fromkeys(wanted)]
+        page, extra = _page(apply_filters(found, params.get("Filters"), enis.ENI_FILTERS), params,
+                            "network-interfaces")
+        return {"NetworkInterfaces": [enis.eni_shape(e, state) for e in page], **extra}
+
+    def status_lines(self) -> list[str]:
+        """Each function's ENIs: `ec2 ACCOUNT REGION eni-... lambda FUNCTION ADDRESS SUBNET`."""
+        accounts = {(acct, reg) for acct, reg, *_ in function_placements(self.world)}
+        return [f"ec2 {acct} {reg} {e.id} lambda {e.function} {e.address} {e.subnet_id}"
+                for acct, reg in sorted(accounts) for e in self._enis(acct, reg)]
+
+    # -- route tables, internet gateways, Elastic IPs, NAT gateways ------------------------------
+    @operation("CreateRouteTable")
+    def create_route_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        table = routing.create_route_table(state, params, ctx.account_id)
+        return {"RouteTable": routing.route_table_shape(table, state)}
+
+    @operation("DeleteRouteTable")
+    def delete_route_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.delete_route_table(self.state(ctx.account_id, ctx.region), params["RouteTableId"])
+        return {}
+
+    @operation("AssociateRouteTable")
+    def associate_route_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        if not params.get("SubnetId"):
+            raise AWSError("MissingParameter", "The request must contain the parameter subnetId", 400)
+        assoc = routing.associate(self.state(ctx.account_id, ctx.region), params["RouteTableId"], params["SubnetId"])
+        return {"AssociationId": assoc, "AssociationState": {"State": "associated"}}
+
+    @operation("DisassociateRouteTable")
+    def disassociate_route_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.disassociate(self.state(ctx.account_id, ctx.region), params["AssociationId"])
+        return {}
+
+    @operation("CreateRoute")
+    def create_route(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.create_route(self.state(ctx.account_id, ctx.region), params)
+        return {"Return": True}
+
+    @operation("DeleteRoute")
+    def delete_route(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.delete_route(self.state(ctx.account_id, ctx.region), params)
+        return {}
+
+    @operation("DescribeRouteTables")
+    def describe_route_tables(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        wanted = params.get("RouteTableIds") or []
+        missing = [w for w in wanted if w not in state.route_tables]
+        if missing:
+            raise AWSError("InvalidRouteTableID.NotFound", f"The routeTable ID '{missing[0]}' does not exist", 400)
+        tables = [state.route_tables[w] for w in dict.fromkeys(wanted)] if wanted else list(state.route_tables.values())
+        page, extra = _page(apply_filters(tables, params.get("Filters"), ROUTE_TABLE_FILTERS), params, "route-tables")
+        return {"RouteTables": [routing.route_table_shape(t, state) for t in page], **extra}
+
+    @operation("CreateInternetGateway")
+    def create_internet_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        igw = routing.create_igw(self.state(ctx.account_id, ctx.region), params, ctx.account_id)
+        return {"InternetGateway": routing.igw_shape(igw)}
+
+    @operation("AttachInternetGateway")
+    def attach_internet_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.attach_igw(self.state(ctx.account_id, ctx.region), params["InternetGatewayId"], params["VpcId"])
+        return {}
+
+    @operation("DetachInternetGateway")
+    def detach_internet_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.detach_igw(self.state(ctx.account_id, ctx.region), params["InternetGatewayId"], params["VpcId"])
+        return {}
+
+    @operation("DeleteInternetGateway")
+    def delete_internet_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.delete_igw(self.state(ctx.account_id, ctx.region), params["InternetGatewayId"])
+        return {}
+
+    @operation("DescribeInternetGateways")
+    def describe_internet_gateways(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        wanted = params.get("InternetGatewayIds") or []
+        missing = [w for w in wanted if w not in state.internet_gateways]
+        if missing:
+            raise AWSError("InvalidInternetGatewayID.NotFound",
+                           f"The internetGateway ID '{missing[0]}' does not exist", 400)
+        igws = [state.internet_gateways[w] for w in dict.fromkeys(wanted)] if wanted \
+            else list(state.internet_gateways.values())
+        page, extra = _page(apply_filters(igws, params.get("Filters"), IGW_FILTERS), params, "internet-gateways")
+        return {"InternetGateways": [routing.igw_shape(g) for g in page], **extra}
+
+    @operation("AllocateAddress")
+    def allocate_address(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        address = routing.allocate_address(self.state(ctx.account_id, ctx.region), params)
+        return {"AllocationId": address.allocation_id, "PublicIp": address.public_ip, "Domain": "vpc",
+                "PublicIpv4Pool": "amazon", "NetworkBorderGroup": ctx.region}
+
+    @operation("ReleaseAddress")
+    def release_address(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        if not params.get("AllocationId"):
+            raise AWSError("MissingParameter", "The request must contain the parameter AllocationId", 400)
+        routing.release_address(self.state(ctx.account_id, ctx.region), params["AllocationId"])
+        return {}
+
+    @operation("CreateNatGateway")
+    def create_nat_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        nat = routing.create_nat(self.state(ctx.account_id, ctx.region), params)
+        out: dict[str, Any] = {"NatGateway": routing.nat_shape(nat, pending=True)}
+        if params.get("ClientToken"):
+            out["ClientToken"] = params["ClientToken"]
+        return out
+
+    @operation("DeleteNatGateway")
+    def delete_nat_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        routing.delete_nat(self.state(ctx.account_id, ctx.region), params["NatGatewayId"])
+        return {"NatGatewayId": params["NatGatewayId"]}
+
+    @operation("DescribeNatGateways")
+    def describe_nat_gateways(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._dry_run(params)
+        state = self.state(ctx.account_id, ctx.region)
+        wanted = params.get("NatGatewayIds") or []
+        missing = [w for w in wanted if w not in state.nat_gateways]
+        if missing:
+            raise AWSError("NatGatewayNotFound", f"NAT gateway {missing[0]} was not found", 400)
+        nats = [state.nat_gateways[w] for w in dict.fromkeys(wanted)] if wanted else list(state.nat_gateways.values())
+        page, extra = _page(apply_filters(nats, params.get("Filter"), NAT_FILTERS), params, "nat-gateways")
+        return {"NatGateways": [routing.nat_shape(n) for n in page], **extra}

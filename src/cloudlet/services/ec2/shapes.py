@@ -8,6 +8,7 @@ from typing import Any
 from botocore.loaders import create_loader  # type: ignore[import-untyped]
 
 from cloudlet.services.ec2.model import AvailabilityZone, SecurityGroup, Subnet, Vpc
+from cloudlet.services.ec2.sg_rules import merged_permissions
 
 
 def tag_set(tags: dict[str, str]) -> dict[str, Any]:
@@ -67,13 +68,13 @@ def subnet_shape(subnet: Subnet) -> dict[str, Any]:
 def security_group_shape(group: SecurityGroup) -> dict[str, Any]:
     return {
         "GroupId": group.id,
-        "IpPermissionsEgress": group.egress,
+        "IpPermissionsEgress": merged_permissions(group.egress),
         "VpcId": group.vpc_id,
         "SecurityGroupArn": group.arn,
         "OwnerId": group.owner_id,
         "GroupName": group.name,
         "Description": group.description,
-        "IpPermissions": group.ingress,
+        "IpPermissions": merged_permissions(group.ingress),
         **tag_set(group.tags),
     }
 

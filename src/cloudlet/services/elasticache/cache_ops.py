@@ -109,7 +109,8 @@ class CacheOps(SnapshotOps):
             )
         group = self._user_group_for(st, params["UserGroupId"], engine) if params.get("UserGroupId") else None
         tags = validation.tags({}, params.get("Tags"))
-        sgs = network.security_groups(self.world, ctx.account_id, ctx.region, params.get("SecurityGroupIds"))
+        sgs = network.security_groups(self.world, ctx.account_id, ctx.region, params.get("SecurityGroupIds"),
+                                      params.get("SubnetIds"))
         subnets = network.subnets(self.world, ctx.account_id, ctx.region, params.get("SubnetIds"))
         snap = self._restore_source(st, params.get("SnapshotArnsToRestore"), engine)
 

@@ -11,15 +11,18 @@ from cloudlet.core.world import World
 DEFAULT_SUBNET_COUNT = 3
 
 
-def security_groups(world: World, account: str, region: str, ids: list[str] | None) -> list[str]:
+def security_groups(world: World, account: str, region: str, ids: list[str] | None,
+                    subnet_ids: list[str] | None = None) -> list[str]:
+    """The groups asked for, or the default group of the VPC the subnets are in (the default VPC's)."""
     ec2 = world.ec2
     if ids:
         missing = [g for g in ids if ec2.security_group(account, region, g) is None]
         if missing:
             raise AWSError("InvalidParameterValue", f"The security group(s) {', '.join(missing)} do not exist.")
         return list(dict.fromkeys(ids))
-    vpc = ec2.default_vpc(account, region)
-    return [ec2.default_security_group(account, region, vpc.id).id]
+    first = ec2.subnet(account, region, subnet_ids[0]) if subnet_ids else None
+    vpc_id = first.vpc_id if first is not None else ec2.default_vpc(account, region).id
+    return [ec2.default_security_group(account, region, vpc_id).id]
 
 
 def subnets(world: World, account: str, region: str, ids: list[str] | None) -> list[str]:

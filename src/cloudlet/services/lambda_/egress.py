@@ -6,17 +6,23 @@ port, the cache endpoints' 6379/6380) and hands the listening sockets to
 cloudlet. Every connection the function opens to them is accepted here, with
 its destination as the function addressed it (the accepted socket's local
 address); `EgressPolicy.route` decides per (environment, destination) where it
-goes on the host or that it is dropped, and `relay` copies bytes both ways.
-The VPC issue decides reachability (subnets, security groups) in `route`.
+goes on the host, that it is refused (reset: nothing listens there), or that
+the network drops it (`Dropped`: a cache the function's VPC placement and the
+security groups do not let it reach, `vpc_access.py`). A dropped connection is
+held open and never answered, so the function's client times out as on AWS,
+where the SYN goes unanswered; `relay` copies bytes of the others both ways.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import struct
 from typing import TYPE_CHECKING
+
+from cloudlet.services.lambda_.vpc_access import api_denial, api_gated, cache_denial, find_cache
 
 if TYPE_CHECKING:
     from cloudlet.core.world import World
@@ -27,6 +33,21 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 CACHE_PORTS = (6379, 6380)  # a serverless cache's endpoint and reader endpoint
 _WRITE_HIGH = 1 << 20
+_HEAD_MAX = 64 << 10  # an HTTP request head is read up to this to find its service
+
+
+class AwaitRequest:
+    """The connection's fate depends on the service its HTTP request is for (an API call from a VPC)."""
+
+
+AWAIT_REQUEST = AwaitRequest()
+
+
+class Dropped:
+    """A destination the network does not deliver to: the connection is held, never answered."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason  # the cloudlet: line for the function's log
 
 
 class EgressPolicy:
@@ -39,17 +60,46 @@ class EgressPolicy:
         """Ports every environment listens on (on all its addresses) for the relay."""
         return [self.world.config.port, *CACHE_PORTS]
 
-    def route(self, env: Environment, dest: Address) -> Address | None:
-        """The host address a connection of env to dest goes to, or None to drop it."""
+    def route(self, env: Environment, dest: Address) -> Address | Dropped | AwaitRequest | None:
+        """The host address a connection of env to dest goes to, Dropped, AWAIT_REQUEST (ask
+        route_request with the request's head), or None to refuse it."""
         host, port = dest
         config = self.world.config
         if port == config.port:
-            # cloudlet's API endpoint, whichever loopback address the function used.
-            api_host = config.host if config.host not in ("0.0.0.0", "", "::") else "127.0.0.1"
-            return (api_host, config.port)
-        if port in CACHE_PORTS and host in set(self.world.hosts.entries().values()):
-            return (host, port)
+            return AWAIT_REQUEST if api_gated(self.world, env.fv) else self._api_address()
+        if port in CACHE_PORTS:
+            target = find_cache(self.world, host)
+            if target is None:
+                return None
+            denial = cache_denial(self.world, env.fv, target, port)
+            return (host, port) if denial is None else Dropped(denial)
         return None
+
+    def hand_off(self, env: Environment, dest: Address, sock: socket.socket) -> bool:
+        """Gives an allowed cache connection straight to the data plane (no relay hop); False when
+        dest is not one (the caller routes it as any other)."""
+        from cloudlet.services.elasticache.base import ElastiCacheBase
+
+        if dest[1] not in CACHE_PORTS:
+            return False
+        target = find_cache(self.world, dest[0])
+        provider = self.world.providers.get("elasticache")
+        if target is None or not isinstance(provider, ElastiCacheBase):
+            return False
+        if cache_denial(self.world, env.fv, target, dest[1]) is not None:
+            return False
+        return provider.dataplane.adopt(target.cache.name, dest[1] == CACHE_PORTS[1], sock)
+
+    def route_request(self, env: Environment, head: bytes) -> Address | Dropped:
+        """Where an API connection of a function in a VPC goes, from its first request's head."""
+        denial = api_denial(self.world, env.fv, head)
+        return self._api_address() if denial is None else Dropped(denial)
+
+    def _api_address(self) -> Address:
+        # cloudlet's API endpoint, whichever loopback address the function used.
+        config = self.world.config
+        api_host = config.host if config.host not in ("0.0.0.0", "", "::") else "127.0.0.1"
+        return (api_host, config.port)
 
 
 def _reset(transport: asyncio.Transport) -> None:
@@ -117,6 +167,30 @@ class _Inbound(_Pipe):
         super().__init__()
         self.relay = relay
         self.env = env
+        self.head_ready: asyncio.Future[None] | None = None  # set while the request head is awaited
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self.check_head()
+
+    def check_head(self) -> None:
+        """Wakes the router once the request head is in (bytes may come before it waits)."""
+        if self.head_ready is not None and not self.head_ready.done():
+            head = b"".join(self.early)
+            if b"\r\n\r\n" in head or len(head) >= _HEAD_MAX or self.eof or self.closed:
+                self.head_ready.set_result(None)
+
+    def eof_received(self) -> bool:
+        self._head_done()
+        return super().eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_done()
+        super().connection_lost(exc)
+
+    def _head_done(self) -> None:
+        if self.head_ready is not None and not self.head_ready.done():
+            self.head_ready.set_result(None)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -126,7 +200,19 @@ class _Inbound(_Pipe):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sockname = transport.get_extra_info("sockname")
         dest: Address = (str(sockname[0]), int(sockname[1]))
+        if sock is not None and self.transport is not None and self._hand_off(self.transport, sock, dest):
+            return
         self.relay.connect(self, dest)
+
+    def _hand_off(self, transport: asyncio.Transport, sock: socket.socket, dest: Address) -> bool:
+        """An allowed cache connection goes to the data plane on a duplicate of its descriptor (nothing
+        has been read from it yet); this transport's close then leaves the connection open."""
+        copy = socket.socket(fileno=os.dup(sock.fileno()))
+        if self.relay.policy.hand_off(self.env, dest, copy):
+            transport.abort()
+            return True
+        copy.close()  # the duplicate only: the relay serves the connection
+        return False
 
 
 class EgressRelay:
@@ -135,6 +221,7 @@ class EgressRelay:
     def __init__(self, policy: EgressPolicy) -> None:
         self.policy = policy
         self._servers: dict[Environment, list[asyncio.AbstractServer]] = {}
+        self._held: dict[Environment, list[asyncio.Transport]] = {}  # dropped connections, never answered
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def serve(self, env: Environment, sock: socket.socket) -> None:
@@ -146,6 +233,8 @@ class EgressRelay:
     def close(self, env: Environment) -> None:
         for server in self._servers.pop(env, []):
             server.close()
+        for transport in self._held.pop(env, []):
+            transport.abort()
 
     def connect(self, inbound: _Inbound, dest: Address) -> None:
         task = asyncio.ensure_future(self._connect(inbound, dest))
@@ -155,9 +244,24 @@ class EgressRelay:
     async def _connect(self, inbound: _Inbound, dest: Address) -> None:
         assert inbound.transport is not None
         onward = self.policy.route(inbound.env, dest)
+        if isinstance(onward, AwaitRequest):
+            inbound.head_ready = asyncio.get_running_loop().create_future()
+            inbound.check_head()
+            inbound.transport.resume_reading()
+            await inbound.head_ready
+            if inbound.closed:
+                return
+            inbound.transport.pause_reading()
+            onward = self.policy.route_request(inbound.env, b"".join(inbound.early))
         if onward is None:
-            log.info("environment of %s: connection to %s:%d dropped", inbound.env.fv.name, *dest)
+            log.info("environment of %s: connection to %s:%d refused", inbound.env.fv.name, *dest)
             _reset(inbound.transport)
+            return
+        if isinstance(onward, Dropped):
+            log.info("environment of %s: %s", inbound.env.fv.name, onward.reason)
+            # Reading stays paused: nothing the function sends is taken, nothing comes back.
+            self._held.setdefault(inbound.env, []).append(inbound.transport)
+            inbound.env.note(onward.reason)
             return
         log.debug("environment of %s: %s:%d -> %s:%d", inbound.env.fv.name, *dest, *onward)
         outbound = _Pipe()

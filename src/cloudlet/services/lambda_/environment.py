@@ -443,6 +443,11 @@ class Environment:
             self.init_lines.append(event)
         self.pending.append(event)
 
+    def note(self, message: str) -> None:
+        """A line of cloudlet's own in the function's log (a dropped connection, explained)."""
+        self._line(message)
+        self.flush_logs()
+
     def flush_logs(self) -> None:
         if self.pending:
             events, self.pending = self.pending, []
