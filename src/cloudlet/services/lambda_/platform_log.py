@@ -42,7 +42,7 @@ class LogSettings:
     def runtime_environment(self) -> dict[str, str]:
         """What awslambdaric reads to format and filter the function's logging records."""
         if not self.json:
-            return {"AWS_LAMBDA_LOG_FORMAT": "Text"}
+            return {}
         return {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": self.application_level}
 
     def keeps_application(self, level: int | None) -> bool:
