@@ -146,3 +146,18 @@ def test_event_invoke_config_survives_a_restart(tmp_path: Path) -> None:
         assert got["MaximumRetryAttempts"] == 1 and got["MaximumEventAgeInSeconds"] == 300
     finally:
         server.stop()
+
+
+def test_event_older_than_its_maximum_age_is_not_retried(cloudlet_factory: Any) -> None:
+    # A first retry 61 s after the failure would find the event older than its 60 s limit.
+    server = cloudlet_factory(CLOUDLET_LAMBDA_EVENT_RETRY_S="61")
+    lam, logs = _client(server, "lambda"), _client(server, "logs")
+    _create(lam, "ev-aged", lambda_role(_factory_client(server), "event-age-role"))
+    lam.put_function_event_invoke_config(FunctionName="ev-aged", MaximumEventAgeInSeconds=60)
+    out = lam.invoke(FunctionName="ev-aged", InvocationType="Event", Payload=json.dumps({"fail": True}))
+    rid = out["ResponseMetadata"]["RequestId"]
+    assert len(_wait_starts(logs, "ev-aged", rid, 1, within=20)) == 1
+    deadline = time.monotonic() + 10
+    while f"asynchronous invoke {rid} of ev-aged dropped: older than 60 s" not in server.log_tail(200):
+        assert time.monotonic() < deadline, server.log_tail(40)
+        time.sleep(0.25)
