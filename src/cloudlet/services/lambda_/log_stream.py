@@ -17,6 +17,7 @@ import logging
 
 _MAGIC = b"\xa5\x5a\x00"
 _HEADER = 16
+_MAX_FRAME = 64 * 1024 * 1024  # beyond any record awslambdaric writes
 # The frame type's low byte, without its format bit (set: text, clear: JSON), to a level.
 _LEVELS = {0x02: None, 0x0A: logging.DEBUG, 0x0E: logging.INFO, 0x12: logging.WARNING,
            0x16: logging.ERROR, 0x1A: logging.CRITICAL}
@@ -38,10 +39,15 @@ class LogStreamParser:
         self._buf += data
         out: list[LogEvent] = []
         while self._buf:
-            if self._buf.startswith(_MAGIC):
+            if self._buf.startswith(_MAGIC) and (len(self._buf) < 4 or self._buf[3] & ~1 in _LEVELS):
                 if len(self._buf) < _HEADER:
                     break
                 size = int.from_bytes(self._buf[4:8], "big")
+                if size > _MAX_FRAME:
+                    # Not a frame after all (binary bytes a function wrote): they pass as text.
+                    self._text += self._buf[:1]
+                    del self._buf[:1]
+                    continue
                 if len(self._buf) < _HEADER + size:
                     break
                 kind = self._buf[3] & ~1
@@ -51,7 +57,7 @@ class LogStreamParser:
                 # Text records end with the formatter's newline, which is not part of the event.
                 out.append(LogEvent(text[:-1] if text.endswith("\n") else text, _LEVELS.get(kind), micros // 1000))
                 continue
-            frame = self._buf.find(_MAGIC)
+            frame = self._buf.find(_MAGIC, 1)
             newline = self._buf.find(b"\n")
             if newline >= 0 and (frame < 0 or newline < frame):
                 self._text += self._buf[:newline]
