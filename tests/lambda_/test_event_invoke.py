@@ -14,8 +14,11 @@ from cloudlet_process import REGION, ROOT_KEY, ROOT_SECRET, CloudletProcess
 from lambda_helpers import lambda_role, make_zip
 
 SRC = '''
+import json
+
 def handler(event, context):
     print("attempt", context.aws_request_id)
+    print("event", json.dumps(event))
     if event.get("fail"):
         raise RuntimeError("failing on purpose")
     return "ok"
@@ -60,10 +63,14 @@ def _wait_starts(logs: Any, name: str, request_id: str, count: int, within: floa
 def test_failed_event_is_retried_twice_with_growing_delays_and_config_limits_it(cloudlet_factory: Any) -> None:
     server = cloudlet_factory(CLOUDLET_LAMBDA_EVENT_RETRY_S="1")
     lam, logs = _client(server, "lambda"), _client(server, "logs")
-    role = lambda_role(_factory_client(server), "event-retry-role")
-    for name in ("ev-default", "ev-no-retry", "ev-ok"):
+    role = lambda_role(_factory_client(server), "event-retry-role", "arn:aws:iam::aws:policy/service-role/AWSLambdaRole")
+    for name in ("ev-default", "ev-no-retry", "ev-ok", "ev-sink"):
         _create(lam, name, role)
+    sink = lam.get_function_configuration(FunctionName="ev-sink")["FunctionArn"]
     lam.put_function_event_invoke_config(FunctionName="ev-no-retry", MaximumRetryAttempts=0)
+    # Destinations: the invocation record goes to a function (the execution role may invoke it).
+    lam.put_function_event_invoke_config(FunctionName="ev-default", DestinationConfig={"OnFailure": {"Destination": sink}})
+    lam.put_function_event_invoke_config(FunctionName="ev-ok", DestinationConfig={"OnSuccess": {"Destination": sink}})
 
     failing = lam.invoke(FunctionName="ev-default", InvocationType="Event", Payload=json.dumps({"fail": True}))
     assert failing["StatusCode"] == 202
@@ -79,6 +86,32 @@ def test_failed_event_is_retried_twice_with_growing_delays_and_config_limits_it(
     assert len(_starts(logs, "ev-default", rid)) == 3  # and no fourth
     assert len(_starts(logs, "ev-no-retry", once["ResponseMetadata"]["RequestId"])) == 1
     assert len(_starts(logs, "ev-ok", fine["ResponseMetadata"]["RequestId"])) == 1
+    records = _records(logs, "ev-sink", 2)
+    failed = next(r for r in records if r["requestContext"]["requestId"] == rid)
+    assert failed["requestContext"] == {"requestId": rid, "functionArn": failed["requestContext"]["functionArn"],
+                                        "condition": "RetriesExhausted", "approximateInvokeCount": 3}
+    assert failed["requestContext"]["functionArn"].endswith(":function:ev-default:$LATEST")
+    assert failed["requestPayload"] == {"fail": True} and failed["version"] == "1.0"
+    assert failed["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    assert failed["responsePayload"]["errorType"] == "RuntimeError"
+    ok = next(r for r in records if r["requestContext"]["requestId"] == fine["ResponseMetadata"]["RequestId"])
+    assert ok["requestContext"]["condition"] == "Success" and ok["responsePayload"] == "ok"
+    assert ok["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
+
+
+def _records(logs: Any, name: str, count: int) -> list[dict[str, Any]]:
+    """The invocation records destination function NAME printed, once there are COUNT."""
+    records: list[dict[str, Any]] = []
+    for _ in range(80):
+        try:
+            events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            events = []
+        records = [json.loads(e["message"][len("event "):]) for e in events if e["message"].startswith("event ")]
+        if len(records) >= count:
+            return records
+        time.sleep(0.25)
+    raise AssertionError(f"{len(records)} records at {name}: {records}")
 
 
 def test_event_invoke_config_operations_as_aws_answers(boto3_client: Any) -> None:
@@ -122,6 +155,12 @@ def test_event_invoke_config_operations_as_aws_answers(boto3_client: Any) -> Non
         lam.put_function_event_invoke_config(
             FunctionName="ev-config", DestinationConfig={"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:123456789012:q"}})
     assert e.value.response["Error"]["Code"] == "NotImplementedException"
+
+    # The execution role must be allowed to invoke a function destination.
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as e:
+        lam.put_function_event_invoke_config(FunctionName="ev-config",
+                                             DestinationConfig={"OnFailure": {"Destination": f"{arn}-other"}})
+    assert "does not have permissions to call InvokeFunction" in str(e.value)
 
     lam.delete_function_event_invoke_config(FunctionName="ev-config", Qualifier="1")
     with pytest.raises(lam.exceptions.ResourceNotFoundException):

@@ -5,6 +5,9 @@ the first retry about a minute later and the second about two minutes after that
 (CLOUDLET_LAMBDA_EVENT_RETRY_S scales both); MaximumRetryAttempts lowers the count and
 MaximumEventAgeInSeconds drops an event that waited longer. Throttles are retried
 with backoff until the event's age runs out (at most 6 hours), as Lambda's queue does.
+The outcome's invocation record goes to the OnSuccess or OnFailure destination, which
+in cloudlet can be a Lambda function (invoked asynchronously), the only destination
+service it has.
 Every attempt carries the same request id, as on AWS. The queue itself is in memory:
 a restart of cloudlet loses events not yet delivered.
 """
@@ -12,6 +15,8 @@ a restart of cloudlet loses events not yet delivered.
 from __future__ import annotations
 
 import asyncio
+import datetime
+import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any, cast
@@ -21,9 +26,10 @@ from cloudlet.core.errors import AWSError
 from cloudlet.core.paging import offset_page
 from cloudlet.core.provider import operation
 from cloudlet.services.lambda_ import validation as v
-from cloudlet.services.lambda_.environment import Invocation
+from cloudlet.services.lambda_.environment import Invocation, InvokeResult
 from cloudlet.services.lambda_.host import Throttled
 from cloudlet.services.lambda_.models import LATEST, EventInvokeConfig, Function, FunctionVersion
+from cloudlet.services.lambda_.refs import parse_function_name
 
 if TYPE_CHECKING:
     from cloudlet.services.lambda_.provider import LambdaProvider
@@ -54,25 +60,48 @@ class EventInvokeOperations:
         key = qualifier or LATEST
         return fn, key, f"{fn.latest.function_arn}:{key}"
 
-    @staticmethod
-    def _event_settings(params: dict[str, Any]) -> tuple[int | None, int | None]:
-        destinations = params.get("DestinationConfig") or {}
-        if any((destinations.get(k) or {}).get("Destination") for k in ("OnSuccess", "OnFailure")):
-            raise AWSError("NotImplementedException",
-                           "Destinations for asynchronous invocation are not implemented by cloudlet.",
-                           status=501, sender_fault=False)
+    def _event_settings(self, ctx: RequestContext, fn: Function,
+                        params: dict[str, Any]) -> tuple[int | None, int | None, dict[str, str | None]]:
+        """MaximumRetryAttempts, MaximumEventAgeInSeconds and the destinations the request sets."""
+        destinations: dict[str, str | None] = {}
+        for key in ("OnSuccess", "OnFailure"):
+            given = (params.get("DestinationConfig") or {}).get(key)
+            if given is not None:
+                arn = given.get("Destination") or None
+                if arn is not None:
+                    self._check_destination(ctx, fn, arn)
+                destinations[key] = arn
         retries, age = params.get("MaximumRetryAttempts"), params.get("MaximumEventAgeInSeconds")
         if retries is None and age is None and "DestinationConfig" not in params:
             raise v.invalid("You must specify at least one of error handling or destination setting.")
-        return retries, age
+        return retries, age, destinations
+
+    def _check_destination(self, ctx: RequestContext, fn: Function, arn: str) -> None:
+        parts = arn.split(":")
+        if len(parts) < 6 or parts[0] != "arn":
+            raise v.invalid(f"The destination ARN {arn} is invalid.")
+        if parts[2] != "lambda":
+            raise AWSError("NotImplementedException",
+                           f"Destinations of service {parts[2]} are not implemented by cloudlet; "
+                           "a Lambda function destination is.", status=501, sender_fault=False)
+        p = _provider(self)
+        role = p.world.iam.role_by_arn(ctx.account_id, fn.latest.role)
+        if role is None or not p.world.config.enforce_iam:
+            return
+        # Lambda sends the record with the function's execution role, so the role must be allowed to.
+        principal = p._role_principal(ctx, fn.latest.role, role, fn.name)
+        try:
+            p.world.authorizer.check(principal, "lambda:InvokeFunction", [arn], {}, "lambda")
+        except AWSError:
+            raise v.invalid(f"The function's execution role does not have permissions to call InvokeFunction on {arn}") from None
 
     def _store_event_config(self, ctx: RequestContext, params: dict[str, Any],
                             replace: bool) -> dict[str, Any]:
         fn, key, arn = self._event_target(ctx, params)
-        retries, age = self._event_settings(params)
         cfg = fn.event_invoke_configs.get(key)
         if cfg is None and not replace:
             raise _missing(arn)
+        retries, age, destinations = self._event_settings(ctx, fn, params)
         if cfg is None or replace:
             # Put replaces the whole configuration: what it leaves out goes back to the default.
             cfg = EventInvokeConfig(retries, age)
@@ -82,6 +111,10 @@ class EventInvokeOperations:
             if age is not None:
                 cfg.maximum_event_age_s = age
             cfg.last_modified = time.time()
+        if "OnSuccess" in destinations:
+            cfg.on_success = destinations["OnSuccess"]
+        if "OnFailure" in destinations:
+            cfg.on_failure = destinations["OnFailure"]
         fn.event_invoke_configs[key] = cfg
         _provider(self).store.changed(ctx.account_id, ctx.region, "functions", fn.name)
         return cfg.to_api(arn)
@@ -126,24 +159,30 @@ class EventInvokeOperations:
 
 async def deliver(provider: LambdaProvider, fn: Function, fv: FunctionVersion, inv: Invocation,
                   qualifier: str | None) -> None:
-    """Run one queued event: attempts, retries and expiry as AWS's asynchronous invoke has them."""
+    """Run one queued event: attempts, retries, expiry and destinations as AWS's asynchronous invoke has them."""
     cfg = fn.event_invoke_configs.get(qualifier or LATEST)
     retries = DEFAULT_RETRIES if cfg is None or cfg.maximum_retry_attempts is None else cfg.maximum_retry_attempts
     max_age = MAX_EVENT_AGE_S if cfg is None or cfg.maximum_event_age_s is None else cfg.maximum_event_age_s
     queued = time.monotonic()
     retry_s = provider.world.config.lambda_event_retry_s
-    attempt = 0
+    attempts = 0
     while True:
-        failed = await _attempt(provider, fn, fv, inv, queued + max_age)
-        if failed is None:
-            return  # delivered (or expired while throttled)
-        if attempt >= retries:
-            log.info("asynchronous invoke %s of %s failed after %d attempts", inv.request_id, fv.name, attempt + 1)
+        result = await _attempt(provider, fn, fv, inv, queued + max_age)
+        if result is None:
+            _send(provider, fv, inv, cfg, "EventAgeExceeded", attempts, None)
             return
-        attempt += 1
-        delay = retry_s * attempt  # about 1 minute, then 2 more
+        attempts += 1
+        if result.function_error is None:
+            _send(provider, fv, inv, cfg, "Success", attempts, result)
+            return
+        if attempts > retries:
+            log.info("asynchronous invoke %s of %s failed after %d attempts", inv.request_id, fv.name, attempts)
+            _send(provider, fv, inv, cfg, "RetriesExhausted", attempts, result)
+            return
+        delay = retry_s * attempts  # about 1 minute, then 2 more
         if time.monotonic() + delay - queued > max_age:
             log.info("asynchronous invoke %s of %s dropped: older than %d s", inv.request_id, fv.name, max_age)
+            _send(provider, fv, inv, cfg, "EventAgeExceeded", attempts, result)
             return
         await asyncio.sleep(delay)
         # The same event and request id again; a fresh invocation record for the runtime.
@@ -151,14 +190,13 @@ async def deliver(provider: LambdaProvider, fn: Function, fv: FunctionVersion, i
 
 
 async def _attempt(provider: LambdaProvider, fn: Function, fv: FunctionVersion, inv: Invocation,
-                   expires: float) -> str | None:
-    """One attempt: the function error it ended with, or None (succeeded, or gave up while throttled)."""
+                   expires: float) -> InvokeResult | None:
+    """One attempt's result; None when the event grew too old waiting out throttles."""
     delay = 0.05
     while True:
         try:
-            result = await provider.host.invoke(fv, inv, fn.reserved_concurrency,
-                                                provider.world.config.lambda_max_environments)
-            return result.function_error
+            return await provider.host.invoke(fv, inv, fn.reserved_concurrency,
+                                              provider.world.config.lambda_max_environments)
         except Throttled:
             if time.monotonic() > expires:
                 return None
@@ -166,4 +204,57 @@ async def _attempt(provider: LambdaProvider, fn: Function, fv: FunctionVersion, 
             delay = min(delay * 2, 2.0)
         except Exception:
             log.exception("asynchronous invoke of %s failed", fv.name)
-            return None
+            return InvokeResult(b"", "Unhandled", [])
+
+
+def _json_or_text(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data.decode("utf-8", "replace")
+
+
+def _send(provider: LambdaProvider, fv: FunctionVersion, inv: Invocation, cfg: EventInvokeConfig | None,
+          condition: str, attempts: int, result: InvokeResult | None) -> None:
+    """The invocation record to the configured destination, as Lambda sends it (an Event invoke)."""
+    if cfg is None:
+        return
+    arn = cfg.on_success if condition == "Success" else cfg.on_failure
+    if not arn:
+        return
+    record: dict[str, Any] = {
+        "version": "1.0",
+        "timestamp": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "requestContext": {"requestId": inv.request_id, "functionArn": inv.invoked_arn
+                           if inv.invoked_arn.count(":") == 7 else f"{inv.invoked_arn}:{LATEST}",
+                           "condition": condition, "approximateInvokeCount": attempts},
+        "requestPayload": _json_or_text(inv.payload),
+    }
+    if result is not None:
+        response: dict[str, Any] = {"statusCode": 200, "executedVersion": fv.version}
+        if result.function_error:
+            response["functionError"] = result.function_error
+        record["responseContext"] = response
+        record["responsePayload"] = _json_or_text(result.payload)
+    try:
+        ref = parse_function_name(arn, fv.account_id, fv.region)
+    except AWSError:
+        ref = None
+    target = None if ref is None else provider.function_at(ref.account_id, ref.region, ref.name)
+    target_fv = None if target is None or ref is None else _version_of(target, ref.qualifier)
+    if ref is None or target is None or target_fv is None or target_fv.state != "Active":
+        log.warning("destination %s of %s cannot be invoked; the record is dropped", arn, fv.name)
+        return
+    out = Invocation(json.dumps(record).encode(), arn)
+    provider._bg(deliver(provider, target, target_fv, out, ref.qualifier))
+
+
+def _version_of(fn: Function, qualifier: str | None) -> FunctionVersion | None:
+    if qualifier in (None, LATEST):
+        return fn.latest
+    if qualifier in fn.versions:
+        return fn.versions[qualifier]
+    alias = fn.aliases.get(qualifier)
+    if alias is None:
+        return None
+    return fn.latest if alias.function_version == LATEST else fn.versions.get(alias.function_version)

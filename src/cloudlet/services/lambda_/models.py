@@ -197,6 +197,8 @@ class EventInvokeConfig:
     maximum_retry_attempts: int | None = None
     maximum_event_age_s: int | None = None
     last_modified: float = dataclasses.field(default_factory=time.time)
+    on_success: str | None = None  # destination ARNs (Lambda functions: cloudlet's only kind)
+    on_failure: str | None = None
 
     def to_api(self, qualified_arn: str) -> dict[str, Any]:
         out: dict[str, Any] = {"LastModified": self.last_modified, "FunctionArn": qualified_arn}
@@ -204,7 +206,10 @@ class EventInvokeConfig:
             out["MaximumRetryAttempts"] = self.maximum_retry_attempts
         if self.maximum_event_age_s is not None:
             out["MaximumEventAgeInSeconds"] = self.maximum_event_age_s
-        out["DestinationConfig"] = {"OnSuccess": {}, "OnFailure": {}}
+        out["DestinationConfig"] = {
+            "OnSuccess": {"Destination": self.on_success} if self.on_success else {},
+            "OnFailure": {"Destination": self.on_failure} if self.on_failure else {},
+        }
         return out
 
 
