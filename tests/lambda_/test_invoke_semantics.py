@@ -163,3 +163,18 @@ def test_function_does_not_see_cloudlet_variables(boto3_client, role_arn):
     leaked = sorted(k for k in environ if k.startswith("CLOUDLET_") or k == "_LAMBDA_TELEMETRY_LOG_FD")
     assert not leaked, leaked
     assert "AWS_LAMBDA_LOG_LEVEL" not in environ
+
+
+def test_log_levels_only_with_json_where_they_default_to_info(boto3_client, role_arn):
+    lam = boto3_client("lambda")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as e:
+        lam.create_function(FunctionName="sem-text-levels", Role=role_arn, Runtime="python3.12",
+                            Handler="app.handler", Code={"ZipFile": make_zip({"app.py": SRC})},
+                            LoggingConfig={"LogFormat": "Text", "ApplicationLogLevel": "DEBUG"})
+    assert str(e.value).endswith('LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel '
+                                 'from your request or change the LogFormat to "JSON" and try again.')
+    out = lam.create_function(FunctionName="sem-json-default", Role=role_arn, Runtime="python3.12",
+                              Handler="app.handler", Code={"ZipFile": make_zip({"app.py": SRC})},
+                              LoggingConfig={"LogFormat": "JSON"})
+    assert out["LoggingConfig"] == {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO",
+                                    "LogGroup": "/aws/lambda/sem-json-default"}

@@ -15,9 +15,21 @@ import logging
 import math
 from typing import Any
 
+from cloudlet.services.lambda_.validation import invalid
+
 # Lambda's level names (TRACE is below DEBUG, FATAL is CRITICAL).
 _LEVELS = {"TRACE": 5, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
            "ERROR": logging.ERROR, "FATAL": logging.CRITICAL}
+
+
+def settle_logging_config(cfg: dict[str, str]) -> dict[str, str]:
+    """LoggingConfig as Lambda keeps it: levels only with JSON, where they default to INFO."""
+    if cfg.get("LogFormat", "Text") != "JSON":
+        if cfg.get("ApplicationLogLevel") or cfg.get("SystemLogLevel"):
+            raise invalid('LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your '
+                          'request or change the LogFormat to "JSON" and try again.')
+        return cfg
+    return {"ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO", **cfg}
 
 
 def _iso_now() -> str:

@@ -34,6 +34,7 @@ from cloudlet.services.lambda_.models import (
     new_revision,
 )
 from cloudlet.services.lambda_.permissions import FunctionPermissions
+from cloudlet.services.lambda_.platform_log import settle_logging_config
 from cloudlet.services.lambda_.refs import FunctionRef, not_found, parse_function_name, request_ref
 from cloudlet.services.lambda_.runtimes import runtime_version
 
@@ -342,7 +343,7 @@ class LambdaProvider(EventInvokeOperations, Provider):
     def _logging_config(cfg: dict[str, Any] | None, name: str) -> dict[str, str]:
         out = {k: str(val) for k, val in (cfg or {}).items() if val is not None}
         out.setdefault("LogGroup", f"/aws/lambda/{name}")
-        return out
+        return settle_logging_config(out)
 
     @operation("GetFunction")
     def get_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
