@@ -185,6 +185,8 @@ async def deliver(provider: LambdaProvider, fn: Function, fv: FunctionVersion, i
             _send(provider, fv, inv, cfg, "EventAgeExceeded", attempts, result)
             return
         await asyncio.sleep(delay)
+        if provider.function_at(fv.account_id, fv.region, fv.name) is not fn:
+            return  # deleted (or replaced) meanwhile: its queued events go with it
         # The same event and request id again; a fresh invocation record for the runtime.
         inv = Invocation(inv.payload, inv.invoked_arn, client_context=inv.client_context, request_id=inv.request_id)
 
