@@ -66,6 +66,9 @@ class Config:
     # (or InProgress after an update), so clients meet the ResourceConflictException AWS gives
     # to a call made before the transition ends.
     lambda_transition_s: float = 0.3
+    # CLOUDLET_LAMBDA_EVENT_RETRY_S: an asynchronous invoke that failed is retried this long
+    # after (the second retry twice as long after the first), as AWS's ~1 and ~2 minutes.
+    lambda_event_retry_s: float = 60.0
     # CLOUDLET_PERSIST: 0 keeps all state in memory only (`cloudlet start --ephemeral`).
     persist: bool = True
     # CLOUDLET_PERSIST_SYNC: normal (written before the response, fsynced within 0.2 s:
@@ -111,6 +114,7 @@ class Config:
             _number(e, "CLOUDLET_LAMBDA_MAX_ENVIRONMENTS", c.lambda_max_environments, int)
         )
         c.lambda_transition_s = _number(e, "CLOUDLET_LAMBDA_TRANSITION_S", c.lambda_transition_s, float)
+        c.lambda_event_retry_s = _number(e, "CLOUDLET_LAMBDA_EVENT_RETRY_S", c.lambda_event_retry_s, float)
         c.cache_iam_conn_max_s = _number(e, "CLOUDLET_CACHE_IAM_CONN_MAX_S", c.cache_iam_conn_max_s, float)
         c.cache_auth_timeout_s = _number(e, "CLOUDLET_CACHE_AUTH_TIMEOUT_S", c.cache_auth_timeout_s, float)
         c.persist = _bool(e.get("CLOUDLET_PERSIST"), True)

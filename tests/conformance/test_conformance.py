@@ -37,12 +37,6 @@ KNOWN: dict[str, str] = {
         "found: a bad Architectures item is reported for the whole list: \"Value '[X86_64]' at "
         "'architectures' failed to satisfy constraint: Member must satisfy constraint: [Member must "
         "satisfy enum value set: [x86_64, arm64], Member must not be null]\""),
-    "lambda/test_lambda_too_large_response/invoke_result": (
-        "issue 16: a response over 6,291,556 bytes is returned instead of failing with "
-        "Function.ResponseSizeTooLarge"),
-    "lambda/test_lambda_too_large_response/invoke_result_2": (
-        "issue 16: a response over 6,291,556 bytes is returned instead of failing with "
-        "Function.ResponseSizeTooLarge"),
 }
 
 # Differences cloudlet keeps on purpose (listed in README.md), by recording and path.

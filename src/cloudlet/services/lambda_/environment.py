@@ -17,7 +17,6 @@ import asyncio
 import datetime
 import json
 import logging
-import math
 import os
 import secrets
 import signal
@@ -33,9 +32,12 @@ from cloudlet.core.child_process import kill_tree, spawn
 from cloudlet.core.identity import Credential
 from cloudlet.services.lambda_ import memory_limit, sandbox
 from cloudlet.services.lambda_.egress import EgressRelay
+from cloudlet.services.lambda_.log_stream import LogStreamParser
 from cloudlet.services.lambda_.models import FunctionVersion
 from cloudlet.services.lambda_.outcome import EnvState, Outcome, OutcomeKind
+from cloudlet.services.lambda_.platform_log import LogSettings, ReportMetrics
 from cloudlet.services.lambda_.runtime_api import RuntimeApiServer
+from cloudlet.services.lambda_.runtimes import runtime_version_label
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,17 @@ class Invocation:
         self.deadline_ms = 0
         self.result: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.lines: list[tuple[int, str]] = []
+
+
+def _report_status(outcome: Outcome) -> tuple[str, str | None]:
+    """REPORT's status and error type: what the platform saw, not the function's own errors."""
+    if outcome.kind == OutcomeKind.TIMEOUT:
+        return "timeout", None
+    if outcome.kind == OutcomeKind.EXIT:
+        return "error", "Runtime.ExitError"
+    if outcome.kind == OutcomeKind.OUT_OF_MEMORY:
+        return "error", "Runtime.OutOfMemory"
+    return ("success" if outcome.kind == OutcomeKind.OK else "error"), None
 
 
 class InvokeResult:
@@ -145,7 +158,8 @@ class Environment:
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._started = 0.0
         self._fd = -1
-        self._buf = b""
+        self._parser = LogStreamParser()
+        self.log_settings = LogSettings.of(fv.logging_config)
         self._control: socket.socket | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._wiring: asyncio.Task[None] | None = None
@@ -195,8 +209,11 @@ class Environment:
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "CLOUDLET_HOSTS_FILE": hosts_file,
+            **self.log_settings.runtime_environment(),
         }
+        # The resolver shim's hosts file goes only into the exec environment, which the shim
+        # empties at interpreter start: the function never sees cloudlet's own variables.
+        self._hosts_path = hosts_file
         # The function's own variables, then the reserved ones win (AWS rejects overriding them).
         merged = {**(fv.environment or {}), **env}
         if self.credential is not None:
@@ -211,7 +228,7 @@ class Environment:
     def _exec_environ(full: dict[str, str]) -> dict[str, str]:
         """What the interpreter needs at exec; the rest (credentials, the function's variables)
         goes over the control socket, never into a /proc/PID/environ."""
-        keep = {"PATH", "LANG", "TZ", "HOME", "TMPDIR", "CLOUDLET_HOSTS_FILE"}
+        keep = {"PATH", "LANG", "TZ", "HOME", "TMPDIR"}
         return {k: v for k, v in full.items()
                 if (k in keep or k.startswith(_STARTUP_PREFIXES)) and k not in _SECRETS}
 
@@ -233,6 +250,7 @@ class Environment:
         self._control = parent
         exec_env = self._exec_environ(full)
         exec_env["CLOUDLET_CONTROL_FD"] = str(child.fileno())
+        exec_env["CLOUDLET_HOSTS_FILE"] = self._hosts_path
         if self.isolated:
             layout = sandbox.SandboxLayout(
                 task_root=fv.code.task_root,
@@ -250,6 +268,10 @@ class Environment:
         os.set_blocking(rfd, False)
         self._fd = rfd
         self._started = time.perf_counter()
+        init_start = self.log_settings.init_start(
+            runtime_version_label(self.python, fv.runtime), fv.runtime_version_arn(), fv.name, fv.version)
+        if init_start is not None:
+            self._line(init_start)
         if self.warning:
             self._line(self.warning)
         note = self.isolation.log_line()
@@ -423,20 +445,16 @@ class Environment:
                 break
             except OSError:
                 chunk = b""
+            events = self._parser.feed(chunk) if chunk else self._parser.close()
+            for ev in events:
+                if self.log_settings.keeps_application(ev.level):
+                    self._line(ev.message, ev.ts_ms)
             if not chunk:
-                if self._buf:
-                    self._line(self._buf.decode("utf-8", "replace"))
-                    self._buf = b""
                 self._close_pipe()
                 return
-            self._buf += chunk
-            *lines, self._buf = self._buf.split(b"\n")
-            for raw in lines:
-                # awslambdaric joins a multi-line error record with \r: one event, as in AWS.
-                self._line(raw.decode("utf-8", "replace").replace("\r", "\n"))
 
-    def _line(self, message: str) -> None:
-        event = (_now_ms(), message)
+    def _line(self, message: str, ts_ms: int | None = None) -> None:
+        event = (_now_ms() if ts_ms is None else ts_ms, message)
         if self.current is not None:
             self.current.lines.append(event)
         else:
@@ -488,11 +506,11 @@ class Environment:
             except TimeoutError:
                 self.init_duration_ms = (time.perf_counter() - self._started) * 1000
                 self.current = inv
-                self._line(f"START RequestId: {inv.request_id} Version: {fv.version}")
+                self._start_line(inv)
                 return self._finish(inv, self._timed_out(inv), t_start, cold)
         head = list(self.init_lines) if cold else []
         self.current = inv
-        self._line(f"START RequestId: {inv.request_id} Version: {fv.version}")
+        self._start_line(inv)
         if self.init_error is not None:
             return self._finish(inv, self.init_error, t_start, cold, head=head)
         if self.state == EnvState.DEAD:
@@ -506,6 +524,11 @@ class Environment:
         except TimeoutError:
             outcome = self._timed_out(inv)
         return self._finish(inv, outcome, t_deliver, cold, head=head)
+
+    def _start_line(self, inv: Invocation) -> None:
+        line = self.log_settings.start(inv.request_id, inv.invoked_arn, self.fv.version)
+        if line is not None:
+            self._line(line)
 
     def _timed_out(self, inv: Invocation) -> Outcome:
         self._sample_memory()
@@ -545,15 +568,15 @@ class Environment:
             payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
         if outcome.killed_environment:
             self.kill()
-        self._line(f"END RequestId: {inv.request_id}")
-        report = (
-            f"REPORT RequestId: {inv.request_id}\tDuration: {duration_ms:.2f} ms\t"
-            f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\t"
-            f"Memory Size: {self.fv.memory_size} MB\tMax Memory Used: {self.max_memory_mb} MB"
-        )
-        if cold:
-            report += f"\tInit Duration: {self.init_duration_ms:.2f} ms"
-        self._line(report + "\t")
+        settings = self.log_settings
+        end = settings.end(inv.request_id)
+        if end is not None:
+            self._line(end)
+        report = settings.report(inv.request_id, ReportMetrics(
+            duration_ms, self.fv.memory_size, self.max_memory_mb, self.init_duration_ms if cold else None,
+            *_report_status(outcome)))
+        if report is not None:
+            self._line(report)
         self.current = None
         self.flush_logs()
         self.last_used = time.monotonic()

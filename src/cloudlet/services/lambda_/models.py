@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,29 @@ class Alias:
 
 
 @dataclasses.dataclass
+class EventInvokeConfig:
+    """How asynchronous invokes of one qualifier are retried (PutFunctionEventInvokeConfig)."""
+
+    maximum_retry_attempts: int | None = None
+    maximum_event_age_s: int | None = None
+    last_modified: float = dataclasses.field(default_factory=time.time)
+    on_success: str | None = None  # destination ARNs (Lambda functions: cloudlet's only kind)
+    on_failure: str | None = None
+
+    def to_api(self, qualified_arn: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"LastModified": self.last_modified, "FunctionArn": qualified_arn}
+        if self.maximum_retry_attempts is not None:
+            out["MaximumRetryAttempts"] = self.maximum_retry_attempts
+        if self.maximum_event_age_s is not None:
+            out["MaximumEventAgeInSeconds"] = self.maximum_event_age_s
+        out["DestinationConfig"] = {
+            "OnSuccess": {"Destination": self.on_success} if self.on_success else {},
+            "OnFailure": {"Destination": self.on_failure} if self.on_failure else {},
+        }
+        return out
+
+
+@dataclasses.dataclass
 class Function:
     latest: FunctionVersion
     versions: dict[str, FunctionVersion] = dataclasses.field(default_factory=dict)
@@ -199,6 +223,8 @@ class Function:
     next_version: int = 1
     # Resource-based policy statements per qualifier ($LATEST: the unqualified function).
     policies: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    # Asynchronous invoke settings per qualifier ($LATEST, a version or an alias).
+    event_invoke_configs: dict[str, EventInvokeConfig] = dataclasses.field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -22,6 +22,7 @@ from cloudlet.services.lambda_ import validation as v
 from cloudlet.services.lambda_.code_url import PREFIX as CODE_PREFIX
 from cloudlet.services.lambda_.code_url import code_download
 from cloudlet.services.lambda_.environment import Invocation
+from cloudlet.services.lambda_.event_invoke import EventInvokeOperations, deliver
 from cloudlet.services.lambda_.host import RuntimeHost, Throttled
 from cloudlet.services.lambda_.models import (
     LATEST,
@@ -33,6 +34,7 @@ from cloudlet.services.lambda_.models import (
     new_revision,
 )
 from cloudlet.services.lambda_.permissions import FunctionPermissions
+from cloudlet.services.lambda_.platform_log import settle_logging_config
 from cloudlet.services.lambda_.refs import FunctionRef, not_found, parse_function_name, request_ref
 from cloudlet.services.lambda_.runtimes import runtime_version
 
@@ -51,7 +53,7 @@ def _conflict(message: str) -> AWSError:
     return AWSError("ResourceConflictException", message, status=409)
 
 
-class LambdaProvider(Provider):
+class LambdaProvider(EventInvokeOperations, Provider):
     service = "lambda"
 
     def __init__(self, world: World) -> None:
@@ -341,7 +343,7 @@ class LambdaProvider(Provider):
     def _logging_config(cfg: dict[str, Any] | None, name: str) -> dict[str, str]:
         out = {k: str(val) for k, val in (cfg or {}).items() if val is not None}
         out.setdefault("LogGroup", f"/aws/lambda/{name}")
-        return out
+        return settle_logging_config(out)
 
     @operation("GetFunction")
     def get_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -728,7 +730,7 @@ class LambdaProvider(Provider):
         inv = Invocation(payload, invoked_arn, client_context=self._client_context(params.get("ClientContext")),
                          request_id=ctx.request_id)
         if kind == "Event":
-            self._bg(self._invoke_event(fn, fv, inv))
+            self._bg(deliver(self, fn, fv, inv, qualifier))
             return {"StatusCode": 202}
         try:
             result = await self.host.invoke(fv, inv, fn.reserved_concurrency, self.world.config.lambda_max_environments)
@@ -751,22 +753,6 @@ class LambdaProvider(Provider):
             return base64.b64decode(raw, validate=True).decode()
         except (ValueError, UnicodeDecodeError):
             raise v.invalid("Client context must be a valid Base64-encoded JSON object.") from None
-
-    async def _invoke_event(self, fn: Function, fv: FunctionVersion, inv: Invocation) -> None:
-        # Queued: throttles wait and retry, as Lambda's async queue does (up to 6 h there).
-        delay, deadline = 0.05, time.monotonic() + 6 * 3600
-        while True:
-            try:
-                await self.host.invoke(fv, inv, fn.reserved_concurrency, self.world.config.lambda_max_environments)
-                return
-            except Throttled:
-                if time.monotonic() > deadline:
-                    return
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            except Exception:
-                log.exception("asynchronous invoke of %s failed", fv.name)
-                return
 
 
 class _PrepareError(Exception):

@@ -23,7 +23,23 @@ if TYPE_CHECKING:
 
 _PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
-_MAX_BODY = 8 * 1024 * 1024  # responses are capped at 6 MB; the rest is headroom for the error reply
+_MAX_BODY = 6291556  # init errors; invocation results are read by _read_capped
+MAX_RESPONSE = 6291556  # Lambda's synchronous response limit, as its error message states it
+TOO_LARGE = "Function.ResponseSizeTooLarge"
+
+
+async def _read_capped(request: web.BaseRequest, limit: int) -> bytes | None:
+    """The body, or None past LIMIT bytes; the rest is read and dropped, so that however large a
+    response the runtime sends, it gets its answer and the environment stays usable."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        elif chunks:
+            chunks.clear()
+    return b"".join(chunks) if size <= limit else None
 
 
 def _error(status: int, error_type: str, message: str) -> web.Response:
@@ -114,8 +130,13 @@ class RuntimeApiServer:
         return web.Response(status=200, body=inv.payload, headers=headers, content_type="application/json")
 
     async def complete(self, env: Environment, request: web.BaseRequest, request_id: str, outcome: str) -> web.Response:
-        body = await request.read()
+        body = await _read_capped(request, MAX_RESPONSE)
         error_type = request.headers.get(ERROR_TYPE_HEADER) if outcome == "error" else None
+        if body is None:
+            # Too large: the invoke fails, the environment goes on (its runtime got its 202).
+            outcome, error_type = "error", TOO_LARGE
+            body = json.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload size "
+                                               f"({MAX_RESPONSE} bytes).", "errorType": TOO_LARGE}).encode()
         if not env.complete(request_id, outcome, body, error_type):
             return _error(400, "InvalidRequestID", "Invalid request ID")
         return _accepted()

@@ -44,6 +44,21 @@ def runtime_version(runtime: str) -> tuple[int, int] | None:
     return int(major), int(minor)
 
 
+def runtime_version_label(python: Path, runtime: str) -> str:
+    """INIT_START's Runtime Version in AWS's shape (python:3.12.v38): the build number is the
+    patch level of the interpreter the runtime venv was made from (its pyvenv.cfg)."""
+    try:
+        cfg = (python.parent.parent / "pyvenv.cfg").read_text()
+    except OSError:
+        cfg = ""
+    for line in cfg.splitlines():
+        key, _, value = line.partition("=")
+        parts = value.strip().split(".")
+        if key.strip() in ("version", "version_info") and len(parts) >= 3 and parts[2].isdigit():
+            return f"python:{parts[0]}.{parts[1]}.v{parts[2]}"
+    return runtime.replace("python", "python:", 1) + ".v0"
+
+
 def _candidates() -> list[Path]:
     found: list[Path] = []
     pyenv = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))

@@ -53,6 +53,9 @@ def main():
         s.close()
     ctl.close()
     os.environ.update(config["env"])
+    # awslambdaric writes each logging record as one frame to this descriptor, as on AWS: it is
+    # the stdout pipe, so cloudlet reads records and printed lines in the order they were written.
+    os.environ["_LAMBDA_TELEMETRY_LOG_FD"] = str(os.dup(1))
     sys.argv = ["awslambdaric", config["handler"]]
     runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
 

@@ -9,7 +9,10 @@ everything else to the system resolver.
 import os
 import socket
 
-_PATH = os.environ.get("CLOUDLET_HOSTS_FILE", "")
+# Taken out of the environment at interpreter start: the function never sees cloudlet's variables.
+# A Python the function starts itself finds the sandbox's copy at its fixed place.
+_SANDBOX_HOSTS = "/var/cloudlet/dns/hosts"
+_PATH = os.environ.pop("CLOUDLET_HOSTS_FILE", "") or (_SANDBOX_HOSTS if os.path.exists(_SANDBOX_HOSTS) else "")
 _cache: dict = {"mtime": None, "names": {}}
 _orig_getaddrinfo = socket.getaddrinfo
 _orig_gethostbyname = socket.gethostbyname
