@@ -53,8 +53,15 @@ export const handler = async (event, context) => {
   const endpoint = "cache-01-xxxxx.serverless.use1.cache.amazonaws.com";
   const client = new Valkey({ host: endpoint, port: 6379, username,
                               password: await iamToken(username, cacheName, process.env.AWS_REGION),
-                              tls: { rejectUnauthorized: false }, lazyConnect: true, maxRetriesPerRequest: 1 });
-  await client.connect();
+                              tls: { rejectUnauthorized: false }, lazyConnect: true, maxRetriesPerRequest: 1,
+                              retryStrategy: () => null });
+  let firstError = null;  // a refused AUTH arrives as an error event; connect() only says "closed"
+  client.on("error", (e) => { firstError ??= e; });
+  try {
+    await client.connect();
+  } catch (e) {
+    throw firstError ?? e;
+  }
   try {
     const uuidIn = randomUUID().replaceAll("-", "");
     await client.set("uuid", uuidIn);
