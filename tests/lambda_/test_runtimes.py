@@ -265,3 +265,32 @@ def test_node_handler_forms(form: str) -> None:
             shutil.rmtree(h.world.config.data_dir, ignore_errors=True)
 
     asyncio.run(main())
+
+
+def test_a_missing_node_major_runs_on_the_nearest_and_says_so() -> None:
+    from cloudlet.services.lambda_.node_runtimes import discover_nodes
+
+    installed = discover_nodes()
+    if not installed:
+        pytest.skip("no node on this machine")
+    missing = next((r for r in ("nodejs22.x", "nodejs24.x", "nodejs20.x")
+                    if int(r[len("nodejs"):-2]) not in installed), None)
+    if missing is None:
+        pytest.skip("every Node.js runtime's major is installed here")
+
+    async def main() -> None:
+        h = await _harness()
+        try:
+            await h.create(**{**_code("nodejs20.x"), "Runtime": missing})
+            r = await h.invoke(event={"env": ["AWS_EXECUTION_ENV"]}, LogType="Tail")
+            body = json.loads(r["Payload"])
+            assert "FunctionError" not in r, body
+            assert body["env"]["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{missing}"
+            want = missing[len("nodejs"):-2]
+            assert re.search(rf"cloudlet: no Node\.js {want} on this machine for runtime {re.escape(missing)}; "
+                             r"running it with Node\.js \d+\.\d+ \(/\S+\)", _tail(r)), _tail(r)
+        finally:
+            await h.p.stop()
+            shutil.rmtree(h.world.config.data_dir, ignore_errors=True)
+
+    asyncio.run(main())
