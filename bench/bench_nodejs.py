@@ -104,7 +104,7 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(10)
-    spawns = max(5, args.cold * 2)
+    spawns = max(10, args.cold * 2)
     node_spawn = bench_spawn([node, "-e", "require('./index.js').handler({}).then((r) => console.log(JSON.stringify(r)))"],
                              "index.js", NODE_SRC, spawns)
     py_spawn = bench_spawn([sys.executable, "-c", "import app; print(app.handler({}, None))"], "app.py", PY_SRC, spawns)

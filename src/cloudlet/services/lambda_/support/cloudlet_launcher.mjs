@@ -5,6 +5,7 @@
 import dns from "node:dns";
 import fs from "node:fs";
 import { register } from "node:module";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 
 const fd = Number(process.env.CLOUDLET_CONFIG_FD);
@@ -49,9 +50,29 @@ if (hostsFile) {
 }
 
 // ES module handlers resolve bare names (the SDK) in /var/runtime/node_modules too, as
-// CommonJS ones do through NODE_PATH.
+// CommonJS ones do through NODE_PATH. The hook runs in a loader thread that costs tens of
+// milliseconds to start, so only an ES module handler gets it.
 const runtimeDir = process.env.LAMBDA_RUNTIME_DIR;
-register("./cloudlet_resolve.mjs", import.meta.url, { data: { runtimeDir } });
+if (isEsModule(process.env.LAMBDA_TASK_ROOT, config.handler)) {
+  register("./cloudlet_resolve.mjs", import.meta.url, { data: { runtimeDir } });
+}
+
+// Whether the handler's module loads as an ES module: .mjs, or .js under a package.json
+// whose "type" is "module" (the nearest one up to the task root), as node decides.
+function isEsModule(taskRoot, handler) {
+  const base = path.join(taskRoot, handler.slice(0, handler.lastIndexOf(".")));
+  if (fs.existsSync(`${base}.mjs`)) return true;
+  if (fs.existsSync(`${base}.cjs`) || !fs.existsSync(`${base}.js`)) return false;
+  for (let dir = path.dirname(base); dir.startsWith(taskRoot); dir = path.dirname(dir)) {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).type === "module";
+    } catch (e) {
+      if (e.code !== "ENOENT") return false;
+    }
+    if (dir === taskRoot) break;
+  }
+  return false;
+}
 
 const { run } = await import(pathToFileURL(`${runtimeDir}/node_modules/aws-lambda-ric/dist/index.mjs`).href);
 await run(process.env.LAMBDA_TASK_ROOT, config.handler);
