@@ -294,3 +294,22 @@ def test_a_missing_node_major_runs_on_the_nearest_and_says_so() -> None:
             shutil.rmtree(h.world.config.data_dir, ignore_errors=True)
 
     asyncio.run(main())
+
+
+def test_node_options_of_the_function_act_at_startup() -> None:
+    """NODE_OPTIONS is read by node only when it starts: it must be in node's exec environment."""
+    if shutil.which("node") is None:
+        pytest.skip("no node on this machine")
+
+    async def main() -> None:
+        h = await _harness()
+        try:
+            src = "exports.handler = async () => ({noDeprecation: process.noDeprecation === true});\n"
+            await h.create(Environment={"Variables": {"NODE_OPTIONS": "--no-deprecation"}},
+                           **_code("nodejs20.x", src))
+            assert json.loads((await h.invoke())["Payload"]) == {"noDeprecation": True}
+        finally:
+            await h.p.stop()
+            shutil.rmtree(h.world.config.data_dir, ignore_errors=True)
+
+    asyncio.run(main())

@@ -44,7 +44,8 @@ _INIT_LIMIT_S = 10.0  # AWS's init phase limit for on-demand functions
 _TAIL_BYTES = 4096
 RUNTIME_API_ADDRESS = ("127.0.0.1", 9001)  # AWS_LAMBDA_RUNTIME_API inside a sandbox, as on AWS
 # Variables that act when the interpreter starts, so they must be in its exec environment.
-_STARTUP_PREFIXES = ("PYTHON", "LD_", "NODE_")
+_STARTUP_PREFIXES = ("PYTHON", "LD_")
+_NODE_STARTUP = {"NODE_OPTIONS", "NODE_PATH", "NODE_EXTRA_CA_CERTS"}  # what node reads only at start
 _SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
@@ -224,7 +225,7 @@ class Environment:
     def _exec_environ(full: dict[str, str]) -> dict[str, str]:
         """What the interpreter needs at exec; the rest (credentials, the function's variables)
         goes over the control socket, never into a /proc/PID/environ."""
-        keep = {"PATH", "LANG", "TZ", "HOME", "TMPDIR", "CLOUDLET_HOSTS_FILE"}
+        keep = {"PATH", "LANG", "TZ", "HOME", "TMPDIR", "CLOUDLET_HOSTS_FILE", *_NODE_STARTUP}
         return {k: v for k, v in full.items()
                 if (k in keep or k.startswith(_STARTUP_PREFIXES)) and k not in _SECRETS}
 
