@@ -313,3 +313,17 @@ def test_node_options_of_the_function_act_at_startup() -> None:
             shutil.rmtree(h.world.config.data_dir, ignore_errors=True)
 
     asyncio.run(main())
+
+
+def test_a_runtime_cloudlet_cannot_run_fails_the_function() -> None:
+    async def main() -> None:
+        h = await _harness()
+        try:
+            cfg = await h.create(**{**_code("nodejs20.x"), "Runtime": "java21"})
+            cfg = await h.wait_active("f1")
+            assert cfg["State"] == "Failed" and cfg["StateReasonCode"] == "InvalidRuntime", cfg
+        finally:
+            await h.p.stop()
+            shutil.rmtree(h.world.config.data_dir, ignore_errors=True)
+
+    asyncio.run(main())
