@@ -292,8 +292,9 @@ class Environment:
 
     def _launcher_argv(self, support: str) -> list[str]:
         if self.runtime.node is not None:
-            # A base interpreter (-I: no PYTHON* variables, no site) that execs node.
-            return [str(self.python), "-I", f"{support}/cloudlet_launcher.py"]
+            # A base interpreter (-I: no PYTHON* variables or user site; -S: no site at all,
+            # the launcher needs only the standard library) that execs node.
+            return [str(self.python), "-I", "-S", f"{support}/cloudlet_launcher.py"]
         python = f"{sandbox.RUNTIME_DIR}/bin/python" if self.isolated else str(self.python)
         return [python, "-m", "cloudlet_launcher"]
 
