@@ -28,6 +28,7 @@ console.log("init: module loaded");
 exports.handler = async (event, context) => {
   count += 1;
   console.log("hello", JSON.stringify(event));
+  if (event.multi) console.warn("line one\nline two");
   if (event.boom) throw new TypeError("bad thing");
   if (event.sleep) await new Promise((r) => setTimeout(r, event.sleep * 1000));
   if (event.exit) process.exit(1);
@@ -182,18 +183,20 @@ async def test_init_errors(h: Harness, runtime: str) -> None:
 @per_runtime
 async def test_logs_reach_cloudwatch(h: Harness, runtime: str) -> None:
     await h.create(**_code(runtime))
-    rid = json.loads((await h.invoke(event={"k": 1}))["Payload"])["rid"]
+    rid = json.loads((await h.invoke(event={"k": 1, "multi": True}))["Payload"])["rid"]
     logs = h.world.providers["logs"]
     ctx = RequestContext("logs", "FilterLogEvents", "us-east-1", h.world.root, "r")
     events = logs.filter_log_events(ctx, {"logGroupName": "/aws/lambda/f1"})["events"]
     messages = [e["message"] for e in events]
     assert any(m == f"START RequestId: {rid} Version: $LATEST\n" for m in messages)
     if runtime.startswith("python"):
-        assert any(m.startswith('hello {"k": 1}') for m in messages)
+        assert any(m.startswith('hello {"k": 1, "multi": true}') for m in messages)
     else:
         # Lambda's Node.js format: time, request id, level, message; the init phase has no request id.
-        assert any(re.fullmatch(rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z\t{rid}\tINFO\thello {{\"k\":1}}\n", m)
-                   for m in messages), messages
+        assert any(re.fullmatch(rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z\t{rid}\tINFO\thello {{\"k\":1,\"multi\":true}}\n",
+                                m) for m in messages), messages
+        # A multi-line message is one event, as Lambda stores it; console.warn is WARN.
+        assert any(re.fullmatch(rf"\S+Z\t{rid}\tWARN\tline one\nline two\n", m) for m in messages), messages
         assert any(re.fullmatch(r"\S+Z\tundefined\tINFO\tinit: module loaded\n", m) for m in messages), messages
     report = next(m for m in messages if m.startswith(f"REPORT RequestId: {rid}"))
     fields = dict(part.split(": ", 1) for part in report.strip().split("\t")[1:])
