@@ -19,7 +19,9 @@ install: system $(VENV)/.installed runtimes
 # What only root can install: python3-venv (Debian's python3 has no venv without it),
 # valkey-server 8 (Debian 12 has it in bookworm-backports), zip (the tutorial
 # packages its function with it) and bubblewrap (each Lambda execution environment
-# runs in its own namespaces; see CLOUDLET_LAMBDA_ISOLATION). As root, what is missing is installed; otherwise
+# runs in its own namespaces; see CLOUDLET_LAMBDA_ISOLATION), Node.js with npm (nodejs* Lambda
+# runtimes) and what AWS's Node.js runtime interface client (aws-lambda-ric) compiles its
+# native client with: cmake, make, g++, autoconf, automake, libtool. As root, what is missing is installed; otherwise
 # the one command to run as root is printed and make stops. The valkey checked is the
 # one cloudlet will run (CLOUDLET_VALKEY_SERVER, else PATH's valkey-server).
 system:
@@ -28,6 +30,11 @@ system:
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || main+=(python3-venv)
 	command -v zip >/dev/null || main+=(zip)
 	command -v "$${CLOUDLET_BWRAP:-bwrap}" >/dev/null || main+=(bubblewrap)
+	command -v node >/dev/null || main+=(nodejs)
+	command -v npm >/dev/null || main+=(npm)
+	for tool in cmake:cmake make:make g++:g++ autoconf:autoconf automake:automake libtoolize:libtool; do
+	  command -v "$${tool%%:*}" >/dev/null || main+=("$${tool#*:}")
+	done
 	{ command -v "$$vk" >/dev/null && "$$vk" --version | grep -Eq 'v=(8|9|[1-9][0-9])\.'; } || valkey=1
 	steps=()
 	if [ -n "$$valkey" ]; then
@@ -71,11 +78,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt | system
 	done_in $$t
 	touch $@
 
-# The Lambda runtimes' virtualenvs (awslambdaric + boto3 per interpreter), built once
-# per machine under ~/.cloudlet/runtimes so that no invoke waits for a pip install.
+# The Lambda runtimes' virtualenvs (awslambdaric + boto3 per interpreter) and Node.js
+# runtime dirs (aws-lambda-ric + the AWS SDK for JavaScript v3 per node major, versions
+# from services/lambda_/nodejs/package-lock.json), built once per machine under
+# ~/.cloudlet/runtimes so that no invoke waits for a pip or npm install.
 runtimes: $(VENV)/.installed
-	@echo "==> Lambda runtimes: one virtualenv (awslambdaric + boto3) per interpreter"
-	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m cloudlet.services.lambda_.runtimes python3.12 python3.11
+	@echo "==> Lambda runtimes: one virtualenv (awslambdaric + boto3) per interpreter, one aws-lambda-ric dir per node"
+	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m cloudlet.services.lambda_.runtimes python3.12 python3.11 nodejs20.x nodejs22.x
 
 # Lint first: ruff and mypy findings fail the run like a failing test.
 test: install lint

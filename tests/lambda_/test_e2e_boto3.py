@@ -135,12 +135,24 @@ def test_environments_die_with_a_killed_cloudlet(cloudlet_factory: Any) -> None:
     assert wait_environment_gone(processes), f"environment {body} outlived its cloudlet"
 
 
-def test_function_calls_cloudlet_with_its_role_credentials(boto3_client: Any, role_arn: str) -> None:
+CREDS_SRC = {
+    "python3.12": ("app.py", "import boto3\n"
+                             "def handler(event, context):\n"
+                             "    return boto3.client('sts').get_caller_identity()['Arn']\n"),
+    # The SDK for JavaScript v3 bundled with the runtime, its default credential chain, AWS_ENDPOINT_URL.
+    "nodejs20.x": ("app.mjs", "import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';\n"
+                              "export const handler = async () =>\n"
+                              "  (await new STSClient({}).send(new GetCallerIdentityCommand({}))).Arn;\n"),
+}
+
+
+@pytest.mark.parametrize("runtime", sorted(CREDS_SRC))
+def test_function_calls_cloudlet_with_its_role_credentials(boto3_client: Any, role_arn: str, runtime: str) -> None:
     lam = boto3_client("lambda")
-    src = ("import boto3\n"
-           "def handler(event, context):\n"
-           "    return boto3.client('sts').get_caller_identity()['Arn']\n")
-    _create(lam, "e2e-creds", role_arn, src=src, Timeout=20)
+    filename, src = CREDS_SRC[runtime]
+    lam.create_function(FunctionName="e2e-creds", Role=role_arn, Runtime=runtime, Handler="app.handler",
+                        Code={"ZipFile": make_zip({filename: src})}, Timeout=20)
+    lam.get_waiter("function_active_v2").wait(FunctionName="e2e-creds", WaiterConfig={"Delay": 1, "MaxAttempts": 120})
     r = lam.invoke(FunctionName="e2e-creds")
     body = json.loads(r["Payload"].read())
     assert "FunctionError" not in r, body

@@ -186,9 +186,10 @@ def lam(boto3_client: Any) -> Any:
         read_timeout=120, retries={"max_attempts": 0}))
 
 
-def _create(lam: Any, name: str, role: str, src: str, **kw: Any) -> None:
-    lam.create_function(FunctionName=name, Role=role, Runtime="python3.12", Handler="app.handler",
-                        Code={"ZipFile": make_zip({"app.py": src})}, **kw)
+def _create(lam: Any, name: str, role: str, src: str, runtime: str = "python3.12", **kw: Any) -> None:
+    files = {"app.py": src} if runtime.startswith("python") else {"app.js": src}
+    lam.create_function(FunctionName=name, Role=role, Runtime=runtime, Handler="app.handler",
+                        Code={"ZipFile": make_zip(files)}, **kw)
     lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
 
 
@@ -197,18 +198,24 @@ def _invoke(lam: Any, name: str, event: Any = None, **kw: Any) -> tuple[dict[str
     return r, json.loads(r["Payload"].read())
 
 
-VICTIM = '''
+VICTIM = {"python3.12": '''
 import os
 def handler(event, context):
     return {"who": "victim", "secret": os.environ["VICTIM_SECRET"]}
-'''
+''', "nodejs20.x": '''
+exports.handler = async () => ({who: "victim", secret: process.env.VICTIM_SECRET});
+'''}
 
 
+@pytest.mark.parametrize("victim_runtime", sorted(VICTIM))
 def test_other_environments_variables_and_credentials_cannot_be_read(lam: Any, logs_only_role: str,
-                                                                      boto3_client: Any) -> None:
+                                                                      boto3_client: Any, victim_runtime: str) -> None:
     marker = f"victim-secret-{uuid.uuid4().hex}"
-    admin = boto3_client("iam").create_role(RoleName="victim-admin", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    _create(lam, "iso-victim", admin, VICTIM, Environment={"Variables": {"VICTIM_SECRET": marker}})
+    iam = boto3_client("iam")
+    admin_name = f"victim-admin-{victim_runtime.replace('.', '-')}"
+    admin = iam.create_role(RoleName=admin_name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    _create(lam, "iso-victim", admin, VICTIM[victim_runtime], runtime=victim_runtime,
+            Environment={"Variables": {"VICTIM_SECRET": marker}})
     _create(lam, "iso-thief", logs_only_role, ATTACKER, Timeout=30)
     try:
         assert _invoke(lam, "iso-victim")[1]["secret"] == marker  # warm, waiting for work
@@ -229,8 +236,10 @@ def test_other_environments_variables_and_credentials_cannot_be_read(lam: Any, l
         lam.delete_function(FunctionName="iso-thief")
 
 
-def test_another_environments_runtime_api_cannot_be_taken(lam: Any, logs_only_role: str) -> None:
-    _create(lam, "iso-rt-victim", logs_only_role, VICTIM, Environment={"Variables": {"VICTIM_SECRET": "v"}})
+@pytest.mark.parametrize("victim_runtime", sorted(VICTIM))
+def test_another_environments_runtime_api_cannot_be_taken(lam: Any, logs_only_role: str, victim_runtime: str) -> None:
+    _create(lam, "iso-rt-victim", logs_only_role, VICTIM[victim_runtime], runtime=victim_runtime,
+            Environment={"Variables": {"VICTIM_SECRET": "v"}})
     _create(lam, "iso-rt-thief", logs_only_role, ATTACKER, Timeout=30)
     try:
         assert _invoke(lam, "iso-rt-victim")[1]["who"] == "victim"
@@ -268,7 +277,7 @@ def _cache(boto3_client: Any, name: str) -> None:
 def test_host_files_caches_and_processes_are_out_of_reach(lam: Any, logs_only_role: str, boto3_client: Any,
                                                           cloudlet_server: CloudletProcess) -> None:
     _cache(boto3_client, "iso-cache")
-    _create(lam, "iso-other", logs_only_role, VICTIM, Environment={"Variables": {"VICTIM_SECRET": "x"}})
+    _create(lam, "iso-other", logs_only_role, VICTIM["python3.12"], Environment={"Variables": {"VICTIM_SECRET": "x"}})
     _create(lam, "iso-files", logs_only_role, ATTACKER, Timeout=30)
     data = cloudlet_server.data_dir
     try:
@@ -532,7 +541,7 @@ def test_network_reaches_cloudlet_and_nothing_else_of_the_host(lam: Any, logs_on
         lam.delete_function(FunctionName="iso-net")
 
 
-MEMORY_HOG = r'''
+MEMORY_HOG = {"python3.12": r'''
 import time
 def handler(event, context):
     held = []
@@ -541,11 +550,23 @@ def handler(event, context):
         time.sleep(0.01)
     time.sleep(1)
     return len(held)
-'''
+''', "nodejs20.x": r'''
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+exports.handler = async (event) => {
+  const held = [];
+  for (let i = 0; i < event.mb / 8; i++) {
+    held.push(Buffer.alloc(8 << 20, 120));  // outside V8's heap, so its own limit does not stop it first
+    await sleep(10);
+  }
+  await sleep(1000);
+  return held.length;
+};
+'''}
 
 
-def test_memory_size_is_a_hard_limit(lam: Any, logs_only_role: str) -> None:
-    _create(lam, "iso-mem", logs_only_role, MEMORY_HOG, MemorySize=128, Timeout=30)
+@pytest.mark.parametrize("runtime", sorted(MEMORY_HOG))
+def test_memory_size_is_a_hard_limit(lam: Any, logs_only_role: str, runtime: str) -> None:
+    _create(lam, "iso-mem", logs_only_role, MEMORY_HOG[runtime], runtime=runtime, MemorySize=128, Timeout=30)
     try:
         r, out = _invoke(lam, "iso-mem", {"mb": 16})
         assert out == 2  # within the limit it runs

@@ -5,7 +5,7 @@ and reaches the Runtime API at 127.0.0.1:9001 inside its network namespace;
 without, it is a plain child with a loopback port of the host. Either way it
 starts as cloudlet_launcher, which receives the environment's variables over a
 control socket (so no /proc/PID/environ holds the credentials) and becomes
-awslambdaric. Its stdout and stderr share one pipe that is read without
+awslambdaric (a Node.js runtime: node running aws-lambda-ric). Its stdout and stderr share one pipe that is read without
 blocking, so that when the runtime posts a result every line printed before it
 has already been collected.
 """
@@ -37,7 +37,7 @@ from cloudlet.services.lambda_.models import FunctionVersion
 from cloudlet.services.lambda_.outcome import EnvState, Outcome, OutcomeKind
 from cloudlet.services.lambda_.platform_log import LogSettings, ReportMetrics
 from cloudlet.services.lambda_.runtime_api import RuntimeApiServer
-from cloudlet.services.lambda_.runtimes import runtime_version_label
+from cloudlet.services.lambda_.runtimes import RuntimeChoice, runtime_version_label
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ _TAIL_BYTES = 4096
 RUNTIME_API_ADDRESS = ("127.0.0.1", 9001)  # AWS_LAMBDA_RUNTIME_API inside a sandbox, as on AWS
 # Variables that act when the interpreter starts, so they must be in its exec environment.
 _STARTUP_PREFIXES = ("PYTHON", "LD_")
+_NODE_STARTUP = {"NODE_OPTIONS", "NODE_PATH", "NODE_EXTRA_CA_CERTS"}  # what node reads only at start
 _SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
@@ -110,7 +111,7 @@ class Environment:
         self,
         *,
         fv: FunctionVersion,
-        python: Path,
+        runtime: RuntimeChoice,
         credential: Credential | None,
         api: RuntimeApiServer,
         endpoint_url: str,
@@ -125,7 +126,8 @@ class Environment:
     ) -> None:
         self.id = uuid.uuid4().hex
         self.fv = fv
-        self.python = python
+        self.runtime = runtime
+        self.python = runtime.python
         self.credential = credential
         self.api = api
         self.endpoint_url = endpoint_url
@@ -171,28 +173,39 @@ class Environment:
     # ---- process lifecycle -------------------------------------------------
     def _environ(self) -> dict[str, str]:
         fv = self.fv
+        node = self.runtime.node is not None
         if self.isolated:
             task_root, runtime_dir = sandbox.TASK_ROOT, sandbox.RUNTIME_DIR
             support, hosts_file = sandbox.SUPPORT_MOUNT, sandbox.HOSTS_FILE
             runtime_api = "{}:{}".format(*RUNTIME_API_ADDRESS)
             paths = {"PATH": sandbox.PATH, "LD_LIBRARY_PATH": sandbox.LD_LIBRARY_PATH}
         else:
-            task_root, runtime_dir = str(fv.code.task_root), str(self.python.parent.parent)
+            task_root, runtime_dir = str(fv.code.task_root), str(self.runtime.runtime_dir)
             support, hosts_file = str(self.support_dir), str(self.hosts_file)
             runtime_api = f"{self.api.host}:{self.port}"
+            bin_dir = self.runtime.node.parent if self.runtime.node is not None else self.python.parent
             paths = {
-                "PATH": f"{self.python.parent}:/usr/local/bin:/usr/bin:/bin",
+                "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
                 "LD_LIBRARY_PATH": f"{task_root}:{task_root}/lib",
                 # A shared host /tmp: each environment gets its own directory in it.
                 "HOME": str(self.tmp_dir),
                 "TMPDIR": str(self.tmp_dir),
             }
+        if node:
+            # AWS's Node.js runtimes: CommonJS requires find the SDK through NODE_PATH.
+            major = self.runtime.version[0]
+            language = {"NODE_PATH": f"/opt/nodejs/node{major}/node_modules:/opt/nodejs/node_modules:"
+                                     f"{runtime_dir}/node_modules:{runtime_dir}:{task_root}"}
+        else:
+            language = {
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": f"{runtime_dir}:{task_root}:{support}" if self.isolated else f"{task_root}:{support}",
+            }
         env = {
             **paths,
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": f"{runtime_dir}:{task_root}:{support}" if self.isolated else f"{task_root}:{support}",
+            **language,
             "LAMBDA_TASK_ROOT": task_root,
             "LAMBDA_RUNTIME_DIR": runtime_dir,
             "_HANDLER": fv.handler,
@@ -228,7 +241,7 @@ class Environment:
     def _exec_environ(full: dict[str, str]) -> dict[str, str]:
         """What the interpreter needs at exec; the rest (credentials, the function's variables)
         goes over the control socket, never into a /proc/PID/environ."""
-        keep = {"PATH", "LANG", "TZ", "HOME", "TMPDIR"}
+        keep = {"PATH", "LANG", "TZ", "HOME", "TMPDIR", *_NODE_STARTUP}
         return {k: v for k, v in full.items()
                 if (k in keep or k.startswith(_STARTUP_PREFIXES)) and k not in _SECRETS}
 
@@ -242,7 +255,11 @@ class Environment:
         if self.isolated:
             assert self.relay is not None
             listen = [RUNTIME_API_ADDRESS, *(("0.0.0.0", p) for p in self.relay.policy.listen_ports())]
-        message = json.dumps({"env": full, "handler": fv.handler, "listen": listen}).encode()
+        support = sandbox.SUPPORT_MOUNT if self.isolated else str(self.support_dir)
+        control: dict[str, Any] = {"env": full, "handler": fv.handler, "listen": listen}
+        if self.runtime.node is not None:
+            control["exec"] = [str(self.runtime.node), f"{support}/cloudlet_launcher.mjs"]
+        message = json.dumps(control).encode()
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         parent.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # learn the runtime's host pid
         parent.sendall(len(message).to_bytes(4, "big") + message)
@@ -254,16 +271,17 @@ class Environment:
         if self.isolated:
             layout = sandbox.SandboxLayout(
                 task_root=fv.code.task_root,
-                runtime_venv=self.python.parent.parent,
+                runtime_venv=self.runtime.runtime_dir,
                 support_dir=self.support_dir,
                 dns_dir=self.hosts_file.parent,
                 tmp_bytes=fv.ephemeral_storage * 1024 * 1024,
+                extra_ro=sandbox.installs_outside_usr(self.runtime),
             )
             assert self.isolation.bwrap is not None
-            argv = layout.bwrap_argv(self.isolation.bwrap, [f"{sandbox.RUNTIME_DIR}/bin/python", "-m", "cloudlet_launcher"])
+            argv = layout.bwrap_argv(self.isolation.bwrap, self._launcher_argv(support))
             cwd = None
         else:
-            argv, cwd = [str(self.python), "-m", "cloudlet_launcher"], str(fv.code.task_root)
+            argv, cwd = self._launcher_argv(support), str(fv.code.task_root)
         rfd, wfd = os.pipe()
         os.set_blocking(rfd, False)
         self._fd = rfd
@@ -292,6 +310,14 @@ class Environment:
         loop.add_reader(rfd, self.drain)
         loop.add_reader(parent.fileno(), self._on_control)
         self._watcher = asyncio.ensure_future(self._watch_exit())
+
+    def _launcher_argv(self, support: str) -> list[str]:
+        if self.runtime.node is not None:
+            # A base interpreter (-I: no PYTHON* variables or user site; -S: no site at all,
+            # the launcher needs only the standard library) that execs node.
+            return [str(self.python), "-I", "-S", f"{support}/cloudlet_launcher.py"]
+        python = f"{sandbox.RUNTIME_DIR}/bin/python" if self.isolated else str(self.python)
+        return [python, "-m", "cloudlet_launcher"]
 
     def _on_control(self) -> None:
         """The launcher's one reply: the addresses it listens on, their sockets, its pid."""

@@ -178,7 +178,7 @@ class RuntimeHost:
         cred = self._role_credentials(fv)
         env = Environment(
             fv=fv,
-            python=choice.python,
+            runtime=choice,
             credential=cred,
             api=self.api,
             endpoint_url=self.world.config.endpoint_url,

@@ -36,7 +36,7 @@ from cloudlet.services.lambda_.models import (
 from cloudlet.services.lambda_.permissions import FunctionPermissions
 from cloudlet.services.lambda_.platform_log import settle_logging_config
 from cloudlet.services.lambda_.refs import FunctionRef, not_found, parse_function_name, request_ref
-from cloudlet.services.lambda_.runtimes import runtime_version
+from cloudlet.services.lambda_.runtimes import is_supported
 
 if TYPE_CHECKING:
     from cloudlet.core.world import World
@@ -222,8 +222,8 @@ class LambdaProvider(EventInvokeOperations, Provider):
         targets = [fv] if published is None else [fv, published]
         started = time.monotonic()
         try:
-            if runtime_version(fv.runtime) is None:
-                raise _PrepareError("InvalidRuntime", f"cloudlet runs only Python runtimes, not {fv.runtime}.")
+            if not is_supported(fv.runtime):
+                raise _PrepareError("InvalidRuntime", f"cloudlet runs only Python and Node.js runtimes, not {fv.runtime}.")
             await asyncio.to_thread(codepkg.unpack, fv.code)
             await self.host.prepare_runtime(fv.runtime)
         except _PrepareError as e:

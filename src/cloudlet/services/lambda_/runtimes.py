@@ -29,9 +29,27 @@ _PACKAGES = ("awslambdaric", "boto3")
 @dataclasses.dataclass(frozen=True)
 class RuntimeChoice:
     runtime: str  # the function's runtime name, e.g. python3.12
-    python: Path  # the venv's interpreter
-    version: tuple[int, int]  # the interpreter's version actually used
+    python: Path  # the interpreter cloudlet_launcher runs on (a Python runtime's: its venv's)
+    version: tuple[int, int]  # the interpreter's version actually used (Node.js: major, minor)
     warning: str | None  # set when the runtime's own version was not found
+    node: Path | None = None  # a Node.js runtime's node binary
+    node_dir: Path | None = None  # a Node.js runtime's /var/runtime (the RIC and the SDK)
+
+    @property
+    def runtime_dir(self) -> Path:
+        """What becomes /var/runtime: the Node.js runtime dir, or the Python venv."""
+        return self.node_dir if self.node_dir is not None else self.python.parent.parent
+
+    @property
+    def language(self) -> str:
+        return "nodejs" if self.node is not None else "python"
+
+
+def is_supported(runtime: str) -> bool:
+    """Whether cloudlet can run this runtime at all (Python and Node.js ones)."""
+    from cloudlet.services.lambda_ import node_runtimes
+
+    return runtime_version(runtime) is not None or node_runtimes.node_major(runtime) is not None
 
 
 def runtime_version(runtime: str) -> tuple[int, int] | None:
@@ -129,6 +147,10 @@ def _has_packages(python: Path) -> bool:
 
 def ensure_runtime_choice(config: Config, runtime_name: str) -> RuntimeChoice:
     """The interpreter runtime_name runs on, creating its venv on first need."""
+    if runtime_name.startswith("nodejs"):
+        from cloudlet.services.lambda_ import node_runtimes
+
+        return node_runtimes.ensure_node_runtime(config, runtime_name)
     base, version, warning = choose_interpreter(runtime_name)
     venv = Path(config.runtimes_dir) / f"python{version[0]}.{version[1]}"
     python = venv / "bin" / "python"
@@ -166,7 +188,7 @@ def ensure_runtime_choice(config: Config, runtime_name: str) -> RuntimeChoice:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m cloudlet.services.lambda_.runtimes [python3.12 ...]`: pre-create venvs."""
+    """`python -m cloudlet.services.lambda_.runtimes [python3.12 nodejs20.x ...]`: pre-build runtimes."""
     # Plain indented lines under the Makefile's step line, not logging's LEVEL:logger: prefix.
     logging.basicConfig(level=logging.INFO, format="    %(message)s", stream=sys.stdout, force=True)
     names = (argv if argv is not None else sys.argv[1:]) or ["python3.12", "python3.11"]
@@ -174,7 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         choice = ensure_runtime_choice(config, name)
         version = ".".join(map(str, choice.version))
-        print(f"    {name}: ready (Python {version}, {choice.python})")
+        if choice.node is not None:
+            print(f"    {name}: ready (Node.js {version}, {choice.node}, {choice.runtime_dir})")
+        else:
+            print(f"    {name}: ready (Python {version}, {choice.python})")
         if choice.warning:
             print(f"      note: {choice.warning}")
     return 0

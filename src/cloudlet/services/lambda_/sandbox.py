@@ -4,7 +4,8 @@ On AWS each execution environment is a microVM. Here each is a bubblewrap
 sandbox with its own user, PID, network, IPC, UTS and mount namespaces:
 
 - /var/task      the function's unpacked code, read-only (LAMBDA_TASK_ROOT)
-- /var/runtime   the runtime's virtualenv (awslambdaric, boto3), read-only
+- /var/runtime   the runtime's virtualenv (awslambdaric, boto3), or for Node.js the
+                 runtime dir (aws-lambda-ric, the AWS SDK for JavaScript v3), read-only
 - /opt           where layers go (empty: cloudlet has no layers yet)
 - /tmp           a private tmpfs of EphemeralStorage bytes (ENOSPC past it)
 - /usr, the interpreter's own prefix and a few files of /etc, read-only
@@ -28,6 +29,7 @@ import subprocess
 from pathlib import Path
 
 from cloudlet.config import Config
+from cloudlet.services.lambda_.runtimes import RuntimeChoice
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,18 @@ def _interpreter_prefix(venv: Path) -> Path | None:
     return None
 
 
+def installs_outside_usr(runtime: RuntimeChoice) -> tuple[Path, ...]:
+    """A Node.js runtime's node and launcher Python installs (prefix of bin/X) not under /usr."""
+    if runtime.node is None:
+        return ()
+    found: list[Path] = []
+    for exe in (runtime.node, runtime.python):
+        prefix = exe.resolve().parent.parent
+        if prefix != Path("/usr") and not str(prefix).startswith("/usr/") and prefix not in found:
+            found.append(prefix)
+    return tuple(found)
+
+
 @dataclasses.dataclass(frozen=True)
 class SandboxLayout:
     """Host paths that become the environment's filesystem."""
@@ -142,6 +156,7 @@ class SandboxLayout:
     support_dir: Path
     dns_dir: Path
     tmp_bytes: int
+    extra_ro: tuple[Path, ...] = ()  # installs outside /usr the runtime runs from (node's, Python's)
 
     def bwrap_argv(self, bwrap: str, command: list[str]) -> list[str]:
         args = [bwrap, *_WALLS, "--die-with-parent", "--new-session", "--hostname", "localhost", *_base_mounts()]
@@ -149,6 +164,8 @@ class SandboxLayout:
         if prefix is not None and not str(prefix).startswith("/usr/"):
             # An interpreter outside /usr (pyenv, /opt/python): its own install, read-only.
             args += ["--ro-bind", str(prefix), str(prefix)]
+        for path in self.extra_ro:
+            args += ["--ro-bind", str(path), str(path)]
         args += [
             "--ro-bind", str(self.runtime_venv), RUNTIME_DIR,
             "--ro-bind", str(self.task_root), TASK_ROOT,

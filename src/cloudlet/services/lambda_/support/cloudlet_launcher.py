@@ -7,7 +7,9 @@ command line), the handler, and the addresses to listen on. Inside a sandbox
 those are the Runtime API (127.0.0.1:9001) and the endpoints the function may
 reach; the listening sockets are created here, in the environment's own network
 namespace, and passed back to cloudlet, which serves or relays every connection
-made to them. Then the launcher runs awslambdaric in this same interpreter.
+made to them. Then the launcher runs awslambdaric in this same interpreter, or,
+for a Node.js runtime, execs node with cloudlet_launcher.mjs, which reads the
+variables from a memory file (never its exec environment) and runs aws-lambda-ric.
 """
 
 import array
@@ -26,6 +28,19 @@ def _recv_exact(sock, n):
             raise SystemExit("cloudlet: control socket closed before the environment's configuration")
         buf += chunk
     return buf
+
+
+def _exec_runtime(config):
+    """Become another language's runtime (node): what holds secrets goes in an anonymous
+    memory file it reads and closes, its exec environment gets only the startup variables."""
+    fd = os.memfd_create("cloudlet-environment", 0)
+    os.write(fd, json.dumps({"env": config["env"], "handler": config["handler"]}).encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.set_inheritable(fd, True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["CLOUDLET_CONFIG_FD"] = str(fd)
+    argv = config["exec"]
+    os.execve(argv[0], argv, env)
 
 
 def main():
@@ -52,6 +67,8 @@ def main():
     for s in listeners:
         s.close()
     ctl.close()
+    if config.get("exec"):
+        _exec_runtime(config)
     os.environ.update(config["env"])
     # awslambdaric writes each logging record as one frame to this descriptor, as on AWS: it is
     # the stdout pipe, so cloudlet reads records and printed lines in the order they were written.
