@@ -117,8 +117,8 @@ def test_tutorial_as_a_nodejs_function(cloudlet_factory: Any, node_modules: Path
     session = boto3.session.Session(aws_access_key_id=server.env["AWS_ACCESS_KEY_ID"],
                                      aws_secret_access_key=server.env["AWS_SECRET_ACCESS_KEY"],
                                      region_name="us-east-1")
-    ec, iam, lam, logs = (session.client(s, endpoint_url=server.endpoint_url)
-                          for s in ("elasticache", "iam", "lambda", "logs"))
+    ec, iam, lam, logs, ec2 = (session.client(s, endpoint_url=server.endpoint_url)
+                               for s in ("elasticache", "iam", "lambda", "logs", "ec2"))
     ec.create_serverless_cache(ServerlessCacheName="cache-01", Engine="valkey")
     endpoint = _wait_cache(ec, "cache-01", "available")["Endpoint"]["Address"]
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
@@ -139,9 +139,16 @@ def test_tutorial_as_a_nodejs_function(cloudlet_factory: Any, node_modules: Path
     ec.modify_serverless_cache(ServerlessCacheName="cache-01", UserGroupId="iam-user-group-01")
     _wait_cache(ec, "cache-01", "available")
 
+    # In the default VPC with its default security group, as the tutorial places it: a function
+    # outside the cache's VPC cannot reach it (on AWS as on cloudlet).
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]]
+    sg = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                               {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"][0]
     lam.create_function(FunctionName="AccessValkey", Role=f"arn:aws:iam::{ACCOUNT}:role/elasticache-iam-auth-app",
                         Handler="index.handler", Runtime="nodejs20.x", Timeout=30,
-                        Code={"ZipFile": _zip(node_modules, endpoint)})
+                        Code={"ZipFile": _zip(node_modules, endpoint)},
+                        VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [sg["GroupId"]]})
     lam.get_waiter("function_active_v2").wait(FunctionName="AccessValkey",
                                               WaiterConfig={"Delay": 1, "MaxAttempts": 300})
     out = lam.invoke(FunctionName="AccessValkey")

@@ -1,6 +1,6 @@
 """An environment's output pipe split into log events: printed text and the runtime's framed records.
 
-awslambdaric writes each logging record (and each error record) as one frame when
+awslambdaric (and aws-lambda-ric for Node.js) writes each logging record (and each error record) as one frame when
 _LAMBDA_TELEMETRY_LOG_FD names a file, as AWS's runtimes do: 4 bytes of frame type
 (0xA55A00xx, the low byte naming the level and format), 4 of length, 8 of timestamp
 (microseconds), then the message. cloudlet points that descriptor at the same pipe
@@ -19,7 +19,7 @@ _MAGIC = b"\xa5\x5a\x00"
 _HEADER = 16
 _MAX_FRAME = 64 * 1024 * 1024  # beyond any record awslambdaric writes
 # The frame type's low byte, without its format bit (set: text, clear: JSON), to a level.
-_LEVELS = {0x02: None, 0x0A: logging.DEBUG, 0x0E: logging.INFO, 0x12: logging.WARNING,
+_LEVELS = {0x02: None, 0x06: logging.DEBUG - 5, 0x0A: logging.DEBUG, 0x0E: logging.INFO, 0x12: logging.WARNING,
            0x16: logging.ERROR, 0x1A: logging.CRITICAL}
 
 

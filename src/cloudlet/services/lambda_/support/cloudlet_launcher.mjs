@@ -74,5 +74,9 @@ function isEsModule(taskRoot, handler) {
   return false;
 }
 
+// aws-lambda-ric writes each console record as one frame to this descriptor, as on AWS: it
+// is the stdout pipe, so cloudlet reads records and printed text in the order written, and a
+// multi-line message stays one event (without it, the client joins lines with \r).
+process.env._LAMBDA_TELEMETRY_LOG_FD = "1";
 const { run } = await import(pathToFileURL(`${runtimeDir}/node_modules/aws-lambda-ric/dist/index.mjs`).href);
 await run(process.env.LAMBDA_TASK_ROOT, config.handler);
