@@ -351,3 +351,28 @@ def test_a_vpc_function_reaches_sts_through_a_nat_gateway_route(lam: Any, boto3_
         if ec2.describe_nat_gateways(NatGatewayIds=[nat])["NatGateways"][0]["State"] != "deleted":
             ec2.delete_nat_gateway(NatGatewayId=nat)
         ec2.release_address(AllocationId=allocation)
+
+
+def test_vpc_egress_open_lets_api_calls_through(cloudlet_factory: Any) -> None:
+    """CLOUDLET_VPC_EGRESS=open: the documented departure, for code that relies on a NAT it did not declare."""
+    import boto3
+
+    from cloudlet.config import Config
+
+    server = cloudlet_factory(CLOUDLET_VPC_EGRESS="open")
+    kw = {"endpoint_url": server.endpoint_url, "region_name": "us-east-1",
+          "aws_access_key_id": Config.access_key_id, "aws_secret_access_key": Config.secret_access_key}
+    iam, ec2 = boto3.client("iam", **kw), boto3.client("ec2", **kw)
+    lam = boto3.client("lambda", config=botocore.config.Config(read_timeout=60, retries={"max_attempts": 0}), **kw)
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    iam.attach_role_policy(RoleName="r", PolicyArn=VPC_ACCESS)
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]]
+    sg = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
+    lam.create_function(FunctionName="open", Role=role["Role"]["Arn"], Runtime="python3.12", Handler="app.handler",
+                        Code={"ZipFile": make_zip({"app.py": CALLER})}, Timeout=10,
+                        VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [sg[0]["GroupId"]]})
+    lam.get_waiter("function_active_v2").wait(FunctionName="open", WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    out = json.loads(lam.invoke(FunctionName="open", Payload=b'{"read_timeout": 5}')["Payload"].read())
+    assert out.startswith("arn:aws:sts::"), out

@@ -542,6 +542,7 @@ class Ec2Provider(Provider):
         _check_ids([params["SubnetId"]], "subnet")
         used = network_ids_in_use(self.world, ctx.account_id, ctx.region)
         vpcs.delete_subnet(self.state(ctx.account_id, ctx.region), params["SubnetId"], used)
+        self.store.changed(ctx.account_id, ctx.region, "route_tables")  # its associations went with it
         return {}
 
     # -- network interfaces (functions' ENIs) ----------------------------------------------
@@ -600,6 +601,7 @@ class Ec2Provider(Provider):
     def disassociate_route_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         routing.disassociate(self.state(ctx.account_id, ctx.region), params["AssociationId"])
+        self.store.changed(ctx.account_id, ctx.region, "route_tables")  # the request names the association only
         return {}
 
     @operation("CreateRoute")
@@ -692,6 +694,7 @@ class Ec2Provider(Provider):
     def delete_nat_gateway(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._dry_run(params)
         routing.delete_nat(self.state(ctx.account_id, ctx.region), params["NatGatewayId"])
+        self.store.changed(ctx.account_id, ctx.region, "addresses")  # its Elastic IP is free again
         return {"NatGatewayId": params["NatGatewayId"]}
 
     @operation("DescribeNatGateways")

@@ -34,6 +34,7 @@ Address = tuple[str, int]
 CACHE_PORTS = (6379, 6380)  # a serverless cache's endpoint and reader endpoint
 _WRITE_HIGH = 1 << 20
 _HEAD_MAX = 64 << 10  # an HTTP request head is read up to this to find its service
+_HELD_MAX = 256  # dropped connections held per environment; past it the oldest is closed (a retry loop)
 
 
 class AwaitRequest:
@@ -260,7 +261,10 @@ class EgressRelay:
         if isinstance(onward, Dropped):
             log.info("environment of %s: %s", inbound.env.fv.name, onward.reason)
             # Reading stays paused: nothing the function sends is taken, nothing comes back.
-            self._held.setdefault(inbound.env, []).append(inbound.transport)
+            held = self._held.setdefault(inbound.env, [])
+            held.append(inbound.transport)
+            if len(held) > _HELD_MAX:
+                held.pop(0).abort()
             inbound.env.note(onward.reason)
             return
         log.debug("environment of %s: %s:%d -> %s:%d", inbound.env.fv.name, *dest, *onward)
