@@ -8,7 +8,7 @@ each other: `world.iam`, `world.sts`, `world.ec2`, `world.logs`, and the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from cloudlet.config import Config
 from cloudlet.core.context import Principal
@@ -19,6 +19,8 @@ from cloudlet.core.persist import Persistence
 
 if TYPE_CHECKING:
     from cloudlet.core.provider import Provider
+
+P = TypeVar("P", bound="Provider")
 
 
 class World:
@@ -58,3 +60,11 @@ class World:
     ) -> None:
         self.providers = {p.service: p for p in providers}
         self.iam, self.sts, self.ec2, self.logs, self.authorizer = iam, sts, ec2, logs, authorizer
+
+    def provider_of(self, cls: type[P]) -> P:
+        """The provider of CLS's service, typed: for a service's own modules that need its whole class
+        (others use the interfaces above). Every provider exists (build_world), so this never is None."""
+        provider = self.providers[cls.service]
+        if not isinstance(provider, cls):
+            raise TypeError(f"the {cls.service} provider is a {type(provider).__name__}, not a {cls.__name__}")
+        return provider

@@ -14,16 +14,12 @@ def network_ids_in_use(world: World, account_id: str, region: str) -> set[str]:
     from cloudlet.services.lambda_.provider import LambdaProvider
 
     used: set[str] = set()
-    caches = world.providers.get("elasticache")
-    if isinstance(caches, ElastiCacheBase):
-        for cache in caches.store.get(account_id, region).caches.values():
-            used.update(cache.subnet_ids, cache.security_group_ids)
-    functions = world.providers.get("lambda")
-    if isinstance(functions, LambdaProvider):
-        for fn in functions.store.get(account_id, region).functions.values():
-            for fv in (fn.latest, *fn.versions.values()):
-                vpc = fv.vpc_config or {}
-                used.update(vpc.get("SubnetIds") or (), vpc.get("SecurityGroupIds") or ())
+    for cache in world.provider_of(ElastiCacheBase).store.get(account_id, region).caches.values():
+        used.update(cache.subnet_ids, cache.security_group_ids)
+    for fn in world.provider_of(LambdaProvider).store.get(account_id, region).functions.values():
+        for fv in (fn.latest, *fn.versions.values()):
+            vpc = fv.vpc_config or {}
+            used.update(vpc.get("SubnetIds") or (), vpc.get("SecurityGroupIds") or ())
     return used
 
 
@@ -31,11 +27,8 @@ def function_placements(world: World) -> list[tuple[str, str, str, list[str], li
     """(account, region, function name, subnet ids, group ids) of every function in a VPC ($LATEST)."""
     from cloudlet.services.lambda_.provider import LambdaProvider
 
-    functions = world.providers.get("lambda")
-    if not isinstance(functions, LambdaProvider):
-        return []
     out = []
-    for (account, region), state in functions.store.items():
+    for (account, region), state in world.provider_of(LambdaProvider).store.items():
         for fn in state.functions.values():
             vpc = fn.latest.vpc_config or {}
             if vpc.get("VpcId"):

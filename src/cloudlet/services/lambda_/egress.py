@@ -84,12 +84,11 @@ class EgressPolicy:
         if dest[1] not in CACHE_PORTS:
             return False
         target = find_cache(self.world, dest[0])
-        provider = self.world.providers.get("elasticache")
-        if target is None or not isinstance(provider, ElastiCacheBase):
+        if target is None:
             return False
         if cache_denial(self.world, env.fv, target, dest[1]) is not None:
             return False
-        return provider.dataplane.adopt(target.cache.name, dest[1] == CACHE_PORTS[1], sock)
+        return self.world.provider_of(ElastiCacheBase).dataplane.adopt(target.cache.name, dest[1] == CACHE_PORTS[1], sock)
 
     def route_request(self, env: Environment, head: bytes) -> Address | Dropped:
         """Where an API connection of a function in a VPC goes, from its first request's head."""

@@ -19,12 +19,11 @@ import datetime
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.paging import offset_page
-from cloudlet.core.provider import operation
 from cloudlet.services.lambda_ import validation as v
 from cloudlet.services.lambda_.environment import Invocation, InvokeResult
 from cloudlet.services.lambda_.host import Throttled
@@ -45,16 +44,15 @@ def _missing(arn: str) -> AWSError:
                     status=404, fields={"Type": "User"})
 
 
-def _provider(ops: EventInvokeOperations) -> LambdaProvider:
-    return cast("LambdaProvider", ops)
+class EventInvokeConfigs:
+    """The EventInvokeConfig operations over LambdaProvider's functions (it delegates them here)."""
 
-
-class EventInvokeOperations:
-    """LambdaProvider's EventInvokeConfig operations (a mixin: it uses the provider's lookups)."""
+    def __init__(self, provider: LambdaProvider) -> None:
+        self.provider = provider
 
     def _event_target(self, ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, str, str]:
         """The function, the qualifier the config is kept under, and that qualifier's ARN."""
-        p = _provider(self)
+        p = self.provider
         fn, qualifier = p.qualified(ctx, params)
         p._version(ctx, fn, qualifier)  # an unknown version or alias is not found
         key = qualifier or LATEST
@@ -84,7 +82,7 @@ class EventInvokeOperations:
             raise AWSError("NotImplementedException",
                            f"Destinations of service {parts[2]} are not implemented by cloudlet; "
                            "a Lambda function destination is.", status=501, sender_fault=False)
-        p = _provider(self)
+        p = self.provider
         role = p.world.iam.role_by_arn(ctx.account_id, fn.latest.role)
         if role is None or not p.world.config.enforce_iam:
             return
@@ -116,41 +114,31 @@ class EventInvokeOperations:
         if "OnFailure" in destinations:
             cfg.on_failure = destinations["OnFailure"]
         fn.event_invoke_configs[key] = cfg
-        _provider(self).store.changed(ctx.account_id, ctx.region, "functions", fn.name)
+        self.provider.store.changed(ctx.account_id, ctx.region, "functions", fn.name)
         return cfg.to_api(arn)
 
-    @operation("PutFunctionEventInvokeConfig")
-    def put_function_event_invoke_config(self, ctx: RequestContext,
-                                         params: dict[str, Any]) -> dict[str, Any]:
+    def put(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self._store_event_config(ctx, params, replace=True)
 
-    @operation("UpdateFunctionEventInvokeConfig")
-    def update_function_event_invoke_config(self, ctx: RequestContext,
-                                            params: dict[str, Any]) -> dict[str, Any]:
+    def update(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self._store_event_config(ctx, params, replace=False)
 
-    @operation("GetFunctionEventInvokeConfig")
-    def get_function_event_invoke_config(self, ctx: RequestContext,
-                                         params: dict[str, Any]) -> dict[str, Any]:
+    def get(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, key, arn = self._event_target(ctx, params)
         cfg = fn.event_invoke_configs.get(key)
         if cfg is None:
             raise _missing(arn)
         return cfg.to_api(arn)
 
-    @operation("DeleteFunctionEventInvokeConfig")
-    def delete_function_event_invoke_config(self, ctx: RequestContext,
-                                            params: dict[str, Any]) -> dict[str, Any]:
+    def delete(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fn, key, arn = self._event_target(ctx, params)
         if fn.event_invoke_configs.pop(key, None) is None:
             raise _missing(arn)
-        _provider(self).store.changed(ctx.account_id, ctx.region, "functions", fn.name)
+        self.provider.store.changed(ctx.account_id, ctx.region, "functions", fn.name)
         return {}
 
-    @operation("ListFunctionEventInvokeConfigs")
-    def list_function_event_invoke_configs(self, ctx: RequestContext,
-                                           params: dict[str, Any]) -> dict[str, Any]:
-        fn, _q = _provider(self)._function(ctx, params["FunctionName"])
+    def list_all(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        fn, _q = self.provider._function(ctx, params["FunctionName"])
         items = [cfg.to_api(f"{fn.latest.function_arn}:{key}") for key, cfg in sorted(fn.event_invoke_configs.items())]
         page, token = offset_page(items, params.get("Marker"), params.get("MaxItems") or 50,
                                   "FunctionEventInvokeConfigs", lambda _t: v.invalid("Invalid marker"))

@@ -22,7 +22,7 @@ from cloudlet.services.lambda_ import validation as v
 from cloudlet.services.lambda_.code_url import PREFIX as CODE_PREFIX
 from cloudlet.services.lambda_.code_url import code_download
 from cloudlet.services.lambda_.environment import Invocation
-from cloudlet.services.lambda_.event_invoke import EventInvokeOperations, deliver
+from cloudlet.services.lambda_.event_invoke import EventInvokeConfigs, deliver
 from cloudlet.services.lambda_.host import RuntimeHost, Throttled
 from cloudlet.services.lambda_.models import (
     LATEST,
@@ -53,7 +53,7 @@ def _conflict(message: str) -> AWSError:
     return AWSError("ResourceConflictException", message, status=409)
 
 
-class LambdaProvider(EventInvokeOperations, Provider):
+class LambdaProvider(Provider):
     service = "lambda"
 
     def __init__(self, world: World) -> None:
@@ -62,6 +62,7 @@ class LambdaProvider(EventInvokeOperations, Provider):
         self.host = RuntimeHost(world)
         self.data_dir = world.config.data_dir / "lambda"
         self.permissions = FunctionPermissions(self, world.iam)
+        self.event_invoke = EventInvokeConfigs(self)
         self._code_tokens: dict[str, tuple[Path, float]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # $LATEST's current transition (Pending -> Active, InProgress -> Successful) per function:
@@ -616,6 +617,27 @@ class LambdaProvider(EventInvokeOperations, Provider):
     @operation("RemovePermission")
     def remove_permission(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.permissions.remove(ctx, params)
+
+    # ---- asynchronous invocation configuration (event_invoke.py) --------------------------------
+    @operation("PutFunctionEventInvokeConfig")
+    def put_function_event_invoke_config(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.event_invoke.put(ctx, params)
+
+    @operation("UpdateFunctionEventInvokeConfig")
+    def update_function_event_invoke_config(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.event_invoke.update(ctx, params)
+
+    @operation("GetFunctionEventInvokeConfig")
+    def get_function_event_invoke_config(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.event_invoke.get(ctx, params)
+
+    @operation("DeleteFunctionEventInvokeConfig")
+    def delete_function_event_invoke_config(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.event_invoke.delete(ctx, params)
+
+    @operation("ListFunctionEventInvokeConfigs")
+    def list_function_event_invoke_configs(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.event_invoke.list_all(ctx, params)
 
     # ---- concurrency -------------------------------------------------------------------------
     def _reserved_total(self, ctx: RequestContext, skip: str | None = None) -> int:

@@ -39,10 +39,7 @@ def find_cache(world: World, address: str) -> CacheTarget | None:
     """The cache whose endpoint is at address (a cache's address is unique on the host)."""
     from cloudlet.services.elasticache.base import ElastiCacheBase
 
-    provider = world.providers.get("elasticache")
-    if not isinstance(provider, ElastiCacheBase):
-        return None
-    for (account, region), state in provider.store.items():
+    for (account, region), state in world.provider_of(ElastiCacheBase).store.items():
         for cache in state.caches.values():
             if cache.address == address:
                 return CacheTarget(account, region, cache)
