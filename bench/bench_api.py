@@ -76,9 +76,11 @@ def wait_http(url: str, timeout: float = 30) -> float:
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def start_cloudlet(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, float]:
+def start_cloudlet(data_dir: Path, **settings: str) -> tuple[subprocess.Popen[bytes], str, float]:
+    """`cloudlet start` on DATA_DIR with extra CLOUDLET_* SETTINGS; (process, endpoint, seconds to healthy)."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "CLOUDLET_LOG_LEVEL": "WARNING"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(PYTHONPATH=str(REPO / "src"), CLOUDLET_LOG_LEVEL="WARNING", **settings)
     t0 = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "cloudlet", "start", "--port", str(port), "--data-dir", str(data_dir)],

@@ -16,18 +16,18 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_api import start_cloudlet
 
 SRC = '''
 import os, time, urllib.request
@@ -59,25 +59,8 @@ class Side:
         from botocore.config import Config as BotoConfig
 
         self.label = label
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
         self.data = tempfile.mkdtemp(prefix="cloudlet-bench-iso-")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent / "src")
-        env["CLOUDLET_LAMBDA_ISOLATION"] = isolation
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cloudlet", "start", "--port", str(port), "--data-dir", self.data],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(url + "/_cloudlet/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise SystemExit(f"cloudlet ({label}) did not start")
+        self.proc, url, _ = start_cloudlet(Path(self.data), CLOUDLET_LAMBDA_ISOLATION=isolation)
         kw: dict[str, Any] = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": KEY,
                                   "aws_secret_access_key": SECRET, "config": BotoConfig(retries={"max_attempts": 0})}
         self.lam = boto3.client("lambda", **kw)

@@ -186,7 +186,7 @@ class AccountRegionStore(Generic[T]):
                 state = self._states.get(key)
                 if state is None:
                     continue
-                # A state with its own lock (logs: written from function threads) is read under it.
+                # A state with its own lock (logs) is read under it.
                 lock = getattr(state, "lock", None)
                 if lock is not None:
                     with lock:

@@ -28,15 +28,20 @@ def _tags(params: dict[str, Any]) -> dict[str, str]:
             for spec in params.get("TagSpecifications") or [] for t in spec.get("Tags") or []}
 
 
-def create_vpc(state: Ec2State, params: dict[str, Any], account_id: str, region: str) -> Vpc:
+def _cidr_block(params: dict[str, Any]) -> tuple[str, ipaddress.IPv4Network]:
+    """CreateVpc's and CreateSubnet's CidrBlock, refused as EC2 refuses it."""
     cidr = params.get("CidrBlock")
     if not cidr:
         raise AWSError("MissingParameter", "Either 'cidrBlock' or 'ipv4IpamPoolId' should be provided.", 400)
     try:
-        network = ipaddress.IPv4Network(cidr, strict=False)
+        return cidr, ipaddress.IPv4Network(cidr, strict=False)
     except ValueError:
         raise AWSError("InvalidParameterValue", f"Value ({cidr}) for parameter cidrBlock is invalid. "
                        "This is not a valid CIDR block.", 400) from None
+
+
+def create_vpc(state: Ec2State, params: dict[str, Any], account_id: str, region: str) -> Vpc:
+    cidr, network = _cidr_block(params)
     if not 16 <= network.prefixlen <= 28:
         raise AWSError("InvalidVpc.Range", f"The CIDR '{cidr}' is invalid.", 400)
     if len(state.vpcs) >= MAX_VPCS:
@@ -83,14 +88,7 @@ def create_subnet(state: Ec2State, params: dict[str, Any], account_id: str, regi
     vpc = state.vpcs.get(vpc_id)
     if vpc is None:
         raise AWSError("InvalidVpcID.NotFound", f"The vpc ID '{vpc_id}' does not exist", 400)
-    cidr = params.get("CidrBlock")
-    if not cidr:
-        raise AWSError("MissingParameter", "Either 'cidrBlock' or 'ipv4IpamPoolId' should be provided.", 400)
-    try:
-        network = ipaddress.IPv4Network(cidr, strict=False)
-    except ValueError:
-        raise AWSError("InvalidParameterValue", f"Value ({cidr}) for parameter cidrBlock is invalid. "
-                       "This is not a valid CIDR block.", 400) from None
+    cidr, network = _cidr_block(params)
     if not 16 <= network.prefixlen <= 28 or not network.subnet_of(ipaddress.IPv4Network(vpc.cidr_block)):
         raise AWSError("InvalidSubnet.Range", f"The CIDR '{cidr}' is invalid.", 400)
     for other in state.subnets.values():

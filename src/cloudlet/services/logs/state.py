@@ -2,8 +2,9 @@
 
 Events in a stream are kept sorted by (timestamp, seq); seq is a per-region counter
 so that the ordering key is unique and stable, which is what pagination tokens and
-eventIds are built from. All mutation happens under the state's lock, so that
-`LogsProvider.append_events` (the internal write path) may be called from any thread.
+eventIds are built from. Every caller runs on cloudlet's event loop today (the API and
+the Lambda host's `append_events`); mutation still happens under the state's lock so that
+the state file writer (core/store.py) reads a consistent state whoever calls it.
 """
 
 from __future__ import annotations
