@@ -182,6 +182,7 @@ class FrontDoor:
         self.config: Config = world.config
         self.providers: list[Provider] = list(world.providers.values())
         self.internal_routes = [r for p in self.providers for r in p.internal_routes()]
+        self.host_routes = [r for p in self.providers for r in p.host_routes()]
         self._router: ServiceRouter | None = None
         self._router_task: asyncio.Future[ServiceRouter] | None = None
 
@@ -242,6 +243,10 @@ class FrontDoor:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         t0 = time.perf_counter()
+        host = request.headers.get("Host", "")
+        for host_route in self.host_routes:  # function URLs, by Host, before the AWS API
+            if host_route.claims(host):
+                return await host_route.handler(request)
         raw_path, _, raw_query = request.raw_path.partition("?")
         if raw_path == HEALTH_PATH and request.method in ("GET", "HEAD"):
             return web.json_response(self.health())

@@ -146,4 +146,7 @@ class Authorizer(Protocol):
         resources: list[str],
         context: dict[str, Any],
         service: str,
-    ) -> None: ...
+        resource_policies: Mapping[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """A check outside the API path (data plane, function URLs); RESOURCE_POLICIES: the
+        resource-based policy document of each resource that has one."""

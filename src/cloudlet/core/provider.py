@@ -48,6 +48,15 @@ class InternalRoute:
     handler: Callable[[str], web.StreamResponse]
 
 
+@dataclasses.dataclass(frozen=True)
+class HostRoute:
+    """Requests whose Host header CLAIMS accepts, served by HANDLER instead of the AWS API
+    (Lambda's function URLs)."""
+
+    claims: Callable[[str], bool]
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
 def operation_of(handler: Handler) -> tuple[str, str]:
     """(service, AWS operation) of a bound handler method."""
     op = getattr(handler, _MARK, None)
@@ -90,6 +99,9 @@ class Provider:
         return None
 
     def internal_routes(self) -> list[InternalRoute]:
+        return []
+
+    def host_routes(self) -> list[HostRoute]:
         return []
 
     def health(self) -> str:

@@ -165,11 +165,13 @@ class IamAuthorizer:
         resources: list[str],
         context: dict[str, Any],
         service: str,
+        resource_policies: Mapping[str, dict[str, Any]] | None = None,
     ) -> None:
         if principal.is_root:
             return
         policies = self._policies(principal)
         keys = request_keys(principal, None, policies.principal_tags, extra=context)
-        decision, resource = self.decide(principal, action, resources, keys, policies)
+        documents = {arn: [PolicyDoc(f"resource:{arn}", d)] for arn, d in (resource_policies or {}).items()}
+        decision, resource = self.decide(principal, action, resources, keys, policies, documents or None)
         if not decision.allowed:
             raise access_denied(service, denial_message(principal.arn, action, resource, decision, service))

@@ -214,6 +214,24 @@ class EventInvokeConfig:
 
 
 @dataclasses.dataclass
+class FunctionUrlConfig:
+    """A function URL of one qualifier ($LATEST or an alias): CreateFunctionUrlConfig."""
+
+    url_id: str  # 32 lowercase letters and digits: the host's first label
+    auth_type: str  # NONE | AWS_IAM
+    cors: dict[str, Any] | None = None
+    invoke_mode: str | None = None  # None: never set, served (and reported by Get) as BUFFERED
+    creation_time: str = dataclasses.field(default_factory=lambda: url_timestamp())
+    last_modified_time: str = dataclasses.field(default_factory=lambda: url_timestamp())
+
+
+def url_timestamp(t: float | None = None) -> str:
+    """The function URL API's ISO-8601 times: 2024-01-11T09:49:02.956312Z."""
+    d = datetime.datetime.fromtimestamp(t if t is not None else time.time(), datetime.UTC)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclasses.dataclass
 class Function:
     latest: FunctionVersion
     versions: dict[str, FunctionVersion] = dataclasses.field(default_factory=dict)
@@ -225,6 +243,8 @@ class Function:
     policies: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
     # Asynchronous invoke settings per qualifier ($LATEST, a version or an alias).
     event_invoke_configs: dict[str, EventInvokeConfig] = dataclasses.field(default_factory=dict)
+    # Function URLs per qualifier ($LATEST: the unqualified function, or an alias name).
+    url_configs: dict[str, FunctionUrlConfig] = dataclasses.field(default_factory=dict)
 
     @property
     def name(self) -> str:

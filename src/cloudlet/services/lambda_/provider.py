@@ -14,7 +14,7 @@ from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.interfaces import RoleView, SecurityGroupView, SubnetView
 from cloudlet.core.paging import offset_page
-from cloudlet.core.provider import InternalRoute, Provider, operation
+from cloudlet.core.provider import HostRoute, InternalRoute, Provider, operation
 from cloudlet.core.store import AccountRegionStore
 from cloudlet.policy.trust import can_assume_role
 from cloudlet.services.lambda_ import code as codepkg
@@ -23,6 +23,7 @@ from cloudlet.services.lambda_.code_url import PREFIX as CODE_PREFIX
 from cloudlet.services.lambda_.code_url import code_download
 from cloudlet.services.lambda_.environment import Invocation
 from cloudlet.services.lambda_.event_invoke import EventInvokeConfigs, deliver
+from cloudlet.services.lambda_.function_urls import FunctionUrls
 from cloudlet.services.lambda_.host import RuntimeHost, Throttled
 from cloudlet.services.lambda_.models import (
     LATEST,
@@ -37,6 +38,7 @@ from cloudlet.services.lambda_.permissions import FunctionPermissions
 from cloudlet.services.lambda_.platform_log import settle_logging_config
 from cloudlet.services.lambda_.refs import FunctionRef, not_found, parse_function_name, request_ref
 from cloudlet.services.lambda_.runtimes import is_supported
+from cloudlet.services.lambda_.url_server import FunctionUrlServer
 
 if TYPE_CHECKING:
     from cloudlet.core.world import World
@@ -63,6 +65,8 @@ class LambdaProvider(Provider):
         self.data_dir = world.config.data_dir / "lambda"
         self.permissions = FunctionPermissions(self, world.iam)
         self.event_invoke = EventInvokeConfigs(self)
+        self.urls = FunctionUrls(self)
+        self.url_server = FunctionUrlServer(self)
         self._code_tokens: dict[str, tuple[Path, float]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # $LATEST's current transition (Pending -> Active, InProgress -> Successful) per function:
@@ -71,6 +75,9 @@ class LambdaProvider(Provider):
 
     def internal_routes(self) -> list[InternalRoute]:
         return [InternalRoute("GET", CODE_PREFIX, lambda token: code_download(self.code_for_token(token)))]
+
+    def host_routes(self) -> list[HostRoute]:
+        return [HostRoute(self.url_server.claims, self.url_server.serve)]
 
     def authorization_resources(self, ctx: RequestContext, params: dict[str, Any], resources: list[str]) -> list[str]:
         """A request naming a version or alias is authorized on the qualified function ARN, as Lambda does."""
@@ -110,6 +117,9 @@ class LambdaProvider(Provider):
 
     def function_at(self, account_id: str, region: str, name: str) -> Function | None:
         return self.store.get(account_id, region).functions.get(name)
+
+    def all_functions(self) -> list[Function]:
+        return [fn for state in self.store.states() for fn in state.functions.values()]
 
     def _lookup(self, ref: FunctionRef) -> Function:
         fn = self.store.get(ref.account_id, ref.region).functions.get(ref.name)
@@ -595,6 +605,7 @@ class LambdaProvider(Provider):
         fn, _q = self._function(ctx, params["FunctionName"])
         fn.aliases.pop(params["Name"], None)
         fn.policies.pop(params["Name"], None)
+        fn.url_configs.pop(params["Name"], None)  # an alias's URL goes with it
         return {}
 
     @operation("ListAliases")
@@ -617,6 +628,27 @@ class LambdaProvider(Provider):
     @operation("RemovePermission")
     def remove_permission(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self.permissions.remove(ctx, params)
+
+    # ---- function URLs (function_urls.py; serving them: url_server.py) ------------------------
+    @operation("CreateFunctionUrlConfig")
+    def create_function_url_config(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.urls.create(ctx, params)
+
+    @operation("GetFunctionUrlConfig")
+    def get_function_url_config(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.urls.get(ctx, params)
+
+    @operation("UpdateFunctionUrlConfig")
+    def update_function_url_config(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.urls.update(ctx, params)
+
+    @operation("DeleteFunctionUrlConfig")
+    def delete_function_url_config(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.urls.delete(ctx, params)
+
+    @operation("ListFunctionUrlConfigs")
+    def list_function_url_configs(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.urls.list_all(ctx, params)
 
     # ---- asynchronous invocation configuration (event_invoke.py) --------------------------------
     @operation("PutFunctionEventInvokeConfig")
