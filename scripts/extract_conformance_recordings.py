@@ -29,6 +29,11 @@ BASE = "tests/aws/services"
 Selection = tuple[str, str, str, dict[str, str]]
 LAMBDA_API = "lambda_/test_lambda_api.snapshot.json"
 LAMBDA_BEHAVIOUR = "lambda_/test_lambda.snapshot.json"
+URL_OPERATIONS = {"create": "CreateFunctionUrlConfig", "get": "GetFunctionUrlConfig",
+                  "delete": "DeleteFunctionUrlConfig", "update": "UpdateFunctionUrlConfig"}
+URL_EXCEPTION_CASES = ("name_doesnotexist", "arn_doesnotexist", "name_doesnotexist_qualifier", "qualifier_version",
+                       "qualifier_version_doesnotexist", "qualifier_alias_doesnotexist",
+                       "qualifier_alias_doesnotmatch_arn", "qualifier_latest")
 SELECTION: list[Selection] = [
     # --- IAM
     ("iam", "iam/test_iam.snapshot.json", "test_create_describe_role",
@@ -161,6 +166,8 @@ SELECTION: list[Selection] = [
     ("lambda", LAMBDA_API, "test_ops_on_nonexisting_fn[get_function_concurrency]",
      {"not_found_exception": "GetFunctionConcurrency"}),
     ("lambda", LAMBDA_API, "test_ops_on_nonexisting_fn[delete_function]", {"not_found_exception": "DeleteFunction"}),
+    ("lambda", LAMBDA_API, "test_ops_on_nonexisting_fn[get_function_url_config]",
+     {"not_found_exception": "GetFunctionUrlConfig"}),
     ("lambda", LAMBDA_API, "test_ops_on_nonexisting_version[get_function]",
      {"version_not_found_exception": "GetFunction"}),
     ("lambda", LAMBDA_API, "test_ops_on_nonexisting_version[get_function_configuration]",
@@ -234,6 +241,31 @@ SELECTION: list[Selection] = [
     ("lambda", LAMBDA_API, "test_update_lambda_exceptions",
      {"invalid_role_arn_exc": "UpdateFunctionConfiguration", "invalid_runtime_exc": "UpdateFunctionConfiguration",
       "uppercase_runtime_exc": "UpdateFunctionConfiguration"}),
+    # Function URLs' configuration API.
+    ("lambda", LAMBDA_API, "TestLambdaUrl::test_url_config_lifecycle",
+     {"url_creation": "CreateFunctionUrlConfig", "failed_duplication": "CreateFunctionUrlConfig",
+      "get_url_config": "GetFunctionUrlConfig", "updated_url_config": "UpdateFunctionUrlConfig",
+      "failed_getter": "GetFunctionUrlConfig"}),
+    ("lambda", LAMBDA_API, "TestLambdaUrl::test_url_config_list_paging",
+     {"fn_version_result": "PublishVersion", "create_alias_result": "CreateAlias",
+      "list_function_notfound": "ListFunctionUrlConfigs", "list_all_empty": "ListFunctionUrlConfigs",
+      "url_config_fn": "CreateFunctionUrlConfig", "url_config_alias": "CreateFunctionUrlConfig",
+      "list_all": "ListFunctionUrlConfigs"}),
+    # Left out: delete_function_url_config_qualifier_alias_doesnotmatch_arn, an InternalFailure of
+    # AWS's that the recording replaced by a placeholder (the test notes it as AWS's bug).
+    ("lambda", LAMBDA_API, "TestLambdaUrl::test_url_config_exceptions",
+     {"fn_version_result": "PublishVersion", "create_alias_result": "CreateAlias",
+      **{f"{verb}_function_url_config_{case}": op
+         for verb, op in URL_OPERATIONS.items() for case in URL_EXCEPTION_CASES
+         if (verb, case) != ("delete", "qualifier_alias_doesnotmatch_arn")},
+      **{f"{verb}_function_url_config_config_doesnotexist": op
+         for verb, op in URL_OPERATIONS.items() if verb != "create"}}),
+    ("lambda", LAMBDA_API, "TestLambdaUrl::test_url_config_deletion_without_qualifier",
+     {"url_creation": "CreateFunctionUrlConfig", "url_with_alias_creation": "CreateFunctionUrlConfig",
+      "get_url_config": "GetFunctionUrlConfig", "get_url_config_with_alias": "GetFunctionUrlConfig",
+      "delete_function_url_config": "DeleteFunctionUrlConfig",
+      "get_url_config_after_deletion": "GetFunctionUrlConfig",
+      "get_url_config_with_alias_after_deletion": "GetFunctionUrlConfig"}),
     ("lambda", LAMBDA_BEHAVIOUR, "test_invocation_type_request_response[python3.10]", {"invoke-result": "Invoke"}),
     ("lambda", LAMBDA_BEHAVIOUR, "test_invocation_type_event[python3.10]", {"invoke-result": "Invoke"}),
     ("lambda", LAMBDA_BEHAVIOUR, "test_invocation_type_dry_run[python3.10]", {"invoke-result": "Invoke"}),

@@ -436,3 +436,108 @@ def request_id_invoke(c: Caller) -> dict[str, Any]:
         time.sleep(0.25)
     return {"invoke_result": result, "log_entries": {"logs": lines},
             "_bind": {"request-id": result["ResponseMetadata"]["RequestId"]}}
+
+
+# ---- function URLs' configuration API ----------------------------------------------------------
+NODE_ECHO = "exports.handler = async (event) => event;\n"
+URL_VERBS = {"create": "create_function_url_config", "get": "get_function_url_config",
+             "delete": "delete_function_url_config", "update": "update_function_url_config"}
+
+
+def create_node(c: Caller, name: str) -> Any:
+    """The Node.js function LocalStack's URL tests make (create_lambda_function, nodejs20.x)."""
+    return create(c, name, Runtime="nodejs20.x", Handler="lambda_handler.handler",
+                  Code={"ZipFile": zipped(NODE_ECHO, "lambda_handler.js")})
+
+
+_nonexisting_fn("get_function_url_config")
+
+
+@scenario("lambda", "TestLambdaUrl::test_url_config_lifecycle")
+def url_config_lifecycle(c: Caller) -> dict[str, Any]:
+    lam = c.client("lambda")
+    name = c.name("test-function")
+    create_node(c, name)
+    out = {"url_creation": c.call(lam.create_function_url_config, FunctionName=name, AuthType="NONE")}
+    out["failed_duplication"] = c.call(lam.create_function_url_config, FunctionName=name, AuthType="NONE")
+    out["get_url_config"] = c.call(lam.get_function_url_config, FunctionName=name)
+    out["updated_url_config"] = c.call(lam.update_function_url_config, FunctionName=name, AuthType="AWS_IAM")
+    c.call(lam.delete_function_url_config, FunctionName=name)
+    out["failed_getter"] = c.call(lam.get_function_url_config, FunctionName=name)
+    return out
+
+
+def _url_function_with_alias(c: Caller, alias: str) -> tuple[str, dict[str, Any]]:
+    lam = c.client("lambda")
+    name = c.name("test-function")
+    create_node(c, name)
+    out = {"fn_version_result": c.call(lam.publish_version, FunctionName=name)}
+    out["create_alias_result"] = c.call(lam.create_alias, FunctionName=name, Name=alias,
+                                        FunctionVersion=out["fn_version_result"]["Version"])
+    return name, out
+
+
+@scenario("lambda", "TestLambdaUrl::test_url_config_list_paging")
+def url_config_list_paging(c: Caller) -> dict[str, Any]:
+    lam = c.client("lambda")
+    name, out = _url_function_with_alias(c, "urlalias")
+    out["list_function_notfound"] = c.call(lam.list_function_url_configs, FunctionName="doesnotexist")
+    out["list_all_empty"] = c.call(lam.list_function_url_configs, FunctionName=name)
+    out["url_config_fn"] = c.call(lam.create_function_url_config, FunctionName=name, AuthType="NONE")
+    out["url_config_alias"] = c.call(lam.create_function_url_config, FunctionName=f"{name}:urlalias",
+                                     Qualifier="urlalias", AuthType="NONE")
+    listed = c.call(lam.list_function_url_configs, FunctionName=name)
+    # The recording sorted the list by FunctionArn (AWS's order is not defined).
+    listed["FunctionUrlConfigs"].sort(key=lambda x: x["FunctionArn"])
+    out["list_all"] = listed
+    # Paging, as the recorded test checks it.
+    one = lam.list_function_url_configs(FunctionName=name, MaxItems=1)
+    two = lam.list_function_url_configs(FunctionName=name, MaxItems=1, Marker=one["NextMarker"])
+    assert len(one["FunctionUrlConfigs"]) == len(two["FunctionUrlConfigs"]) == 1
+    assert one["FunctionUrlConfigs"][0]["FunctionUrl"] != two["FunctionUrlConfigs"][0]["FunctionUrl"]
+    return out
+
+
+@scenario("lambda", "TestLambdaUrl::test_url_config_exceptions")
+def url_config_exceptions(c: Caller) -> dict[str, Any]:
+    lam = c.client("lambda")
+    alias = "urlalias"
+    name, out = _url_function_with_alias(c, alias)
+    fn_arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    cases: dict[str, dict[str, Any]] = {
+        "name_doesnotexist": {"FunctionName": "doesnotexist"},
+        "arn_doesnotexist": {"FunctionName": fn_arn.replace(name, "doesnotexist")},
+        "name_doesnotexist_qualifier": {"FunctionName": "doesnotexist", "Qualifier": "1"},
+        "qualifier_version": {"FunctionName": name, "Qualifier": "1"},
+        "qualifier_version_doesnotexist": {"FunctionName": name, "Qualifier": "2"},
+        "qualifier_alias_doesnotexist": {"FunctionName": name, "Qualifier": "v1"},
+        "qualifier_alias_doesnotmatch_arn": {"FunctionName": f"{name}:{alias}-doesnotmatch", "Qualifier": alias},
+        "qualifier_latest": {"FunctionName": name, "Qualifier": "$LATEST"},
+    }
+    extra = {"create": {"AuthType": "NONE"}, "update": {"AuthType": "AWS_IAM"}}
+    for verb, method in URL_VERBS.items():
+        calls = dict(cases)
+        if verb != "create":
+            calls["config_doesnotexist"] = {"FunctionName": name}
+        for case, args in calls.items():
+            out[f"{verb}_function_url_config_{case}"] = c.call(getattr(lam, method), **args, **extra.get(verb, {}))
+    return out
+
+
+@scenario("lambda", "TestLambdaUrl::test_url_config_deletion_without_qualifier")
+def url_config_deletion_without_qualifier(c: Caller) -> dict[str, Any]:
+    lam = c.client("lambda")
+    name = c.name("alias-fn")
+    create(c, name, Environment={"Variables": {"testenv": "staging"}})
+    lam.publish_version(FunctionName=name)
+    lam.create_alias(FunctionName=name, Name="test-alias", FunctionVersion="1", Description="custom-alias")
+    out = {"url_creation": c.call(lam.create_function_url_config, FunctionName=name, AuthType="NONE")}
+    out["url_with_alias_creation"] = c.call(lam.create_function_url_config, FunctionName=name, AuthType="NONE",
+                                            Qualifier="test-alias")
+    out["get_url_config"] = c.call(lam.get_function_url_config, FunctionName=name)
+    out["get_url_config_with_alias"] = c.call(lam.get_function_url_config, FunctionName=name, Qualifier="test-alias")
+    out["delete_function_url_config"] = c.call(lam.delete_function_url_config, FunctionName=name)
+    out["get_url_config_after_deletion"] = c.call(lam.get_function_url_config, FunctionName=name)
+    out["get_url_config_with_alias_after_deletion"] = c.call(lam.get_function_url_config, FunctionName=name,
+                                                             Qualifier="test-alias")
+    return out
