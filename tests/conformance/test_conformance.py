@@ -33,10 +33,6 @@ REGION = "us-east-1"
 # xfails, so each flips to a failure ("XPASS") the day it is fixed and must leave this table.
 # "issue 16:" quotes the issue's bullet; "found:" is a difference this suite found beyond it.
 KNOWN: dict[str, str] = {
-    "lambda/test_create_lambda_exceptions/uppercase_architecture": (
-        "found: a bad Architectures item is reported for the whole list: \"Value '[X86_64]' at "
-        "'architectures' failed to satisfy constraint: Member must satisfy constraint: [Member must "
-        "satisfy enum value set: [x86_64, arm64], Member must not be null]\""),
 }
 
 # Differences cloudlet keeps on purpose (listed in README.md), by recording and path.

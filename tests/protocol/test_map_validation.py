@@ -62,3 +62,21 @@ def test_bad_keys_and_values_give_two_failures() -> None:
     failures = validate.check(shape, {"logGroupName": "g", "tags": {"k" * 200: "v" * 300}}, style_for("logs"))
     assert [f.constraint.split(":")[0] for f in failures] == ["Map keys must satisfy constraint", "Map value must satisfy constraint"]
     assert {".".join(f.path) for f in failures} == {"tags"}
+
+
+def test_list_of_scalars_reported_once_for_the_whole_list() -> None:
+    """Coral words a bad item of a list of enum strings at the list, with the item's constraints
+    (AWS's recorded CreateFunction answer for Architectures=["X86_64"])."""
+    from cloudlet.protocol.registry import get_protocol
+    from cloudlet.protocol.styles import style_for
+    from cloudlet.protocol.validate import check, to_error
+
+    proto = get_protocol("lambda")
+    shape = proto.model.operation_model("CreateFunction").input_shape
+    params = {"FunctionName": "f", "Role": "arn:aws:iam::123456789012:role/r", "Code": {},
+              "Architectures": ["X86_64"]}
+    err = to_error(style_for("lambda"), check(shape, params, style_for("lambda")))
+    assert err.message == (
+        "1 validation error detected: Value '[X86_64]' at 'architectures' failed to satisfy constraint: "
+        "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], "
+        "Member must not be null]")

@@ -29,6 +29,8 @@ class Failure:
     missing: bool = False
     sensitive: bool = False
     blank: bool = False  # a required string sent empty (only ElastiCache's wording reports it)
+    # A bad item of a list of scalars: (the list's path, the list); Coral reports the list once.
+    in_list: tuple[list[str], object] | None = None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -59,7 +61,54 @@ def check(shape: Shape | None, params: dict[str, Any], style: ValidationStyle | 
     if style is None or style.wording != "elasticache":
         # Coral and EC2 check only presence; an empty string meets "required".
         failures = [f for f in failures if not f.blank]
+    if style is not None and style.wording == "coral":
+        failures = _lists_once(shape, failures)
     return failures
+
+
+def _lists_once(root: Shape | None, failures: list[Failure]) -> list[Failure]:
+    """Coral words bad items of a list of scalars once, for the whole list, with every constraint
+    of the item shape: "Value '[X86_64]' at 'architectures' failed to satisfy constraint: Member
+    must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not
+    be null]"."""
+    out: list[Failure] = []
+    seen: set[tuple[str, ...]] = set()
+    for f in failures:
+        if f.in_list is None:
+            out.append(f)
+            continue
+        list_path, value = f.in_list
+        if tuple(list_path) in seen:
+            continue
+        seen.add(tuple(list_path))
+        member = _member_shape(root, list_path)
+        if member is None:
+            out.append(f)
+            continue
+        constraints = ", ".join(c for c in (_constraints_of(member), "Member must not be null") if c)
+        out.append(Failure(list_path, value, f"Member must satisfy constraint: [{constraints}]", sensitive=f.sensitive))
+    return out
+
+
+def _member_shape(root: Shape | None, path: list[str]) -> Shape | None:
+    """The item shape of the list at PATH (member names and list indexes) under ROOT."""
+    shape = root
+    parts = list(path)
+    while parts and shape is not None:
+        part = parts.pop(0)
+        if shape.type_name == "structure":
+            shape = shape.members.get(part)
+        elif shape.type_name == "list":
+            shape = shape.member
+            if parts and parts[0] == "member":
+                parts.pop(0)
+        elif shape.type_name == "map":
+            shape = shape.value
+            if parts and parts[0] == "value":
+                parts.pop(0)
+        else:
+            return None
+    return shape.member if shape is not None and shape.type_name == "list" else None
 
 
 def _check_structure(
@@ -87,9 +136,14 @@ def _check_value(shape: Shape, value: Any, path: list[str], out: list[Failure], 
         return
     if kind == "list":
         _check_length(len(value), meta, value, path, sensitive, out)
+        scalar = shape.member.type_name not in ("structure", "list", "map")
         for i, item in enumerate(value, 1):
             if item is not None:
+                start = len(out)
                 _check_value(shape.member, item, path + [str(i), "member"], out, skip)
+                if scalar:
+                    for f in out[start:]:
+                        f.in_list = (path, value)
         return
     if kind == "map":
         _check_length(len(value), meta, value, path, sensitive, out)
