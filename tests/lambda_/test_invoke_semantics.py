@@ -178,3 +178,47 @@ def test_log_levels_only_with_json_where_they_default_to_info(boto3_client, role
                               LoggingConfig={"LogFormat": "JSON"})
     assert out["LoggingConfig"] == {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO",
                                     "LogGroup": "/aws/lambda/sem-json-default"}
+
+
+PROC_SCAN_PY = r'''
+import os
+def handler(event, context):
+    found = {}
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()] + ["self"]:
+        for part in ("environ", "cmdline"):
+            try:
+                data = open(f"/proc/{pid}/{part}", "rb").read()
+            except OSError:
+                continue
+            if b"CLOUDLET_" in data:
+                found[f"{pid}/{part}"] = data.decode("utf-8", "replace")
+    return {"found": found, "environ": sorted(k for k in os.environ if k.startswith("CLOUDLET_"))}
+'''
+PROC_SCAN_JS = r'''
+const fs = require("fs");
+exports.handler = async () => {
+  const found = {};
+  for (const pid of [...fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)), "self"]) {
+    for (const part of ["environ", "cmdline"]) {
+      let data;
+      try { data = fs.readFileSync(`/proc/${pid}/${part}`, "latin1"); } catch { continue; }
+      if (data.includes("CLOUDLET_")) found[`${pid}/${part}`] = data;
+    }
+  }
+  return { found, environ: Object.keys(process.env).filter((k) => k.startsWith("CLOUDLET_")) };
+};
+'''
+
+
+@pytest.mark.parametrize("runtime", ["python3.12", "nodejs20.x"])
+def test_no_cloudlet_variable_anywhere_a_function_can_read(boto3_client, role_arn, runtime):
+    """A function reads every /proc/PID/environ and cmdline it can see (its own launcher's
+    exec environment included): none names a CLOUDLET_* variable."""
+    lam = boto3_client("lambda")
+    name = f"sem-proc-{runtime.split('.')[0]}"
+    code = {"app.py": PROC_SCAN_PY} if runtime.startswith("python") else {"app.js": PROC_SCAN_JS}
+    lam.create_function(FunctionName=name, Role=role_arn, Runtime=runtime, Handler="app.handler",
+                        Code={"ZipFile": make_zip(code)})
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    _out, body = _invoke(lam, name, {})
+    assert body == {"found": {}, "environ": []}, body

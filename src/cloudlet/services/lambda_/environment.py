@@ -256,7 +256,11 @@ class Environment:
             assert self.relay is not None
             listen = [RUNTIME_API_ADDRESS, *(("0.0.0.0", p) for p in self.relay.policy.listen_ports())]
         support = sandbox.SUPPORT_MOUNT if self.isolated else str(self.support_dir)
-        control: dict[str, Any] = {"env": full, "handler": fv.handler, "listen": listen}
+        # Nothing of cloudlet's goes into the exec environment (a function reads its own
+        # /proc/self/environ): the hosts file is named in the control message, the control
+        # socket's descriptor on the launcher's command line.
+        control: dict[str, Any] = {"env": full, "handler": fv.handler, "listen": listen,
+                                   "hosts_file": self._hosts_path}
         if self.runtime.node is not None:
             control["exec"] = [str(self.runtime.node), f"{support}/cloudlet_launcher.mjs"]
         message = json.dumps(control).encode()
@@ -266,8 +270,6 @@ class Environment:
         parent.setblocking(False)
         self._control = parent
         exec_env = self._exec_environ(full)
-        exec_env["CLOUDLET_CONTROL_FD"] = str(child.fileno())
-        exec_env["CLOUDLET_HOSTS_FILE"] = self._hosts_path
         if self.isolated:
             layout = sandbox.SandboxLayout(
                 task_root=fv.code.task_root,
@@ -278,10 +280,10 @@ class Environment:
                 extra_ro=sandbox.installs_outside_usr(self.runtime),
             )
             assert self.isolation.bwrap is not None
-            argv = layout.bwrap_argv(self.isolation.bwrap, self._launcher_argv(support))
+            argv = layout.bwrap_argv(self.isolation.bwrap, [*self._launcher_argv(support), str(child.fileno())])
             cwd = None
         else:
-            argv, cwd = self._launcher_argv(support), str(fv.code.task_root)
+            argv, cwd = [*self._launcher_argv(support), str(child.fileno())], str(fv.code.task_root)
         rfd, wfd = os.pipe()
         os.set_blocking(rfd, False)
         self._fd = rfd

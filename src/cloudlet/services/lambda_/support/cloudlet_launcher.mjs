@@ -1,5 +1,5 @@
 // The Node.js half of cloudlet_launcher (which execs node with this file): takes the
-// environment's variables from the memory file named by CLOUDLET_CONFIG_FD (so the
+// environment's variables from the memory file whose descriptor is its one argument (so the
 // credentials are in no /proc/PID/environ), installs cloudlet's resolver shim, and
 // runs AWS's runtime interface client (aws-lambda-ric) from /var/runtime.
 import dns from "node:dns";
@@ -8,15 +8,15 @@ import { register } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
-const fd = Number(process.env.CLOUDLET_CONFIG_FD);
-delete process.env.CLOUDLET_CONFIG_FD;
+const fd = Number(process.argv[2]);
+process.argv.splice(2, 1);
 const config = JSON.parse(fs.readFileSync(fd, "utf8"));
 fs.closeSync(fd);
 Object.assign(process.env, config.env);
 
 // Names of cloudlet's endpoints (serverless cache hosts) exist only in cloudlet's VPC
-// DNS, mirrored to CLOUDLET_HOSTS_FILE; net and tls resolve through dns.lookup.
-const hostsFile = process.env.CLOUDLET_HOSTS_FILE;
+// DNS, mirrored to the hosts file the launcher names; net and tls resolve through dns.lookup.
+const hostsFile = config.hosts_file;
 if (hostsFile) {
   const cache = { mtime: null, names: new Map() };
   const names = () => {

@@ -1,6 +1,6 @@
 """The first program of every Lambda execution environment; becomes awslambdaric.
 
-cloudlet hands it a control socket (fd CLOUDLET_CONTROL_FD) and sends one
+cloudlet hands it a control socket (its descriptor number is the one argument) and sends one
 message: the environment's variables (the function's own and its role's
 credentials, which so never appear in any process's /proc/PID/environ or
 command line), the handler, and the addresses to listen on. Inside a sandbox
@@ -34,17 +34,17 @@ def _exec_runtime(config):
     """Become another language's runtime (node): what holds secrets goes in an anonymous
     memory file it reads and closes, its exec environment gets only the startup variables."""
     fd = os.memfd_create("cloudlet-environment", 0)
-    os.write(fd, json.dumps({"env": config["env"], "handler": config["handler"]}).encode())
+    os.write(fd, json.dumps({"env": config["env"], "handler": config["handler"],
+                             "hosts_file": config.get("hosts_file", "")}).encode())
     os.lseek(fd, 0, os.SEEK_SET)
     os.set_inheritable(fd, True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env["CLOUDLET_CONFIG_FD"] = str(fd)
-    argv = config["exec"]
+    argv = [*config["exec"], str(fd)]  # the memory file's descriptor: an argument, not a variable
     os.execve(argv[0], argv, env)
 
 
 def main():
-    ctl = socket.socket(fileno=int(os.environ.pop("CLOUDLET_CONTROL_FD")))
+    ctl = socket.socket(fileno=int(sys.argv[1]))
     size = int.from_bytes(_recv_exact(ctl, 4), "big")
     config = json.loads(_recv_exact(ctl, size))
     listeners, bound = [], []
@@ -69,6 +69,9 @@ def main():
     ctl.close()
     if config.get("exec"):
         _exec_runtime(config)
+    import sitecustomize  # cloudlet's resolver shim, loaded at start from the support dir
+
+    sitecustomize.use_hosts_file(config.get("hosts_file", ""))
     os.environ.update(config["env"])
     # awslambdaric writes each logging record as one frame to this descriptor, as on AWS: it is
     # the stdout pipe, so cloudlet reads records and printed lines in the order they were written.

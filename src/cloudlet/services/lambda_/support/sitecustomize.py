@@ -1,7 +1,8 @@
 """cloudlet's resolver shim, loaded by every Lambda environment's interpreter.
 
 Names of cloudlet's endpoints (serverless cache hosts) exist only in cloudlet's
-VPC DNS, mirrored to the hosts file named by CLOUDLET_HOSTS_FILE. This wraps the
+VPC DNS, mirrored to a hosts file (the launcher names it; a sandbox has it at a fixed
+place). This wraps the
 socket module's resolver calls to answer those names from that file and hands
 everything else to the system resolver.
 """
@@ -9,10 +10,15 @@ everything else to the system resolver.
 import os
 import socket
 
-# Taken out of the environment at interpreter start: the function never sees cloudlet's variables.
-# A Python the function starts itself finds the sandbox's copy at its fixed place.
+# Named by the launcher (never through a variable the function could see); a Python the
+# function starts itself finds the sandbox's copy at its fixed place.
 _SANDBOX_HOSTS = "/var/cloudlet/dns/hosts"
-_PATH = os.environ.pop("CLOUDLET_HOSTS_FILE", "") or (_SANDBOX_HOSTS if os.path.exists(_SANDBOX_HOSTS) else "")
+_PATH = _SANDBOX_HOSTS if os.path.exists(_SANDBOX_HOSTS) else ""
+
+
+def use_hosts_file(path):
+    global _PATH
+    _PATH = path or _PATH
 _cache: dict = {"mtime": None, "names": {}}
 _orig_getaddrinfo = socket.getaddrinfo
 _orig_gethostbyname = socket.gethostbyname
