@@ -200,3 +200,35 @@ def test_event_older_than_its_maximum_age_is_not_retried(cloudlet_factory: Any) 
     while f"asynchronous invoke {rid} of ev-aged dropped: older than 60 s" not in server.log_tail(200):
         assert time.monotonic() < deadline, server.log_tail(40)
         time.sleep(0.25)
+
+
+@pytest.mark.parametrize("how", ["stop", "kill -9"])
+def test_acknowledged_event_survives_a_restart(tmp_path: Path, how: str) -> None:
+    """An event answered 202 is delivered even when cloudlet restarts before its retry is due."""
+    data = tmp_path / "data"
+    env = {"CLOUDLET_LAMBDA_EVENT_RETRY_S": "4"}
+    server = CloudletProcess(data, extra_env=env)
+    try:
+        lam, logs = _client(server, "lambda"), _client(server, "logs")
+        _create(lam, "ev-restart", lambda_role(_factory_client(server), "event-restart-role"))
+        rid = lam.invoke(FunctionName="ev-restart", InvocationType="Event",
+                         Payload=json.dumps({"fail": True}))["ResponseMetadata"]["RequestId"]
+        assert len(_wait_starts(logs, "ev-restart", rid, 1, 60)) == 1  # the first attempt failed
+        if how == "stop":
+            server.stop()
+        else:
+            server.proc.kill()
+            server.proc.wait()
+    finally:
+        server.stop()
+    server = CloudletProcess(data, extra_env=env)
+    try:
+        logs = _client(server, "logs")
+        # The two retries AWS makes, the first about RETRY_S after the failed attempt, then no more.
+        starts = _wait_starts(logs, "ev-restart", rid, 3, 60)
+        assert len(starts) == 3, starts
+        assert starts[1] - starts[0] >= 3500
+        time.sleep(6)
+        assert len(_starts(logs, "ev-restart", rid)) == 3
+    finally:
+        server.stop()

@@ -8,13 +8,16 @@ with backoff until the event's age runs out (at most 6 hours), as Lambda's queue
 The outcome's invocation record goes to the OnSuccess or OnFailure destination, which
 in cloudlet can be a Lambda function (invoked asynchronously), the only destination
 service it has.
-Every attempt carries the same request id, as on AWS. The queue itself is in memory:
-a restart of cloudlet loses events not yet delivered.
+Every attempt carries the same request id, as on AWS. The queue is part of the state
+(`PendingEvent`, written before Invoke answers 202): after a restart, even a kill -9,
+each event acknowledged and not finished is delivered, its retries at the times they
+were due (an attempt running at the crash runs again: at least once, as AWS delivers).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import json
 import logging
@@ -27,7 +30,7 @@ from cloudlet.core.paging import offset_page
 from cloudlet.services.lambda_ import validation as v
 from cloudlet.services.lambda_.environment import Invocation, InvokeResult
 from cloudlet.services.lambda_.host import Throttled
-from cloudlet.services.lambda_.models import LATEST, EventInvokeConfig, Function, FunctionVersion
+from cloudlet.services.lambda_.models import LATEST, EventInvokeConfig, Function, FunctionVersion, PendingEvent
 from cloudlet.services.lambda_.refs import parse_function_name
 
 if TYPE_CHECKING:
@@ -145,17 +148,69 @@ class EventInvokeConfigs:
         return {"FunctionEventInvokeConfigs": page, **({"NextMarker": token} if token else {})}
 
 
+def queue_event(provider: LambdaProvider, fn: Function, fv: FunctionVersion, inv: Invocation,
+                qualifier: str | None) -> None:
+    """Accept an asynchronous invoke: recorded in the state (written before the caller's 202)
+    and delivered in the background."""
+    pending = PendingEvent(inv.request_id, fn.name, qualifier, inv.invoked_arn,
+                           base64.b64encode(inv.payload).decode(), inv.client_context)
+    provider.store.get(fv.account_id, fv.region).pending_events[pending.request_id] = pending
+    provider.store.changed(fv.account_id, fv.region, "pending_events", pending.request_id)
+    provider._bg(deliver(provider, fn, fv, inv, qualifier, pending))
+
+
+def resume_events(provider: LambdaProvider) -> None:
+    """After a restart: deliver every event acknowledged before it and not finished."""
+    for state in provider.store.states():
+        for pending in list(state.pending_events.values()):
+            fn = state.functions.get(pending.function_name)
+            fv = None if fn is None else _version_of(fn, pending.qualifier)
+            if fn is None or fv is None:
+                _forget(provider, state.account_id, state.region, pending)
+                continue
+            inv = Invocation(base64.b64decode(pending.payload_b64), pending.invoked_arn,
+                             client_context=pending.client_context, request_id=pending.request_id)
+            log.info("asynchronous invoke %s of %s resumed after a restart (%d attempts made)",
+                     pending.request_id, fn.name, pending.attempts)
+            provider._bg(deliver(provider, fn, fv, inv, pending.qualifier, pending))
+
+
+def _forget(provider: LambdaProvider, account_id: str, region: str, pending: PendingEvent) -> None:
+    if provider.store.get(account_id, region).pending_events.pop(pending.request_id, None) is not None:
+        provider.store.changed(account_id, region, "pending_events", pending.request_id)
+        provider.world.persistence.flush()
+
+
+def _remember(provider: LambdaProvider, fv: FunctionVersion, pending: PendingEvent) -> None:
+    provider.store.changed(fv.account_id, fv.region, "pending_events", pending.request_id)
+    provider.world.persistence.flush()
+
+
 async def deliver(provider: LambdaProvider, fn: Function, fv: FunctionVersion, inv: Invocation,
-                  qualifier: str | None) -> None:
+                  qualifier: str | None, pending: PendingEvent) -> None:
     """Run one queued event: attempts, retries, expiry and destinations as AWS's asynchronous invoke has them."""
+    try:
+        await _deliver(provider, fn, fv, inv, qualifier, pending)
+    except asyncio.CancelledError:
+        raise  # cloudlet is stopping: the event stays queued for its next start
+    except Exception:
+        log.exception("asynchronous invoke %s of %s failed", inv.request_id, fv.name)
+    _forget(provider, fv.account_id, fv.region, pending)
+
+
+async def _deliver(provider: LambdaProvider, fn: Function, fv: FunctionVersion, inv: Invocation,
+                   qualifier: str | None, pending: PendingEvent) -> None:
     cfg = fn.event_invoke_configs.get(qualifier or LATEST)
     retries = DEFAULT_RETRIES if cfg is None or cfg.maximum_retry_attempts is None else cfg.maximum_retry_attempts
     max_age = MAX_EVENT_AGE_S if cfg is None or cfg.maximum_event_age_s is None else cfg.maximum_event_age_s
-    queued = time.monotonic()
     retry_s = provider.world.config.lambda_event_retry_s
-    attempts = 0
+    attempts = pending.attempts
+    # Times are wall-clock ones: the record carries them across a restart.
+    wait = pending.next_attempt_at - time.time()
+    if wait > 0:
+        await asyncio.sleep(wait)
     while True:
-        result = await _attempt(provider, fn, fv, inv, queued + max_age)
+        result = await _attempt(provider, fn, fv, inv, pending.queued_at + max_age)
         if result is None:
             _send(provider, fv, inv, cfg, "EventAgeExceeded", attempts, None)
             return
@@ -168,10 +223,12 @@ async def deliver(provider: LambdaProvider, fn: Function, fv: FunctionVersion, i
             _send(provider, fv, inv, cfg, "RetriesExhausted", attempts, result)
             return
         delay = retry_s * attempts  # about 1 minute, then 2 more
-        if time.monotonic() + delay - queued > max_age:
+        if time.time() + delay - pending.queued_at > max_age:
             log.info("asynchronous invoke %s of %s dropped: older than %d s", inv.request_id, fv.name, max_age)
             _send(provider, fv, inv, cfg, "EventAgeExceeded", attempts, result)
             return
+        pending.attempts, pending.next_attempt_at = attempts, time.time() + delay
+        _remember(provider, fv, pending)
         await asyncio.sleep(delay)
         if provider.function_at(fv.account_id, fv.region, fv.name) is not fn:
             return  # deleted (or replaced) meanwhile: its queued events go with it
@@ -181,14 +238,14 @@ async def deliver(provider: LambdaProvider, fn: Function, fv: FunctionVersion, i
 
 async def _attempt(provider: LambdaProvider, fn: Function, fv: FunctionVersion, inv: Invocation,
                    expires: float) -> InvokeResult | None:
-    """One attempt's result; None when the event grew too old waiting out throttles."""
+    """One attempt's result; None when the event grew too old (EXPIRES, wall clock) waiting out throttles."""
     delay = 0.05
     while True:
         try:
             return await provider.host.invoke(fv, inv, fn.reserved_concurrency,
                                               provider.world.config.lambda_max_environments)
         except Throttled:
-            if time.monotonic() > expires:
+            if time.time() > expires:
                 return None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
@@ -236,7 +293,7 @@ def _send(provider: LambdaProvider, fv: FunctionVersion, inv: Invocation, cfg: E
         log.warning("destination %s of %s cannot be invoked; the record is dropped", arn, fv.name)
         return
     out = Invocation(json.dumps(record).encode(), arn)
-    provider._bg(deliver(provider, target, target_fv, out, ref.qualifier))
+    queue_event(provider, target, target_fv, out, ref.qualifier)
 
 
 def _version_of(fn: Function, qualifier: str | None) -> FunctionVersion | None:

@@ -252,16 +252,34 @@ class Function:
 
 
 @dataclasses.dataclass
+class PendingEvent:
+    """An acknowledged asynchronous invoke not yet finished (its retries included): written
+    before Invoke answers 202 so that a restart of cloudlet delivers it still."""
+
+    request_id: str
+    function_name: str
+    qualifier: str | None
+    invoked_arn: str
+    payload_b64: str
+    client_context: str | None = None
+    attempts: int = 0  # attempts made that ended in a function error
+    queued_at: float = dataclasses.field(default_factory=time.time)  # wall clock: survives a restart
+    next_attempt_at: float = 0.0
+
+
+@dataclasses.dataclass
 class LambdaState:
     account_id: str
     region: str
     functions: dict[str, Function] = dataclasses.field(default_factory=dict)
+    # Asynchronous invokes waiting for delivery or a retry, by request id.
+    pending_events: dict[str, PendingEvent] = dataclasses.field(default_factory=dict)
 
 
 def _persist_spec() -> Any:
     from cloudlet.core.store import Collection, PersistSpec
 
-    return PersistSpec(collections=(Collection("functions", Function),))
+    return PersistSpec(collections=(Collection("functions", Function), Collection("pending_events", PendingEvent)))
 
 
 PERSIST = _persist_spec()

@@ -22,7 +22,7 @@ from cloudlet.services.lambda_ import validation as v
 from cloudlet.services.lambda_.code_url import PREFIX as CODE_PREFIX
 from cloudlet.services.lambda_.code_url import code_download
 from cloudlet.services.lambda_.environment import Invocation
-from cloudlet.services.lambda_.event_invoke import EventInvokeConfigs, deliver
+from cloudlet.services.lambda_.event_invoke import EventInvokeConfigs, queue_event
 from cloudlet.services.lambda_.function_urls import FunctionUrls
 from cloudlet.services.lambda_.host import RuntimeHost, Throttled
 from cloudlet.services.lambda_.models import (
@@ -784,7 +784,7 @@ class LambdaProvider(Provider):
         inv = Invocation(payload, invoked_arn, client_context=self._client_context(params.get("ClientContext")),
                          request_id=ctx.request_id)
         if kind == "Event":
-            self._bg(deliver(self, fn, fv, inv, qualifier))
+            queue_event(self, fn, fv, inv, qualifier)
             return {"StatusCode": 202}
         try:
             result = await self.host.invoke(fv, inv, fn.reserved_concurrency, self.world.config.lambda_max_environments)

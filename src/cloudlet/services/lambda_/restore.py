@@ -1,4 +1,5 @@
-"""Bring restored Lambda functions back: Active and cold (no environment runs yet).
+"""Bring restored Lambda functions back: Active and cold (no environment runs yet), and
+the asynchronous invokes acknowledged before the restart back in delivery.
 
 A version whose preparation a restart interrupted is prepared again, a missing task
 root is unpacked again from its zip; a version whose zip is gone from the data dir
@@ -11,6 +12,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from cloudlet.services.lambda_ import code as codepkg
+from cloudlet.services.lambda_.event_invoke import resume_events
 from cloudlet.services.lambda_.models import FunctionVersion
 
 if TYPE_CHECKING:
@@ -37,3 +39,4 @@ async def revive(provider: LambdaProvider) -> None:
             await asyncio.to_thread(codepkg.unpack, fv.code)  # task roots are a cache of the zip
     provider.store.changed_all()
     provider.world.persistence.flush()
+    resume_events(provider)
