@@ -5,6 +5,7 @@ Through the session cloudlet with boto3, against real awslambdaric environments.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -78,14 +79,30 @@ def test_json_logging_config_reaches_runtime_and_filters_levels(boto3_client, ro
     assert body["environ"]["AWS_LAMBDA_LOG_LEVEL"] == "WARN"
     messages = _messages(boto3_client, name, "platform.report")
     records = [json.loads(m) for m in messages if m.startswith("{")]
-    kinds = [r.get("type") for r in records]
-    assert kinds[0] == "platform.initStart" and "platform.start" in kinds and "platform.report" in kinds
-    start = next(r for r in records if r.get("type") == "platform.start")
-    assert start["record"] == {"requestId": rid, "functionArn": start["record"]["functionArn"], "version": "$LATEST"}
-    report = next(r for r in records if r.get("type") == "platform.report")["record"]
-    assert report["requestId"] == rid and report["status"] == "success"
-    metrics = report["metrics"]
-    assert {"durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB", "initDurationMs"} <= set(metrics)
+    # The platform's records in the order and shapes of a real function's JSON log (a cold start's
+    # LogResult from AWS, nodejs18.x, 2024): keys in AWS's order, times in milliseconds.
+    platform = [r for r in records if str(r.get("type", "")).startswith("platform.")]
+    assert [r["type"] for r in platform] == [
+        "platform.initStart", "platform.initRuntimeDone", "platform.initReport", "platform.start",
+        "platform.runtimeDone", "platform.report"]
+    for r in platform:
+        assert list(r) == ["time", "type", "record"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"])
+    init_start, init_done, init_report, start, done, report = (r["record"] for r in platform)
+    assert list(init_start) == ["initializationType", "phase", "runtimeVersion", "runtimeVersionArn",
+                                "functionName", "functionVersion"]
+    assert init_start["functionName"] == name and init_start["functionVersion"] == "$LATEST"
+    assert init_done == {"initializationType": "on-demand", "phase": "init", "status": "success"}
+    assert list(init_report) == ["initializationType", "phase", "status", "metrics"]
+    assert list(init_report["metrics"]) == ["durationMs"]
+    assert start == {"requestId": rid, "version": "$LATEST"}
+    assert list(done) == ["requestId", "status", "spans", "metrics"] and done["status"] == "success"
+    assert [span["name"] for span in done["spans"]] == ["responseLatency", "responseDuration"]
+    assert list(done["metrics"]) == ["durationMs", "producedBytes"] and done["metrics"]["producedBytes"] > 0
+    assert list(report) == ["requestId", "status", "metrics"] and report["requestId"] == rid
+    assert report["status"] == "success"
+    assert list(report["metrics"]) == ["durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB",
+                                       "initDurationMs"]
     # The application's WARN record as awslambdaric's JSON; DEBUG and INFO filtered out.
     warn = next(r for r in records if r.get("message") == "warn-record")
     assert warn["level"] == "WARNING" and warn["requestId"] == rid  # as the Python runtime names it

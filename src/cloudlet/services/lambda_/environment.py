@@ -503,6 +503,8 @@ class Environment:
     async def next_invocation(self) -> Invocation:
         if not self._ready.done():
             self.init_duration_ms = (time.perf_counter() - self._started) * 1000
+            for line in self.log_settings.init_done("success", self.init_duration_ms):
+                self._line(line)
             self._ready.set_result(None)
         return await self._queue.get()
 
@@ -519,6 +521,8 @@ class Environment:
         self.drain()
         if not self._ready.done():
             self.init_duration_ms = (time.perf_counter() - self._started) * 1000
+            for line in self.log_settings.init_done("error", self.init_duration_ms, error_type):
+                self._line(line)
             self._ready.set_result(None)
 
     # ---- one invoke --------------------------------------------------------------
@@ -554,7 +558,7 @@ class Environment:
         return self._finish(inv, outcome, t_deliver, cold, head=head)
 
     def _start_line(self, inv: Invocation) -> None:
-        line = self.log_settings.start(inv.request_id, inv.invoked_arn, self.fv.version)
+        line = self.log_settings.start(inv.request_id, self.fv.version)
         if line is not None:
             self._line(line)
 
@@ -597,12 +601,18 @@ class Environment:
         if outcome.killed_environment:
             self.kill()
         settings = self.log_settings
+        status, platform_error = _report_status(outcome)
+        done = settings.runtime_done(inv.request_id, status, time.time() - duration_ms / 1000, duration_ms,
+                                     len(outcome.body) if outcome.kind == OutcomeKind.OK else 0,
+                                     platform_error or outcome.error_type)
+        if done is not None:
+            self._line(done)
         end = settings.end(inv.request_id)
         if end is not None:
             self._line(end)
         report = settings.report(inv.request_id, ReportMetrics(
             duration_ms, self.fv.memory_size, self.max_memory_mb, self.init_duration_ms if cold else None,
-            *_report_status(outcome)))
+            status, platform_error))
         if report is not None:
             self._line(report)
         self.current = None

@@ -1,8 +1,10 @@
 """Lambda's own log lines (INIT_START, START, END, REPORT) and a function's LoggingConfig applied.
 
 With LogFormat Text they are the familiar tab-separated lines; with JSON they are the
-platform.initStart / platform.start / platform.report records AWS writes (no END), and
-SystemLogLevel drops them below its level (they are INFO records). ApplicationLogLevel
+records AWS writes (no END), in AWS's order and shapes as a real function's log shows them:
+platform.initStart, platform.initRuntimeDone, platform.initReport (cold start), then per
+invoke platform.start, platform.runtimeDone, platform.report. SystemLogLevel drops them
+below its level (they are INFO records). ApplicationLogLevel
 goes to the runtime as AWS_LAMBDA_LOG_LEVEL and also drops leveled records below it.
 """
 
@@ -13,6 +15,7 @@ import datetime
 import json
 import logging
 import math
+import time
 from typing import Any
 
 from cloudlet.services.lambda_.validation import invalid
@@ -32,8 +35,9 @@ def settle_logging_config(cfg: dict[str, str]) -> dict[str, str]:
     return {"ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO", **cfg}
 
 
-def _iso_now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def _iso(t: float | None = None) -> str:
+    d = datetime.datetime.fromtimestamp(time.time() if t is None else t, datetime.UTC)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +70,7 @@ class LogSettings:
 
     # ---- the platform's lines ------------------------------------------------------------
     def _record(self, kind: str, record: dict[str, Any]) -> str:
-        return json.dumps({"time": _iso_now(), "type": kind, "record": record}, separators=(",", ":"))
+        return json.dumps({"time": _iso(), "type": kind, "record": record}, separators=(",", ":"))
 
     def init_start(self, runtime_version: str, runtime_version_arn: str, function_name: str,
                    version: str) -> str | None:
@@ -79,13 +83,41 @@ class LogSettings:
             "runtimeVersionArn": runtime_version_arn, "functionName": function_name, "functionVersion": version,
         })
 
-    def start(self, request_id: str, function_arn: str, version: str) -> str | None:
+    def init_done(self, status: str, duration_ms: float, error_type: str | None = None) -> list[str]:
+        """The end of a cold start's INIT phase: platform.initRuntimeDone and platform.initReport
+        (JSON only; Text reports INIT in REPORT's Init Duration)."""
+        if not self.json or not self._keeps_system(logging.INFO):
+            return []
+        base: dict[str, Any] = {"initializationType": "on-demand", "phase": "init", "status": status}
+        if error_type is not None:
+            base["errorType"] = error_type
+        return [self._record("platform.initRuntimeDone", dict(base)),
+                self._record("platform.initReport", {**base, "metrics": {"durationMs": round(duration_ms, 3)}})]
+
+    def start(self, request_id: str, version: str) -> str | None:
         if not self.json:
             return f"START RequestId: {request_id} Version: {version}"
         if not self._keeps_system(logging.INFO):
             return None
-        return self._record("platform.start", {"requestId": request_id, "functionArn": function_arn,
-                                                "version": version})
+        return self._record("platform.start", {"requestId": request_id, "version": version})
+
+    def runtime_done(self, request_id: str, status: str, started: float, duration_ms: float,
+                     produced_bytes: int, error_type: str | None = None) -> str | None:
+        """platform.runtimeDone (JSON only): the runtime's answer. STARTED: wall-clock time the event
+        was handed over. A timed-out invoke has no spans and produced nothing, as AWS logs it."""
+        if not self.json or not self._keeps_system(logging.INFO):
+            return None
+        record: dict[str, Any] = {"requestId": request_id, "status": status}
+        if error_type is not None and status != "timeout":
+            record["errorType"] = error_type
+        if status != "timeout":
+            record["spans"] = [
+                {"name": "responseLatency", "start": _iso(started), "durationMs": round(duration_ms, 3)},
+                {"name": "responseDuration", "start": _iso(started + duration_ms / 1000), "durationMs": 0.0},
+            ]
+        record["metrics"] = {"durationMs": round(duration_ms, 3),
+                             "producedBytes": produced_bytes if status != "timeout" else 0}
+        return self._record("platform.runtimeDone", record)
 
     def end(self, request_id: str) -> str | None:
         # JSON logs carry no END: platform.report closes the invoke.
@@ -109,9 +141,10 @@ class LogSettings:
                                    "memorySizeMB": m.memory_mb, "maxMemoryUsedMB": m.max_memory_mb}
         if m.init_ms is not None:
             metrics["initDurationMs"] = round(m.init_ms, 3)
-        record: dict[str, Any] = {"requestId": request_id, "metrics": metrics, "status": m.status}
+        record: dict[str, Any] = {"requestId": request_id, "status": m.status}
         if m.error_type is not None:
             record["errorType"] = m.error_type
+        record["metrics"] = metrics
         return self._record("platform.report", record)
 
 
