@@ -324,3 +324,15 @@ def test_curl_by_name_and_unknown_url(lam: Any, fn: str) -> None:
     assert (status, json.loads(body)) == (403, {"Message": "Forbidden"})
     lam.delete_function_url_config(FunctionName=fn)
     assert _request(url)[0] == 403
+
+
+def test_alias_url_runs_the_alias(lam: Any, fn: str) -> None:
+    lam.publish_version(FunctionName=fn)
+    lam.create_alias(FunctionName=fn, Name="live", FunctionVersion="1")
+    url = lam.create_function_url_config(FunctionName=fn, Qualifier="live", AuthType="NONE")["FunctionUrl"]
+    # The unqualified function's public policy does not open the alias's URL: its own policy does.
+    _public(lam, fn)
+    assert _request(url)[0] == 403
+    _public(lam, fn, qualifier="live")
+    status, _h, body = _request(url)
+    assert status == 200 and json.loads(body)["arn"].endswith(f":function:{fn}:live")

@@ -92,7 +92,13 @@ class FunctionUrlServer:
     async def serve(self, request: web.Request) -> web.StreamResponse:
         t0 = time.perf_counter()
         request_id = new_request_id()
-        response, who = await self._serve(request, request_id)
+        try:
+            response, who = await self._serve(request, request_id)
+        except web.HTTPRequestEntityTooLarge:
+            response, who = _message(413, "Request Entity Too Large", request_id), "-"
+        except Exception:
+            log.exception("function URL request %s %s failed", request.method, request.host)
+            response, who = _message(500, "Internal Server Error", request_id), "-"
         response.headers.setdefault("x-amzn-RequestId", request_id)
         access_log.info("lambda-url %s %s %s %s %.1fms", request.method, request.host, who, response.status,
                         (time.perf_counter() - t0) * 1000)
