@@ -32,6 +32,7 @@ from cloudlet.services.cloudwatch.state import CloudWatchState
 log = logging.getLogger("cloudlet.cloudwatch")
 
 FLUSH_INTERVAL_S = 1.0
+PURGE_INTERVAL_S = 3600.0
 _METRIC_ID = re.compile(r"[a-z][a-zA-Z0-9_]*")
 _TIMEZONE = re.compile(r"[+-](?:[01]\d|2[0-3])[0-5]\d")
 _RESERVED_PREFIX = "AWS/"
@@ -77,12 +78,22 @@ class CloudWatchProvider(Provider):
         self.flush()
 
     async def _flush_loop(self) -> None:
+        last_purge = 0.0
         while True:
             await asyncio.sleep(FLUSH_INTERVAL_S)
             try:
                 self.flush()
+                if time.monotonic() - last_purge > PURGE_INTERVAL_S:
+                    last_purge = time.monotonic()
+                    self.purge()
             except Exception:
                 log.exception("ingesting emitted metrics failed")
+
+    def purge(self) -> None:
+        """Drops points past retention (455 days) from memory; the state file sheds them at start."""
+        cutoff = time.time() - rules.KEEP_S
+        for state in self.store.states():
+            state.drop_before(cutoff)
 
     # -- MetricSink: what other services emit ---------------------------------------
 
