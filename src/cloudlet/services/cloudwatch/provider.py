@@ -37,7 +37,8 @@ _METRIC_ID = re.compile(r"[a-z][a-zA-Z0-9_]*")
 _TIMEZONE = re.compile(r"[+-](?:[01]\d|2[0-3])[0-5]\d")
 _RESERVED_PREFIX = "AWS/"
 
-Sample = tuple[str, str, MetricId, Point]
+# (account, region, namespace, name, dimensions, value, unit, epoch seconds, high resolution)
+Sample = tuple[str, str, str, str, Dimensions, float, str, float, bool]
 
 
 def _epoch(value: dt.datetime) -> float:
@@ -99,9 +100,9 @@ class CloudWatchProvider(Provider):
 
     def emit(self, account_id: str, region: str, namespace: str, name: str, dimensions: Dimensions,
              value: float, unit: str = "None", timestamp: float | None = None, high_resolution: bool = False) -> None:
-        ts = time.time() if timestamp is None else timestamp
-        point = Point.single(_truncate(ts, high_resolution), float(value), unit, high_resolution)
-        self._pending.append((account_id, region, MetricId(namespace, name, dims_key(dimensions)), point))
+        # Only a tuple here: the objects are made by the flusher, off the invoke path.
+        self._pending.append((account_id, region, namespace, name, dimensions, value, unit,
+                              time.time() if timestamp is None else timestamp, high_resolution))
 
     def emit_log_event(self, account_id: str, region: str, message: str, timestamp_ms: int) -> None:
         """A function's log line: its embedded-metric-format metrics, if it declares any."""
@@ -120,7 +121,9 @@ class CloudWatchProvider(Provider):
         pending, self._pending = self._pending, []
         # One point per metric, minute and unit of this batch: one row each in the file.
         merged: dict[tuple[str, str, MetricId, float, str], Point] = {}
-        for account, region, metric, point in pending:
+        for account, region, namespace, name, dimensions, value, unit, ts, high in pending:
+            metric = MetricId(namespace, name, dims_key(dimensions))
+            point = Point.single(_truncate(ts, high), float(value), unit, high)
             key = (account, region, metric, point.timestamp, point.unit)
             if key in merged:
                 merged[key].merge(point)
