@@ -116,3 +116,21 @@ def test_iam_decides_cloudwatch_actions(boto3_client: Any) -> None:
     # Nothing was stored.
     root = boto3_client("cloudwatch")
     assert root.list_metrics(Namespace="iam/test")["Metrics"] == []
+
+
+def test_a_policy_may_name_the_namespace(boto3_client: Any) -> None:
+    # The cloudwatch:namespace condition key, as AWS documents it for PutMetricData.
+    iam = boto3_client("iam")
+    user = f"metrics-writer-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="one-namespace", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+                       "Condition": {"StringEquals": {"cloudwatch:namespace": "App/Allowed"}}}]}))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    cw = boto3_client("cloudwatch", aws_access_key_id=key["AccessKeyId"],
+                      aws_secret_access_key=key["SecretAccessKey"])
+    cw.put_metric_data(Namespace="App/Allowed", MetricData=[{"MetricName": "m", "Value": 1.0}])
+    with pytest.raises(ClientError) as exc:
+        cw.put_metric_data(Namespace="App/Other", MetricData=[{"MetricName": "m", "Value": 1.0}])
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from cloudlet.core.context import RequestContext
@@ -457,6 +458,12 @@ class CloudWatchProvider(Provider):
 
     def health(self) -> str:
         return "running"
+
+    def condition_keys(self, ctx: RequestContext, params: dict[str, Any]) -> Mapping[str, Any]:
+        # PutMetricData's own condition key: the namespace a caller may publish to.
+        if ctx.operation == "PutMetricData":
+            return {"cloudwatch:namespace": params["Namespace"]}
+        return {}
 
 
 def _matches(dimensions: Dimensions, filters: list[dict[str, str]]) -> bool:
