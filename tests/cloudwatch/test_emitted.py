@@ -33,6 +33,12 @@ def handler(event, context):
         print(json.dumps({"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [{
             "Namespace": event["emf"] + "-bad", "Dimensions": [[]], "Metrics": [{"Name": "Orders"}]}]},
             "Orders": "three"}))
+    if event.get("forge"):
+        # An attack from inside a function: AWS/Lambda figures of another function, by EMF.
+        print(json.dumps({"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [{
+            "Namespace": "AWS/Lambda", "Dimensions": [["FunctionName"]],
+            "Metrics": [{"Name": "Errors", "Unit": "Count"}]}]},
+            "FunctionName": event["forge"], "Errors": 1000}))
     if event.get("boom"):
         raise ValueError("boom")
     return {"ok": True}
@@ -176,3 +182,10 @@ def test_cache_metrics_follow_its_traffic(cloudlet_factory: Any) -> None:
     names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/ElastiCache", Dimensions=dims)["Metrics"]}
     assert names == {"BytesUsedForCache", "ElastiCacheProcessingUnits", "CurrConnections", "NewConnections",
                      "ThrottledCmds", "CacheHits", "CacheMisses"}
+
+
+def test_a_function_cannot_forge_aws_metrics_by_emf(boto3_client: Any, function: str) -> None:
+    lam, cw = boto3_client("lambda"), boto3_client("cloudwatch")
+    victim = f"victim-{uuid.uuid4().hex[:6]}"
+    lam.invoke(FunctionName=function, Payload=json.dumps({"forge": victim}).encode())
+    assert _sum(cw, "AWS/Lambda", "Errors", [{"Name": "FunctionName", "Value": victim}]) is None

@@ -6,8 +6,8 @@
 
 Each metric's value is the root member of its name (a number, or a list of up to 100),
 each dimension's value the root member of the dimension's name (a string). A line that
-breaks the specification yields no metric at all and stays only a log line, as CloudWatch
-Logs treats it. Limits from the specification: 30 dimensions a set, 100 metrics a
+breaks the specification (or names a reserved AWS/ namespace) yields no metric at all and
+stays only a log line, as CloudWatch Logs treats it. Limits from the specification: 30 dimensions a set, 100 metrics a
 directive, 100 values a metric.
 """
 
@@ -81,6 +81,9 @@ def _samples(doc: Any) -> list[EmfSample]:
     out: list[EmfSample] = []
     for directive in directives:
         namespace = _str(directive["Namespace"])
+        if namespace.startswith("AWS/"):
+            # Reserved for AWS's own metrics, as in PutMetricData: a function cannot forge them.
+            raise Invalid("reserved namespace")
         dim_sets = directive["Dimensions"]
         metrics = directive["Metrics"]
         if not isinstance(dim_sets, list) or not isinstance(metrics, list) or len(metrics) > MAX_METRICS:
