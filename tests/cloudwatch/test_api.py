@@ -305,3 +305,20 @@ def test_a_long_range_at_fine_periods_costs_what_its_data_costs(cw: Any) -> None
         StartTime=now - dt.timedelta(days=400), EndTime=now + dt.timedelta(minutes=1))
     assert time.monotonic() - t0 < 5
     assert out["MetricDataResults"][0]["Values"] == [1.0]
+
+
+@pytest.mark.parametrize("expression", [
+    "SEARCH('{AWS/Lambda,FunctionName} Invocations', 'Sum', 60)",  # not implemented: said so in README
+    "m * nope",
+    "(" * 1000 + "m" + ")" * 1000,
+    "-" * 2000 + "m",
+    "m +",
+])
+def test_expressions_cloudlet_cannot_answer_are_validation_errors(cw: Any, expression: str) -> None:
+    now = dt.datetime.now(UTC)
+    with pytest.raises(ClientError) as exc:
+        cw.get_metric_data(MetricDataQueries=[
+            {"Id": "m", "MetricStat": {"Metric": {"Namespace": "n", "MetricName": "m"}, "Period": 60, "Stat": "Sum"},
+             "ReturnData": False},
+            {"Id": "e", "Expression": expression}], StartTime=now - dt.timedelta(hours=1), EndTime=now)
+    assert _code(exc) == ("ValidationError", 400)

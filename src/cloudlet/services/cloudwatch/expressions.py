@@ -170,8 +170,19 @@ class _Parser:
         raise ExpressionError(f"unexpected '{text}'")
 
 
+MAX_DEPTH = 64
+
+
 def evaluate(text: str, refs: Mapping[str, Series], all_metrics: list[Series]) -> Value:
-    return _Parser(text, refs, all_metrics).parse()
+    depth = 0
+    for ch in text:  # nesting is bounded before the recursive parser sees it
+        depth += 1 if ch in "([" else -1 if ch in ")]" else 0
+        if depth > MAX_DEPTH:
+            raise ExpressionError("the expression is nested too deeply")
+    try:
+        return _Parser(text, refs, all_metrics).parse()
+    except RecursionError:  # a long chain of unary minus signs
+        raise ExpressionError("the expression is nested too deeply") from None
 
 
 def references(text: str) -> set[str]:
