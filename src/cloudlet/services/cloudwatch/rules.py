@@ -16,7 +16,7 @@ from cloudlet.core.errors import AWSError
 MAX_METRICS_PER_PUT = 1000
 MAX_VALUES_PER_DATUM = 150
 MAX_MAGNITUDE = 2.0**360
-MIN_MAGNITUDE = 2.0**-260
+MIN_MAGNITUDE = 2.0**-360  # "2e-360 to 2e360 (Base 2)", the MetricDatum reference
 PAST_LIMIT_S = 14 * 86400
 FUTURE_LIMIT_S = 2 * 3600
 HIGH_RES_PERIODS = (1, 5, 10, 30)
