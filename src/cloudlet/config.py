@@ -84,6 +84,9 @@ class Config:
     # through an interface VPC endpoint of the service it calls, as on AWS without a NAT
     # gateway; open: always (a departure from AWS). Caches are decided by security groups either way.
     vpc_egress: str = "aws"
+    # CLOUDLET_METRICS_INTERVAL_S: how often each serverless cache's AWS/ElastiCache metrics
+    # are sampled and published (AWS: once a minute); shorter to watch a graph move.
+    metrics_interval_s: float = 60.0
 
     @property
     def endpoint_url(self) -> str:
@@ -128,6 +131,9 @@ class Config:
         c.vpc_egress = e.get("CLOUDLET_VPC_EGRESS", c.vpc_egress).strip().lower() or "aws"
         if c.vpc_egress not in ("aws", "open"):
             raise ConfigError(f"CLOUDLET_VPC_EGRESS={c.vpc_egress!r} is not aws or open")
+        c.metrics_interval_s = _number(e, "CLOUDLET_METRICS_INTERVAL_S", c.metrics_interval_s, float)
+        if c.metrics_interval_s <= 0:
+            raise ConfigError(f"CLOUDLET_METRICS_INTERVAL_S={c.metrics_interval_s} must be greater than 0")
         for k, v in overrides.items():
             if v is not None:
                 setattr(c, k, v)

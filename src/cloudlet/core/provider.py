@@ -123,3 +123,7 @@ class Provider:
     def resource_tags(self, arn: str) -> Mapping[str, str]:
         """Tags of the resource ARN (for aws:ResourceTag/*)."""
         return {}
+
+    def condition_keys(self, ctx: RequestContext, params: dict[str, Any]) -> Mapping[str, Any]:
+        """The service's own condition keys of a request (cloudwatch:namespace), lower-cased."""
+        return {}

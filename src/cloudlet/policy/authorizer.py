@@ -127,6 +127,7 @@ class IamAuthorizer:
         policies = self._policies(principal)
         keys = request_keys(principal, ctx, policies.principal_tags, self._resource_tags(provider, resources))
         keys.update(_request_tags(params))
+        keys.update(provider.condition_keys(ctx, params))
         decision, resource = self.decide(
             principal, action, resources, keys, policies, self._resource_policies(provider, resources)
         )
