@@ -84,6 +84,8 @@ class Config:
     # through an interface VPC endpoint of the service it calls, as on AWS without a NAT
     # gateway; open: always (a departure from AWS). Caches are decided by security groups either way.
     vpc_egress: str = "aws"
+    # CLOUDLET_CONSOLE_PORT: the browser console's port, on 127.0.0.1 only; 0: no console.
+    console_port: int = 4567
 
     @property
     def endpoint_url(self) -> str:
@@ -128,6 +130,9 @@ class Config:
         c.vpc_egress = e.get("CLOUDLET_VPC_EGRESS", c.vpc_egress).strip().lower() or "aws"
         if c.vpc_egress not in ("aws", "open"):
             raise ConfigError(f"CLOUDLET_VPC_EGRESS={c.vpc_egress!r} is not aws or open")
+        c.console_port = int(_number(e, "CLOUDLET_CONSOLE_PORT", c.console_port, int))
+        if not 0 <= c.console_port < 65536:
+            raise ConfigError(f"CLOUDLET_CONSOLE_PORT={c.console_port} is not a TCP port (1-65535, or 0 for none)")
         for k, v in overrides.items():
             if v is not None:
                 setattr(c, k, v)
