@@ -32,16 +32,43 @@ access_log = logging.getLogger("cloudlet.access")
 def read_input(shape: Shape | None, value: Any) -> dict[str, Any]:
     if shape is None:
         return {}
-    if not isinstance(value, dict):
-        raise WireTypeError([], value, "structure")
-    return {name: read_value(m, value[name], [name]) for name, m in shape.members.items() if value.get(name) is not None}
+    params: dict[str, Any] = _read_named(shape, value, [])
+    return params
+
+
+def _read_named(shape: Shape, value: Any, path: list[str]) -> Any:
+    """read_value with the model's member names at every depth, whatever the wire's names."""
+    kind = shape.type_name
+    if kind == "structure" and not shape.metadata.get("document"):
+        if not isinstance(value, dict):
+            raise WireTypeError(path, value, "structure")
+        return {n: _read_named(m, value[n], path + [n]) for n, m in shape.members.items() if value.get(n) is not None}
+    if kind == "list":
+        if not isinstance(value, list):
+            raise WireTypeError(path, value, "list")
+        return [_read_named(shape.member, v, path + [str(i)]) for i, v in enumerate(value, 1)]
+    if kind == "map":
+        if not isinstance(value, dict):
+            raise WireTypeError(path, value, "map")
+        return {k: _read_named(shape.value, v, path + [k]) for k, v in value.items()}
+    return read_value(shape, value, path)
 
 
 def write_output(shape: Shape | None, result: dict[str, Any]) -> dict[str, Any]:
     # Every member, headers and payload included (Lambda Invoke's LogResult, FunctionError).
-    if shape is None:
-        return {}
-    return {name: write_value(m, result[name]) for name, m in shape.members.items() if result.get(name) is not None}
+    return {} if shape is None else _write_named(shape, result)
+
+
+def _write_named(shape: Shape, value: Any) -> Any:
+    """write_value with the model's member names at every depth (EC2's wire names are camelCase)."""
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict) and not shape.metadata.get("document"):
+        return {n: _write_named(m, value[n]) for n, m in shape.members.items() if value.get(n) is not None}
+    if kind == "list" and isinstance(value, list):
+        return [_write_named(shape.member, v) for v in value if v is not None]
+    if kind == "map" and isinstance(value, dict):
+        return {str(k): _write_named(shape.value, v) for k, v in value.items() if v is not None}
+    return write_value(shape, value)
 
 
 class ConsoleCalls:
