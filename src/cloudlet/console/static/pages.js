@@ -115,8 +115,11 @@ const B64 = { enc: s => btoa(String.fromCharCode(...new TextEncoder().encode(s))
 
 function report(log) {
   const line = log.split("\n").find(l => l.startsWith("REPORT")) || "";
-  const fields = [...line.matchAll(/\t?([A-Za-z ]+): ([\d.]+ ?\w*)/g)].map(m => [m[1].trim(), m[2]]);
-  return h("div", { class: "report", id: "report" }, fields.map(([k, v]) => h("div", {}, h("b", {}, k), v)));
+  // The figures of the REPORT line, as the Lambda console's summary shows them.
+  const fields = [...line.matchAll(/([A-Za-z ]+): ([\d.]+ (?:ms|MB))/g)].map(m => [m[1].trim(), m[2]]);
+  const id = (line.match(/RequestId: ([\w-]+)/) || [])[1];
+  return h("div", { class: "report", id: "report" }, id ? h("div", {}, h("b", {}, "Request ID"), id) : null,
+    fields.map(([k, v]) => h("div", {}, h("b", {}, k), v)));
 }
 
 function testPanel(name) {
