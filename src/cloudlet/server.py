@@ -36,7 +36,7 @@ from cloudlet.core.provider import Provider
 from cloudlet.core.world import World
 from cloudlet.protocol.base import Protocol
 from cloudlet.protocol.http import HttpRequest, HttpResponse
-from cloudlet.protocol.registry import get_protocol, load_model
+from cloudlet.protocol.registry import get_protocol, load_model, protocol_for_request
 from cloudlet.protocol.xml_out import text as escape
 from cloudlet.services.registry import build_world
 
@@ -325,7 +325,7 @@ class FrontDoor:
             name = call.auth.service if call.auth is not None else "?"
             raise AWSError("NotImplemented", f"cloudlet does not serve the service '{name}'.", status=501)
         call.service = info.name
-        call.proto = get_protocol(info.name)
+        call.proto = protocol_for_request(info.name, req)
 
     def check_size(self, call: Call) -> None:
         """Size is checked before the signature, whose payload hash needs the body."""
@@ -450,7 +450,9 @@ async def serve(config: Config, ready: Callable[[], Awaitable[None]] | None = No
     front = FrontDoor(build_world(config))
     app = make_app(front)
     runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, max_line_size=MAX_LINE_BYTES, max_field_size=MAX_LINE_BYTES
+        app, access_log=None, handle_signals=False, max_line_size=MAX_LINE_BYTES, max_field_size=MAX_LINE_BYTES,
+        # SigV4 signs a gzip body as sent: the protocol layer inflates it (protocol/encoding.py).
+        auto_decompress=False,
     )
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, reuse_address=True)

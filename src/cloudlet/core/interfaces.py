@@ -129,6 +129,15 @@ class LogSink(Protocol):
     ) -> None: ...
 
 
+class MetricSink(Protocol):
+    """CloudWatch metrics: where services emit their AWS/* metrics (an append; cheap on hot paths)."""
+
+    def emit(
+        self, account_id: str, region: str, namespace: str, name: str, dimensions: tuple[tuple[str, str], ...],
+        value: float, unit: str = "None", timestamp: float | None = None, high_resolution: bool = False,
+    ) -> None: ...
+
+
 class Authorizer(Protocol):
     """Answers: may PRINCIPAL do ACTION on RESOURCES with these context keys?
 

@@ -2,7 +2,7 @@
 
 `cloudlet.services.registry.build_world` makes one with every provider built up
 front and wires the typed interfaces (core/interfaces.py) services use to reach
-each other: `world.iam`, `world.sts`, `world.ec2`, `world.logs`, and the
+each other: `world.iam`, `world.sts`, `world.ec2`, `world.logs`, `world.metrics`, and the
 `world.authorizer` that decides IAM for the API and the data plane.
 """
 
@@ -14,7 +14,14 @@ from cloudlet.config import Config
 from cloudlet.core.context import Principal
 from cloudlet.core.dns import HostsRegistry
 from cloudlet.core.identity import Credential, CredentialRegistry
-from cloudlet.core.interfaces import Authorizer, IdentityDirectory, LogSink, NetworkDirectory, RoleSessions
+from cloudlet.core.interfaces import (
+    Authorizer,
+    IdentityDirectory,
+    LogSink,
+    MetricSink,
+    NetworkDirectory,
+    RoleSessions,
+)
 from cloudlet.core.persist import Persistence
 
 if TYPE_CHECKING:
@@ -29,6 +36,7 @@ class World:
     sts: RoleSessions
     ec2: NetworkDirectory
     logs: LogSink
+    metrics: MetricSink
     authorizer: Authorizer
 
     def __init__(self, config: Config) -> None:
@@ -56,10 +64,12 @@ class World:
         sts: RoleSessions,
         ec2: NetworkDirectory,
         logs: LogSink,
+        metrics: MetricSink,
         authorizer: Authorizer,
     ) -> None:
         self.providers = {p.service: p for p in providers}
         self.iam, self.sts, self.ec2, self.logs, self.authorizer = iam, sts, ec2, logs, authorizer
+        self.metrics = metrics
 
     def provider_of(self, cls: type[P]) -> P:
         """The provider of CLS's service, typed: for a service's own modules that need its whole class

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from cloudlet.core.errors import AWSError
-from cloudlet.protocol import validate
+from cloudlet.protocol import encoding, validate
 from cloudlet.protocol.error_codes import ErrorInfo, error_table, resolve
 from cloudlet.protocol.http import HttpRequest, HttpResponse
 from cloudlet.protocol.styles import ValidationStyle, style_for
@@ -52,6 +52,7 @@ class Protocol(abc.ABC):
         return self.locate(req)[0]
 
     def parse_request(self, req: HttpRequest) -> tuple[str, dict[str, Any]]:
+        req = encoding.decoded(req)
         op_name, found = self.locate(req)
         if op_name is None:
             raise self.unknown_operation(req, found)

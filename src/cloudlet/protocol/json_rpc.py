@@ -11,6 +11,7 @@ from cloudlet.core.errors import AWSError
 from cloudlet.protocol import json_walk
 from cloudlet.protocol.base import Protocol
 from cloudlet.protocol.http import HttpRequest, HttpResponse
+from cloudlet.protocol.rpcv2_cbor import error_type, query_error_header
 
 if TYPE_CHECKING:
     from cloudlet.sigv4 import SigV4Failure
@@ -92,12 +93,17 @@ class JsonProtocol(Protocol):
         return HttpResponse(200, headers, dump_json(body))
 
     def serialize_error(self, err: AWSError, op_name: str | None, request_id: str) -> HttpResponse:
-        shape, status, _sender = self.error_parts(err)
-        body = {"__type": err.code, **error_body(shape, err)}
+        shape, status, sender = self.error_parts(err)
+        code = err.code.rpartition("#")[2]
+        # A service that kept its query-era codes (CloudWatch) names the shape and says the code in a header.
+        query_compatible = "awsQueryCompatible" in self.model.metadata
+        body = {"__type": error_type(shape, code) if query_compatible else err.code, **error_body(shape, err)}
         headers = {
             "Content-Type": self.content_type,
             "x-amzn-RequestId": request_id,
-            "x-amzn-ErrorType": err.code.rpartition("#")[2],
+            "x-amzn-ErrorType": code,
             **err.headers,
         }
+        if query_compatible:
+            headers["x-amzn-query-error"] = query_error_header(code, sender)
         return HttpResponse(status, headers, dump_json(body))

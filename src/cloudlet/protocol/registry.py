@@ -1,4 +1,8 @@
-"""get_protocol(service): the wire protocol for a botocore service name, built once."""
+"""get_protocol(service): the wire protocol for a botocore service name, built once.
+
+A model may list several protocols (CloudWatch: smithy-rpc-v2-cbor, json, query), each
+spoken by some SDK; protocol_for_request picks the one a request is written in.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,18 @@ from botocore.model import ServiceModel
 
 from cloudlet.core.errors import AWSError
 from cloudlet.protocol.base import Protocol
+from cloudlet.protocol.http import HttpRequest
 from cloudlet.protocol.json_rpc import JsonProtocol
 from cloudlet.protocol.query import Ec2Protocol, QueryProtocol
 from cloudlet.protocol.rest_json import RestJsonProtocol
+from cloudlet.protocol.rpcv2_cbor import RpcV2CborProtocol
 
 _BY_PROTOCOL: dict[str, type[Protocol]] = {
     "query": QueryProtocol,
     "ec2": Ec2Protocol,
     "json": JsonProtocol,
     "rest-json": RestJsonProtocol,
+    "smithy-rpc-v2-cbor": RpcV2CborProtocol,
 }
 
 
@@ -43,3 +50,25 @@ def get_protocol(service: str) -> Protocol:
     if cls is None:
         raise AWSError("InternalFailure", f"Protocol {model.protocol} of {service} is not supported", status=500)
     return cls(service, model)
+
+
+@functools.cache
+def _protocol_named(service: str, protocol: str) -> Protocol:
+    return _BY_PROTOCOL[protocol](service, load_model(service))
+
+
+def protocol_for_request(service: str, req: HttpRequest) -> Protocol:
+    """The protocol REQ is written in, among those SERVICE's model lists; else the model's own."""
+    default = get_protocol(service)
+    offered = default.model.metadata.get("protocols") or []
+    if len(offered) < 2:
+        return default
+    if "smithy-rpc-v2-cbor" in offered and req.path.startswith("/service/"):
+        chosen = "smithy-rpc-v2-cbor"
+    elif "json" in offered and "X-Amz-Target" in req.headers:
+        chosen = "json"
+    elif "query" in offered and req.path in ("", "/"):
+        chosen = "query"
+    else:
+        return default
+    return default if chosen == default.name else _protocol_named(service, chosen)

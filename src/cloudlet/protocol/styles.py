@@ -68,6 +68,12 @@ STYLES: dict[str, ValidationStyle] = {
         # An unknown runtime is InvalidParameterValueException "... or be a valid ARN" (lambda_/validation.py).
         provider_checked=frozenset({"Runtime"}),
     ),
+    # CloudWatch keeps its query-era codes; a model constraint is a Coral ValidationError (recorded).
+    "cloudwatch": ValidationStyle(
+        "ValidationError", "ValidationError", "coral",
+        internal_code="InternalServiceError", internal_message="Internal service error",
+        access_denied_code="AccessDenied",
+    ),
 }
 
 DEFAULT_STYLE = ValidationStyle("ValidationException", "ValidationException", "coral")

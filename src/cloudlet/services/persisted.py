@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cloudlet.core.store import PersistSpec
+from cloudlet.services.cloudwatch.state import PERSIST as CLOUDWATCH
 from cloudlet.services.ec2.model import PERSIST as EC2
 from cloudlet.services.elasticache import restore as elasticache_restore
 from cloudlet.services.elasticache.state import PERSIST as ELASTICACHE
@@ -26,4 +27,5 @@ SERVICES: dict[str, tuple[PersistSpec, Reviver | None]] = {
     "elasticache": (ELASTICACHE, elasticache_restore.revive),
     "lambda": (LAMBDA, lambda_restore.revive),
     "logs": (LOGS, None),
+    "cloudwatch": (CLOUDWATCH, None),
 }

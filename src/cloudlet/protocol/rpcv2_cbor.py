@@ -1,0 +1,209 @@
+"""The `smithy-rpc-v2-cbor` protocol (CloudWatch): POST /service/<Service>/operation/<Op>, CBOR bodies.
+
+Requests carry `smithy-protocol: rpc-v2-cbor`; the service segment is the model's
+targetPrefix. Responses are CBOR maps of the output members (timestamps as tag 1),
+errors a map with `__type` (the error shape's id) and `message`. A service that
+kept its query-era error codes (`awsQueryCompatible`, CloudWatch) also says them in
+`x-amzn-query-error: Code;Sender|Receiver`, which SDKs prefer to `__type`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import TYPE_CHECKING, Any
+
+from botocore.model import OperationModel, ServiceModel, Shape
+
+from cloudlet.core.errors import AWSError
+from cloudlet.protocol import cbor
+from cloudlet.protocol.base import Protocol, WireTypeError
+from cloudlet.protocol.http import HttpRequest, HttpResponse
+from cloudlet.protocol.values import BadValue, to_datetime
+
+if TYPE_CHECKING:
+    from cloudlet.sigv4 import SigV4Failure
+
+CONTENT_TYPE = "application/cbor"
+PROTOCOL_HEADER = "smithy-protocol"
+PROTOCOL_VALUE = "rpc-v2-cbor"
+
+
+def query_error_header(code: str, sender_fault: bool) -> str:
+    return f"{code};{'Sender' if sender_fault else 'Receiver'}"
+
+
+def error_type(shape: Shape | None, code: str) -> str:
+    """`__type` of an error: its modeled shape's name, else the Coral name of a common query code."""
+    if shape is not None:
+        return shape.name
+    return {"ValidationError": "ValidationException"}.get(code, code)
+
+
+class RpcV2CborProtocol(Protocol):
+    name = "smithy-rpc-v2-cbor"
+    # The Coral front ends answer auth failures with 400/403 as the json protocol does.
+    auth_codes = {
+        "missing": ("MissingAuthenticationTokenException", 403),
+        "incomplete": ("IncompleteSignatureException", 400),
+        "unknown_key": ("UnrecognizedClientException", 403),
+        "bad_token": ("UnrecognizedClientException", 403),
+        "expired_token": ("ExpiredTokenException", 403),
+        "skewed": ("InvalidSignatureException", 403),
+        "presign_expired": ("InvalidSignatureException", 403),
+        "bad_signature": ("InvalidSignatureException", 403),
+    }
+
+    def __init__(self, service: str, model: ServiceModel) -> None:
+        super().__init__(service, model)
+        self.service_id: str = model.metadata.get("targetPrefix", "")
+        self.query_compatible = "awsQueryCompatible" in model.metadata
+        self.prefix = f"/service/{self.service_id}/operation/"
+
+    # -- requests -----------------------------------------------------------
+
+    def locate(self, req: HttpRequest) -> tuple[str | None, str]:
+        if not req.path.startswith(self.prefix):
+            return None, ""
+        op_name = req.path[len(self.prefix):]
+        return (op_name if op_name in self._operations else None), op_name
+
+    def unknown_operation(self, req: HttpRequest, found: str) -> AWSError:
+        # Smithy RPC v2: an unknown service or operation is a 404.
+        return AWSError("UnknownOperationException", "", status=404, sender_fault=True)
+
+    def parse_input(self, req: HttpRequest, op: OperationModel, found: str) -> dict[str, Any]:
+        if req.method != "POST":
+            raise AWSError("UnknownOperationException", "", status=404, sender_fault=True)
+        if req.headers.get(PROTOCOL_HEADER) != PROTOCOL_VALUE:
+            raise AWSError("SerializationException", f"Missing or invalid {PROTOCOL_HEADER} header",
+                           status=400, sender_fault=True)
+        shape = op.input_shape
+        if not req.body:
+            return {}
+        try:
+            body = cbor.decode(req.body)
+        except cbor.CborError as exc:
+            raise AWSError("SerializationException", f"Malformed CBOR body: {exc}", status=400, sender_fault=True) from None
+        if shape is None:
+            return {}
+        return read_structure(shape, body, [])
+
+    # -- responses ----------------------------------------------------------
+
+    def _headers(self, request_id: str) -> dict[str, str]:
+        return {"Content-Type": CONTENT_TYPE, PROTOCOL_HEADER: PROTOCOL_VALUE, "x-amzn-RequestId": request_id}
+
+    def serialize_response(self, op_name: str, result: dict[str, Any] | None, request_id: str) -> HttpResponse:
+        shape = self.model.operation_model(op_name).output_shape
+        body = write_structure(shape, result or {}) if shape is not None else {}
+        return HttpResponse(200, self._headers(request_id), cbor.encode(body))
+
+    def serialize_error(self, err: AWSError, op_name: str | None, request_id: str) -> HttpResponse:
+        shape, status, sender = self.error_parts(err)
+        code = err.code.rpartition("#")[2]
+        body: dict[str, Any] = {"__type": error_type(shape, code)}
+        members = shape.members if shape is not None else {}
+        for name, value in err.fields.items():
+            if value is not None and name in members:
+                body[name] = write_value(members[name], value)
+        body["Message" if "Message" in members and "message" not in members else "message"] = err.message
+        headers = self._headers(request_id)
+        if self.query_compatible:
+            headers["x-amzn-query-error"] = query_error_header(code, sender)
+        headers.update(err.headers)
+        return HttpResponse(status, headers, cbor.encode(body))
+
+    def auth_message(self, failure: SigV4Failure) -> str:
+        return "Missing Authentication Token" if failure.reason == "missing" else failure.message
+
+
+# -- CBOR values <-> typed params, following a botocore shape ------------------
+
+
+def read_structure(shape: Shape, value: Any, path: list[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise WireTypeError(path, value, "structure")
+    if shape.metadata.get("document"):
+        return value
+    out: dict[str, Any] = {}
+    for name, member in shape.members.items():
+        raw = value.get(name)
+        if raw is not None and raw is not cbor.UNDEFINED:
+            out[name] = read_value(member, raw, path + [name])
+    return out
+
+
+def read_value(shape: Shape, value: Any, path: list[str]) -> Any:
+    kind = shape.type_name
+    if kind == "structure":
+        return read_structure(shape, value, path)
+    if kind == "list":
+        if not isinstance(value, list):
+            raise WireTypeError(path, value, "list")
+        return [None if v is None else read_value(shape.member, v, path + [str(i)]) for i, v in enumerate(value, 1)]
+    if kind == "map":
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise WireTypeError(path, value, "map")
+        return {k: None if v is None else read_value(shape.value, v, path + [k]) for k, v in value.items()}
+    if kind in ("string", "character"):
+        if not isinstance(value, str):
+            raise WireTypeError(path, value, "string")
+        return value
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise WireTypeError(path, value, "boolean")
+        return value
+    if kind in ("integer", "long", "short", "byte"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise WireTypeError(path, value, "integer")
+        return value
+    if kind in ("float", "double"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise WireTypeError(path, value, "number")
+        return float(value)
+    if kind == "timestamp":
+        raw = value.value if isinstance(value, cbor.Tagged) and value.tag == 1 else value
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+            raise WireTypeError(path, value, "timestamp")
+        try:
+            return to_datetime(raw)
+        except (BadValue, OverflowError, OSError, ValueError):
+            raise WireTypeError(path, value, "timestamp") from None
+    if kind == "blob":
+        if not isinstance(value, bytes):
+            raise WireTypeError(path, value, "blob")
+        return value
+    return value
+
+
+def write_structure(shape: Shape, value: dict[str, Any]) -> dict[str, Any]:
+    if shape.metadata.get("document"):
+        return value
+    out: dict[str, Any] = {}
+    for name, member in shape.members.items():
+        v = value.get(name)
+        if v is not None:
+            out[name] = write_value(member, v)
+    return out
+
+
+def write_value(shape: Shape, value: Any) -> Any:
+    kind = shape.type_name
+    if kind == "structure":
+        return write_structure(shape, value) if isinstance(value, dict) else value
+    if kind == "list":
+        return [write_value(shape.member, v) for v in value if v is not None]
+    if kind == "map":
+        return {str(k): write_value(shape.value, v) for k, v in value.items() if v is not None}
+    if kind == "timestamp":
+        return to_datetime(value) if not isinstance(value, dt.datetime) else value
+    if kind in ("float", "double"):
+        return float(value)
+    if kind in ("integer", "long"):
+        return int(value)
+    if kind == "boolean":
+        return bool(value)
+    if kind == "blob":
+        return bytes(value) if not isinstance(value, str) else value.encode()
+    return value
