@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
-from acceptance.test_tutorial_boto3 import ACCOUNT, TUTORIAL_DIR, _deployment_zip, _wait_cache
+from acceptance.test_tutorial_boto3 import ACCOUNT, TUTORIAL_DIR, _deployment_zip, _iam_token, _wait_cache
 from acceptance.tutorial_runner import TUTORIAL
 from cloudlet_process import CloudletProcess
 
@@ -35,7 +35,8 @@ WAIT_MS = 60_000
 def tutorial() -> Iterator[CloudletProcess]:
     """A cloudlet with the tutorial's steps 1.1-2.3 done (cache, role, users, function in the VPC)."""
     tmp = Path(tempfile.mkdtemp(prefix="cloudlet-console-"))
-    server = CloudletProcess(tmp / "data")
+    # Cache metrics sampled each second (AWS: each minute), so a graph moves within the test.
+    server = CloudletProcess(tmp / "data", {"CLOUDLET_METRICS_INTERVAL_S": "1"})
     try:
         c = {s: client(server, s) for s in ("elasticache", "iam", "ec2", "lambda")}
         ec, iam = c["elasticache"], c["iam"]
@@ -244,3 +245,62 @@ def test_a_rebound_dns_name_gets_nothing(browser: Any, tutorial: CloudletProcess
         answer = page.goto(rebound + path)
         assert answer is not None and answer.status == 421
         assert "ForeignHost" in page.content() and "csrf" not in page.content()
+
+
+def _metric_sum(page: Any, metric: str) -> float:
+    value = page.get_attribute(f"[data-metric={metric}]", "data-sum")
+    return float(value or 0)
+
+
+def _wait_metric_above(page: Any, metric: str, floor: float) -> None:
+    page.wait_for_function(
+        "([m, floor]) => Number(document.querySelector(`[data-metric=${m}]`)?.dataset.sum || 0) > floor",
+        arg=[metric, floor], timeout=90_000,
+    )
+
+
+def test_a_caches_graphs_move_after_writes(browser: Any, tutorial: CloudletProcess) -> None:
+    valkey = pytest.importorskip("valkey")
+    page = signed_in_page(browser, tutorial)
+    page.goto(tutorial.console_url + "#/elasticache/cache-01")
+    page.wait_for_selector("[data-metric=ElastiCacheProcessingUnits][data-sum]")
+    ecpus, hits = _metric_sum(page, "ElastiCacheProcessingUnits"), _metric_sum(page, "CacheHits")
+    bytes_before = float(page.get_attribute("[data-metric=BytesUsedForCache]", "data-latest") or 0)
+
+    cache = client(tutorial, "elasticache").describe_serverless_caches(ServerlessCacheName="cache-01")["ServerlessCaches"][0]
+    address = next(line.split()[0] for line in (tutorial.data_dir / "hosts").read_text().splitlines()
+                   if line.split()[1] == cache["Endpoint"]["Address"])
+    writer = valkey.Valkey(host=address, port=6379, ssl=True, ssl_ca_certs=str(tutorial.data_dir / "ca" / "ca.pem"),
+                           username="iam-user-01",
+                           password=_iam_token("cache-01", "iam-user-01", tutorial.env["AWS_ACCESS_KEY_ID"],
+                                               tutorial.env["AWS_SECRET_ACCESS_KEY"]))
+    value = "x" * 4096
+    pipe = writer.pipeline(transaction=False)
+    for i in range(3000):
+        pipe.set(f"{{k}}{i}", value)
+    pipe.execute()
+    for i in range(500):
+        writer.get(f"{{k}}{i}")
+    writer.close()
+
+    _wait_metric_above(page, "ElastiCacheProcessingUnits", ecpus + 3000)
+    _wait_metric_above(page, "CacheHits", hits + 499)
+    page.wait_for_function(
+        "floor => Number(document.querySelector('[data-metric=BytesUsedForCache]').dataset.latest || 0) > floor",
+        arg=bytes_before + 3000 * 4096, timeout=90_000)
+    assert page.locator("#chart-ElastiCacheProcessingUnits canvas").count() == 1  # drawn by uPlot
+    screenshot(page, "elasticache-metrics")
+
+
+def test_a_functions_graphs_move_after_the_test_button(browser: Any, tutorial: CloudletProcess) -> None:
+    page = signed_in_page(browser, tutorial)
+    page.goto(tutorial.console_url + "#/lambda/AccessValkey")
+    page.wait_for_selector("[data-metric=Invocations][data-sum]")
+    before = _metric_sum(page, "Invocations")
+    page.fill("#test-event", "{}")
+    page.click("#test-button")
+    page.wait_for_selector("#test-response")
+    _wait_metric_above(page, "Invocations", before)
+    page.wait_for_selector("[data-metric=Duration][data-points]:not([data-points='0'])")
+    assert page.locator("#chart-Invocations canvas").count() == 1
+    screenshot(page, "lambda-metrics")

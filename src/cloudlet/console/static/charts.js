@@ -33,6 +33,7 @@ export function metricCharts(container, namespace, dimensions, metrics) {
       c.summary.textContent = pts.length ? `latest ${fmt(ys[ys.length - 1])} · ${pts.length} points · sum ${fmt(total)}` : "no data yet";
       c.summary.dataset.points = String(pts.length);
       c.summary.dataset.latest = pts.length ? String(ys[ys.length - 1]) : "";
+      c.summary.dataset.sum = String(total);
       if (!uPlot) { c.plot.textContent = "Chart library missing: run make install."; continue; }
       const data = [xs, ys];
       if (c.chart) c.chart.setData(data);
