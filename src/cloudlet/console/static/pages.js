@@ -293,11 +293,11 @@ function trusted(doc) {
 
 // ---------------------------------------------------------------- VPC (read-only)
 
-const rule = p => {
+const rule = (p, dir) => {
   const ports = p.IpProtocol === "-1" ? "all traffic" : `${p.IpProtocol} ${p.FromPort === p.ToPort ? p.FromPort : `${p.FromPort}-${p.ToPort}`}`;
   const from = [...(p.IpRanges || []).map(r => r.CidrIp), ...(p.Ipv6Ranges || []).map(r => r.CidrIpv6),
     ...(p.UserIdGroupPairs || []).map(g => g.GroupId), ...(p.PrefixListIds || []).map(l => l.PrefixListId)].join(", ");
-  return h("div", { class: "mono" }, `${ports} ⇄ ${from}`);
+  return h("div", { class: "mono" }, `${ports} ${dir} ${from}`);
 };
 
 async function vpc() {
@@ -308,8 +308,8 @@ async function vpc() {
       ["Availability zone", s => s.AvailabilityZone], ["Free addresses", s => s.AvailableIpAddressCount]],
       await all("ec2", "DescribeSubnets", {}, "Subnets"), "No subnets.")),
     panel("Security groups", async () => table([["Group", g => `${g.GroupId} (${g.GroupName})`], ["VPC", g => g.VpcId],
-      ["Description", g => g.Description], ["Inbound rules", g => (g.IpPermissions || []).map(rule)],
-      ["Outbound rules", g => (g.IpPermissionsEgress || []).map(rule)]],
+      ["Description", g => g.Description], ["Inbound rules", g => (g.IpPermissions || []).map(p => rule(p, "from"))],
+      ["Outbound rules", g => (g.IpPermissionsEgress || []).map(p => rule(p, "to"))]],
       await all("ec2", "DescribeSecurityGroups", {}, "SecurityGroups"), "No security groups.")));
 }
 
