@@ -86,6 +86,9 @@ class Config:
     vpc_egress: str = "aws"
     # CLOUDLET_CONSOLE_PORT: the browser console's port, on 127.0.0.1 only; 0: no console.
     console_port: int = 4567
+    # CLOUDLET_METRICS_INTERVAL_S: how often each serverless cache's AWS/ElastiCache metrics
+    # are sampled and published (AWS: once a minute); shorter to watch a graph move.
+    metrics_interval_s: float = 60.0
 
     @property
     def endpoint_url(self) -> str:
@@ -133,6 +136,9 @@ class Config:
         c.console_port = int(_number(e, "CLOUDLET_CONSOLE_PORT", c.console_port, int))
         if not 0 <= c.console_port < 65536:
             raise ConfigError(f"CLOUDLET_CONSOLE_PORT={c.console_port} is not a TCP port (1-65535, or 0 for none)")
+        c.metrics_interval_s = _number(e, "CLOUDLET_METRICS_INTERVAL_S", c.metrics_interval_s, float)
+        if c.metrics_interval_s <= 0:
+            raise ConfigError(f"CLOUDLET_METRICS_INTERVAL_S={c.metrics_interval_s} must be greater than 0")
         for k, v in overrides.items():
             if v is not None:
                 setattr(c, k, v)

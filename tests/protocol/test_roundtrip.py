@@ -15,7 +15,7 @@ from protocol_wire import to_botocore_response, to_http_request
 
 from cloudlet.protocol.registry import get_protocol
 
-SERVICES = ["iam", "sts", "ec2", "elasticache", "lambda", "logs"]
+SERVICES = ["iam", "sts", "ec2", "elasticache", "lambda", "logs", "cloudwatch"]
 GEN = Generator()
 
 
@@ -62,7 +62,8 @@ def test_every_output_round_trips(service: str) -> None:
         resp = proto.serialize_response(op_name, result, "req-123")
         assert resp.status < 300
         parsed = parser.parse(to_botocore_response(resp), shape)
-        assert parsed["ResponseMetadata"].get("RequestId") == "req-123", op_name
+        if shape is not None or proto.name != "smithy-rpc-v2-cbor":  # botocore's rpc-v2 parser: no metadata then
+            assert parsed["ResponseMetadata"].get("RequestId") == "req-123", op_name
         payload = shape.serialization.get("payload") if shape is not None else None
         if payload and shape.members[payload].type_name == "blob" and payload in parsed:
             parsed[payload] = parsed[payload].encode() if isinstance(parsed[payload], str) else parsed[payload]

@@ -137,6 +137,9 @@ class MetricSink(Protocol):
         value: float, unit: str = "None", timestamp: float | None = None, high_resolution: bool = False,
     ) -> None: ...
 
+    def emit_log_event(self, account_id: str, region: str, message: str, timestamp_ms: int) -> None:
+        """A function's log line: the metrics it declares in the embedded metric format, if any."""
+
 
 class Authorizer(Protocol):
     """Answers: may PRINCIPAL do ACTION on RESOURCES with these context keys?

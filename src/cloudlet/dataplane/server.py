@@ -36,6 +36,7 @@ class CacheState:
     def __init__(self, world: World, spec: CacheEndpoint) -> None:
         self.world = world
         self.sessions: set[ClientSession] = set()
+        self.accepted = 0  # connections ever accepted (AWS/ElastiCache NewConnections)
         self.ecpu: EcpuBucket | None = None
         self.set_spec(spec)
 

@@ -161,6 +161,7 @@ class ClientSession(asyncio.Protocol):
         if isinstance(peer, tuple) and peer:
             self.peer_ip = str(peer[0])
         self.cache.sessions.add(self)
+        self.cache.accepted += 1  # the NewConnections metric
         timeout = self.cache.world.config.cache_auth_timeout_s
         self._auth_timer = self.loop.call_later(timeout, self._auth_timed_out)
         if self.cache.spec.users is None:

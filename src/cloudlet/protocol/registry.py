@@ -53,7 +53,8 @@ def get_protocol(service: str) -> Protocol:
 
 
 @functools.cache
-def _protocol_named(service: str, protocol: str) -> Protocol:
+def protocol_named(service: str, protocol: str) -> Protocol:
+    """SERVICE's wire format PROTOCOL, one of those its model lists."""
     return _BY_PROTOCOL[protocol](service, load_model(service))
 
 
@@ -71,4 +72,4 @@ def protocol_for_request(service: str, req: HttpRequest) -> Protocol:
         chosen = "query"
     else:
         return default
-    return default if chosen == default.name else _protocol_named(service, chosen)
+    return default if chosen == default.name else protocol_named(service, chosen)

@@ -96,8 +96,11 @@ class RpcV2CborProtocol(Protocol):
 
     def serialize_response(self, op_name: str, result: dict[str, Any] | None, request_id: str) -> HttpResponse:
         shape = self.model.operation_model(op_name).output_shape
-        body = write_structure(shape, result or {}) if shape is not None else {}
-        return HttpResponse(200, self._headers(request_id), cbor.encode(body))
+        if shape is None:  # an operation without output answers with an empty body
+            headers = self._headers(request_id)
+            del headers["Content-Type"]
+            return HttpResponse(200, headers, b"")
+        return HttpResponse(200, self._headers(request_id), cbor.encode(write_structure(shape, result or {})))
 
     def serialize_error(self, err: AWSError, op_name: str | None, request_id: str) -> HttpResponse:
         shape, status, sender = self.error_parts(err)

@@ -25,7 +25,7 @@ from cloudlet.core.paging import offset_page
 from cloudlet.core.provider import Provider, operation
 from cloudlet.core.store import AccountRegionStore
 from cloudlet.core.world import World
-from cloudlet.services.cloudwatch import expressions, queries, rules, stats
+from cloudlet.services.cloudwatch import emf, expressions, queries, rules, stats
 from cloudlet.services.cloudwatch.series import Dimensions, MetricId, Point, Series, dims_key
 from cloudlet.services.cloudwatch.state import CloudWatchState
 
@@ -91,6 +91,16 @@ class CloudWatchProvider(Provider):
         ts = time.time() if timestamp is None else timestamp
         point = Point.single(_truncate(ts, high_resolution), float(value), unit, high_resolution)
         self._pending.append((account_id, region, MetricId(namespace, name, dims_key(dimensions)), point))
+
+    def emit_log_event(self, account_id: str, region: str, message: str, timestamp_ms: int) -> None:
+        """A function's log line: its embedded-metric-format metrics, if it declares any."""
+        now = time.time()
+        for sample in emf.samples(message):
+            if not now - rules.PAST_LIMIT_S <= sample.timestamp <= now + rules.FUTURE_LIMIT_S:
+                continue  # as PutMetricData would refuse it
+            for value in sample.values:
+                self.emit(account_id, region, sample.namespace, sample.name, sample.dimensions, value,
+                          sample.unit, sample.timestamp, sample.high_resolution)
 
     def flush(self) -> None:
         """Folds the emitted samples into their series and writes them to the state file."""

@@ -8,18 +8,23 @@ from __future__ import annotations
 import asyncio
 
 from cloudlet.services.elasticache.cache_ops import CacheOps
+from cloudlet.services.elasticache.metrics import CacheMetricsSampler
 from cloudlet.services.elasticache.tag_ops import TagOps
 from cloudlet.services.elasticache.user_ops import UserOps
 
 
 class ElastiCacheProvider(CacheOps, UserOps, TagOps):
     service = "elasticache"
+    _metrics: asyncio.Task[None] | None = None  # the AWS/ElastiCache sampler (metrics.py)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._metrics = self._loop.create_task(CacheMetricsSampler(self).run())
 
     async def stop(self) -> None:
         """Stop every valkey (gracefully: AOF flushed) and the data plane."""
+        if self._metrics is not None:
+            self._metrics.cancel()
         for task in list(self._tasks):
             task.cancel()
         await self.settle()

@@ -95,10 +95,12 @@ def _report_status(outcome: Outcome) -> tuple[str, str | None]:
 
 
 class InvokeResult:
-    def __init__(self, payload: bytes, function_error: str | None, lines: list[tuple[int, str]]) -> None:
+    def __init__(self, payload: bytes, function_error: str | None, lines: list[tuple[int, str]],
+                 duration_ms: float = 0.0) -> None:
         self.payload = payload
         self.function_error = function_error
         self.lines = lines  # this invoke's log events (with the init phase's on a cold start)
+        self.duration_ms = duration_ms  # REPORT's Duration (the AWS/Lambda Duration metric)
 
     def log_tail(self) -> str:
         """The last 4 KB of the log, as LogType=Tail returns it (joined only when asked for)."""
@@ -608,7 +610,7 @@ class Environment:
         self.last_used = time.monotonic()
         if self.state == EnvState.BUSY:
             self.state = EnvState.IDLE
-        return InvokeResult(payload, function_error, (head or []) + inv.lines)
+        return InvokeResult(payload, function_error, (head or []) + inv.lines, duration_ms)
 
     @staticmethod
     def _with_request_id(body: bytes, request_id: str) -> bytes:

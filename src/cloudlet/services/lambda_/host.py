@@ -20,6 +20,7 @@ from cloudlet.core.identity import Credential
 from cloudlet.services.lambda_ import memory_limit, sandbox
 from cloudlet.services.lambda_.egress import EgressPolicy, EgressRelay
 from cloudlet.services.lambda_.environment import Environment, Invocation, InvokeResult
+from cloudlet.services.lambda_.metrics import LambdaMetrics
 from cloudlet.services.lambda_.models import FunctionVersion
 from cloudlet.services.lambda_.outcome import EnvState
 from cloudlet.services.lambda_.runtime_api import RuntimeApiServer
@@ -54,6 +55,7 @@ class RuntimeHost:
     def __init__(self, world: World) -> None:
         self.world = world
         self.api = RuntimeApiServer("127.0.0.1")
+        self.metrics = LambdaMetrics(world.metrics)
         self.pools: dict[tuple[str, str, str, str, str], list[Environment]] = {}
         self.envs: set[Environment] = set()
         self.tmp_root = world.config.data_dir / "lambda" / "tmp"
@@ -137,15 +139,21 @@ class RuntimeHost:
         # Reserved concurrency caps invokes in flight, warm environments included
         # (0 throttles everything, as AWS does).
         if reserved is not None and self.in_use(function_key(fv)) >= reserved:
+            self.metrics.throttled(fv, inv)
             raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
         env = self._take_warm(fv)
         if env is None:
             if self._live() >= max_envs and not self._evict_idle():
+                self.metrics.throttled(fv, inv)
                 raise Throttled("ConcurrentInvocationLimitExceeded")
             env = await self._spawn(fv)
+        dims = self.metrics.started(fv, inv)
+        result: InvokeResult | None = None
         try:
-            return await env.run(inv)
+            result = await env.run(inv)
+            return result
         finally:
+            self.metrics.finished(fv, dims, result)
             if env.retire_after_use or env.state != EnvState.IDLE:
                 env.kill()
 
@@ -254,3 +262,7 @@ class RuntimeHost:
             logs.append_events(fv.account_id, fv.region, fv.log_group, env.stream_name, events)
         except Exception:
             log.exception("shipping Lambda logs of %s failed", fv.name)
+        metrics = self.world.metrics
+        for ts, m in events:
+            if "_aws" in m:  # an embedded-metric-format line becomes metrics, as in CloudWatch
+                metrics.emit_log_event(fv.account_id, fv.region, m, ts)
