@@ -24,7 +24,7 @@ from acceptance.tutorial_runner import TUTORIAL
 from cloudlet_process import CloudletProcess
 
 from .browser import REBOUND_NAME, browser, screenshot  # noqa: F401  (fixture)
-from .console_http import console_secret
+from .console_http import ConsoleHttp, console_secret
 
 pytestmark = pytest.mark.skipif(not TUTORIAL.exists(), reason="../shared/tutorial is not beside the checkout")
 SUCCESS = re.compile(r"Success: Inserted ([0-9a-f]{32})\. Fetched ([0-9a-f]{32}) from Valkey")
@@ -99,6 +99,8 @@ def signed_in_page(browser: Any, server: CloudletProcess, **key: str) -> Any:
 def test_the_tutorials_verification_steps_in_the_console(browser: Any, tutorial: CloudletProcess) -> None:
     page = signed_in_page(browser, tutorial)
     assert page.inner_text("#who") == f"arn:aws:iam::{ACCOUNT}:root"
+    page.reload()  # the session (cookie + the token in this origin's storage) outlives a reload
+    page.wait_for_selector("#nav:not([hidden])")
 
     # The cache, available, with the endpoint the function was given.
     ec = client(tutorial, "elasticache")
@@ -196,8 +198,11 @@ class _AttackerPage(BaseHTTPRequestHandler):
     through the console, by a form post and by fetch."""
 
     console = ""
+    cookies: list[str] = []
 
     def do_GET(self) -> None:  # noqa: N802
+        # Cookies ignore ports: the browser sends the console's session cookie here too.
+        self.cookies.append(self.headers.get("Cookie", ""))
         body = f"""<!doctype html><iframe name="sink"></iframe>
 <form id="f" method="POST" action="{self.console}api/call" enctype="text/plain" target="sink">
 <input name='{{"service":"lambda","operation":"DeleteFunction","input":{{"FunctionName":"AccessValkey"}},"x":"' value='"}}'>
@@ -234,6 +239,16 @@ def test_another_sites_page_cannot_drive_the_console(browser: Any, tutorial: Clo
     assert client(tutorial, "lambda").get_function(FunctionName="AccessValkey")["Configuration"]["State"] == "Active"
     log = tutorial.log_path.read_text()
     assert "DeleteFunction" not in log
+
+    # The attacker's server got the session cookie; replayed from outside the browser, with the
+    # console's own Host and Origin, it still cannot act: the CSRF token never left the page.
+    stolen = next(c for c in _AttackerPage.cookies if "cloudlet_console=" in c)
+    thief = ConsoleHttp(tutorial, cookie=stolen)
+    session = thief.request("GET", "/api/session")
+    assert session.status == 200 and "csrf" not in session.body
+    refused = thief.call("lambda", "DeleteFunction", {"FunctionName": "AccessValkey"})
+    assert (refused.status, refused.code) == (403, "BadCsrfToken")
+    assert client(tutorial, "lambda").get_function(FunctionName="AccessValkey")["Configuration"]["State"] == "Active"
 
 
 def test_a_rebound_dns_name_gets_nothing(browser: Any, tutorial: CloudletProcess) -> None:

@@ -57,6 +57,17 @@ def test_secret_sign_in_is_the_root_principal_with_a_strict_http_only_cookie(con
     assert console.call("iam", "ListRoles").status == 401
 
 
+def test_the_session_cookie_alone_gets_no_csrf_token(root_console: ConsoleHttp) -> None:
+    # Browsers send 127.0.0.1 cookies to every port, so other local listeners can see the cookie.
+    thief = ConsoleHttp(root_console.server, cookie=root_console.cookie)
+    session = thief.request("GET", "/api/session")
+    assert session.status == 200 and "csrf" not in session.body
+    for token in ("", "guess"):
+        answer = thief.call("iam", "ListRoles", headers={"X-Console-Csrf": token})
+        assert (answer.status, answer.code) == (403, "BadCsrfToken")
+    assert root_console.call("iam", "ListRoles").status == 200  # the page's own token still works
+
+
 def test_a_rebound_dns_name_is_refused(root_console: ConsoleHttp) -> None:
     # A page at http://attacker.example:PORT whose name now resolves to 127.0.0.1: the browser
     # sends its own Host (and, being same-origin to itself, the page could read the answers).

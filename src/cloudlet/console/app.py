@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,10 +11,13 @@ from aiohttp import web
 
 from cloudlet.console.calls import ConsoleCalls
 from cloudlet.console.guard import CSRF_HEADER, Guard, Refused, Session, set_cookie
+from cloudlet.console.listener import MAX_BODY
 
 if TYPE_CHECKING:
     from cloudlet.config import Config
     from cloudlet.server import FrontDoor
+
+log = logging.getLogger("cloudlet.console")
 
 STATIC = Path(__file__).parent / "static"
 VENDOR = STATIC / "vendor" / "node_modules"
@@ -57,17 +61,25 @@ class ConsoleApp:
             return await self._route(request)
         except Refused as r:
             return _error(r.status, r.code, r.message)
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, "RequestEntityTooLarge", f"Request must be smaller than {MAX_BODY} bytes.")
+        except Exception:
+            log.exception("console request %s %s failed", request.method, request.path)
+            return _error(500, "InternalFailure", "Internal failure")
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
         path, method = request.path, request.method
         if method in ("GET", "HEAD") and path in FILES:
             return self._file(path)
         if path == "/api/session" and method == "GET":
+            # Never the CSRF token here: cookies ignore ports, so whatever else listens on
+            # 127.0.0.1 and is visited by the browser gets the cookie; the token stays in the
+            # console origin's own storage.
             session = self.guard.session_of(request, need_csrf=False)
-            return self._session_answer(session)
+            return self._session_answer(session, with_csrf=False)
         if path == "/api/signin" and method == "POST":
             token, session = self.guard.sign_in(await self._json(request))
-            response = self._session_answer(session)
+            response = self._session_answer(session, with_csrf=True)
             set_cookie(response, token)
             return response
         if path == "/api/signout" and method == "POST":
@@ -91,12 +103,11 @@ class ConsoleApp:
             raise Refused(405, "MethodNotAllowed", f"{method} is not allowed on {path}.")
         raise Refused(404, "NotFound", f"No console page {path}.")
 
-    def _session_answer(self, session: Session) -> web.Response:
-        principal = self.guard.principal_of(session)
-        return web.json_response(
-            {"principal": principal.arn, "csrf": session.csrf, "csrfHeader": CSRF_HEADER},
-            headers=SECURITY_HEADERS,
-        )
+    def _session_answer(self, session: Session, with_csrf: bool) -> web.Response:
+        answer = {"principal": self.guard.principal_of(session).arn, "csrfHeader": CSRF_HEADER}
+        if with_csrf:
+            answer["csrf"] = session.csrf
+        return web.json_response(answer, headers=SECURITY_HEADERS)
 
     @staticmethod
     async def _json(request: web.Request) -> dict[str, Any]:

@@ -18,6 +18,8 @@ log = logging.getLogger("cloudlet.console")
 
 # Loopback only: the console is a door into everything the API serves.
 CONSOLE_HOST = "127.0.0.1"
+# A 6 MB Invoke payload, base64 in JSON, fits.
+MAX_BODY = 16 * 1024 * 1024
 
 
 class ConsoleListener:
@@ -38,7 +40,7 @@ class ConsoleListener:
         return await self._app.handle(request)
 
     async def start(self) -> None:
-        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app = web.Application(client_max_size=MAX_BODY)
         app.router.add_route("*", "/{tail:.*}", self.handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()

@@ -1,7 +1,10 @@
 // The console's shell: sign-in, the one call path (/api/call), hash routing, DOM helpers.
 import { routes } from "./pages.js";
 
-let csrf = null, csrfHeader = "X-Console-Csrf";
+// The CSRF token lives in this origin's storage only (cookies ignore ports: anything else on
+// 127.0.0.1 the browser visits gets the session cookie, never the token).
+const TOKEN_KEY = "cloudlet-console-csrf";
+let csrf = localStorage.getItem(TOKEN_KEY), csrfHeader = "X-Console-Csrf";
 const main = document.getElementById("main");
 // Timers a page starts (polling, live tail) end when the page changes.
 let timers = [];
@@ -93,6 +96,7 @@ async function route() {
 
 function showSignIn(message) {
   csrf = null;
+  localStorage.removeItem(TOKEN_KEY);
   document.getElementById("nav").hidden = true;
   document.getElementById("signout").hidden = true;
   document.getElementById("who").textContent = "";
@@ -125,7 +129,8 @@ function showSignIn(message) {
 }
 
 function signedIn(session) {
-  csrf = session.csrf; csrfHeader = session.csrfHeader || csrfHeader;
+  if (session.csrf) { csrf = session.csrf; localStorage.setItem(TOKEN_KEY, csrf); }
+  csrfHeader = session.csrfHeader || csrfHeader;
   document.getElementById("nav").hidden = false;
   document.getElementById("signout").hidden = false;
   document.getElementById("who").textContent = session.principal;
@@ -139,6 +144,6 @@ document.getElementById("signout").addEventListener("click", async () => {
 window.addEventListener("hashchange", () => { if (csrf) route(); });
 
 (async () => {
-  const r = await fetch("/api/session");
-  if (r.ok) signedIn(await r.json()); else showSignIn();
+  const r = csrf ? await fetch("/api/session") : null;
+  if (r && r.ok) signedIn(await r.json()); else showSignIn();
 })();
