@@ -29,6 +29,35 @@ BASE = "tests/aws/services"
 Selection = tuple[str, str, str, dict[str, str]]
 LAMBDA_API = "lambda_/test_lambda_api.snapshot.json"
 LAMBDA_BEHAVIOUR = "lambda_/test_lambda.snapshot.json"
+CLOUDWATCH = "cloudwatch/test_cloudwatch.snapshot.json"
+# (test, parameter suffixes of its cbor runs, {recorded key: operation}); alarms, dashboards and
+# the other CloudWatch APIs cloudlet does not implement are left out.
+CLOUDWATCH_TESTS: list[tuple[str, list[str], dict[str, str]]] = [
+    ("test_basic_operations_multiple_protocols", [""], {"get-metric-data": "GetMetricData"}),
+    ("test_put_metric_data_values_list", [""], {"get_metric_statistics": "GetMetricStatistics"}),
+    ("test_put_metric_data_validation", [""],
+     {"invalid-param-combination": "PutMetricData", "invalid-param-value": "PutMetricData",
+      "invalid-param-combination-2": "PutMetricData"}),
+    ("test_get_metric_data_for_multiple_metrics", [""], {"get_metric_data": "GetMetricData"}),
+    ("test_get_metric_data_stats", ["-Sum", "-SampleCount", "-Minimum", "-Maximum", "-Average"],
+     {"get_metric_data": "GetMetricData"}),
+    ("test_get_metric_data_with_dimensions", [""], {"get_metric_data": "GetMetricData"}),
+    ("test_get_metric_data_with_zero_and_labels", [""], {"get_metric_data_with_zero_and_labels": "GetMetricData"}),
+    ("test_get_metric_statistics", [""], {"get_metric_statistics": "GetMetricStatistics"}),
+    ("test_handle_different_units", [""],
+     {"get_metric_statistics_with_different_units": "GetMetricStatistics"}),
+    ("test_get_metric_data_with_different_units", [""], {"get_metric_data_with_different_units": "GetMetricData"}),
+    ("test_get_metric_data_different_units_no_unit_in_query", ["-metric_data0", "-metric_data1", "-metric_data2"],
+     {"get_metric_data_with_no_unit_specified": "GetMetricData"}),
+    ("test_label_generation", [f"-input_pairs{i}" for i in range(7)], {"label_generation": "GetMetricData"}),
+    ("test_get_metric_with_null_dimensions", [""], {"get_metric_with_null_dimensions": "GetMetricData"}),
+    ("test_get_metric_with_no_results", [""], {"result": "GetMetricData"}),
+    ("test_multiple_dimensions_statistics", [""],
+     {"get-metric-stats-max": "GetMetricData", "list-metrics": "ListMetrics"}),
+    ("test_invalid_amount_of_datapoints", [""],
+     {"error-invalid-amount-datapoints": "GetMetricStatistics", "error-invalid-time-frame": "GetMetricStatistics",
+      "get-metric-statitics": "GetMetricStatistics"}),
+]
 SELECTION: list[Selection] = [
     # --- IAM
     ("iam", "iam/test_iam.snapshot.json", "test_create_describe_role",
@@ -137,6 +166,10 @@ SELECTION: list[Selection] = [
      {"error-limit-exceeded": "FilterLogEvents"}),
     ("logs", "logs/test_logs_filter_events.snapshot.json", "test_filter_log_events_unknown_token",
      {"invalid-token": "FilterLogEvents"}),
+    # --- CloudWatch metrics: the runs in smithy-rpc-v2-cbor, the protocol boto3 speaks (the json
+    # and query runs record the same answers in those protocols; tests/protocol covers them).
+    *[("cloudwatch", CLOUDWATCH, f"{test}[smithy-rpc-v2-cbor{param}]", keys)
+      for test, params, keys in CLOUDWATCH_TESTS for param in params],
     # --- EC2 (what cloudlet implements of it: the default VPC's networking)
     ("ec2", "ec2/test_ec2.snapshot.json", "test_describe_availability_zones_filter_with_zone_names",
      {"availability_zones": "DescribeAvailabilityZones"}),

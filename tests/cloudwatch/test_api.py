@@ -293,3 +293,15 @@ def test_units_split_datapoints_and_filter(cw: Any) -> None:
     only = cw.get_metric_statistics(Namespace=ns, MetricName="u", StartTime=t, EndTime=t + dt.timedelta(minutes=1),
                                     Period=60, Statistics=["Average"], Unit="Count")
     assert [(d["Unit"], d["Average"]) for d in only["Datapoints"]] == [("Count", 5.0)]
+
+
+def test_a_long_range_at_fine_periods_costs_what_its_data_costs(cw: Any) -> None:
+    # 400 days at one second is 34.5 million periods: answered from the points, not by walking periods.
+    ns, now = _ns(), dt.datetime.now(UTC)
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "m", "Value": 1.0, "StorageResolution": 1}])
+    t0 = time.monotonic()
+    out = cw.get_metric_data(MetricDataQueries=[{"Id": "m", "MetricStat": {
+        "Metric": {"Namespace": ns, "MetricName": "m"}, "Period": 1, "Stat": "Sum"}}],
+        StartTime=now - dt.timedelta(days=400), EndTime=now + dt.timedelta(minutes=1))
+    assert time.monotonic() - t0 < 5
+    assert out["MetricDataResults"][0]["Values"] == [1.0]

@@ -106,6 +106,9 @@ class Judge:
             return [f"{path}: AWS sends a timestamp, got {actual!r:.80}"]
         if REPLACED_WORD.match(recorded) and isinstance(actual, int | float) and not isinstance(actual, bool):
             return []
+        if recorded == "timestamp" and (isinstance(actual, datetime.datetime) or (
+                isinstance(actual, list) and all(isinstance(t, datetime.datetime) for t in actual))):
+            return []  # CloudWatch's Timestamp(s), replaced by LocalStack's cloudwatch transformer
         if recorded == "date":  # LocalStack's name for a replaced ISO-8601 time (Lambda's LastModified)
             if isinstance(actual, str) and ISO_TIME.match(actual):
                 return []

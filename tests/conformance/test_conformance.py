@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from conformance import (  # noqa: F401  (register scenarios)
+    scenarios_cloudwatch,
     scenarios_ec2,
     scenarios_iam,
     scenarios_lambda,

@@ -104,7 +104,7 @@ def client(endpoint: str, service: str) -> Any:
 def test_health_reports_every_provider(endpoint: str) -> None:
     with urllib.request.urlopen(endpoint + "/_cloudlet/health") as r:
         services = json.loads(r.read())["services"]
-    assert set(services) == {"iam", "sts", "ec2", "elasticache", "lambda", "logs"}
+    assert set(services) == {"iam", "sts", "ec2", "elasticache", "lambda", "logs", "cloudwatch"}
     assert services["sts"] == "running" and CrashingSts.started
 
 

@@ -14,7 +14,7 @@ def test_health_lists_every_registered_service(cloudlet_server) -> None:
     import cloudlet
 
     assert body["version"] == cloudlet.__version__
-    assert set(body["services"]) == {"iam", "sts", "ec2", "elasticache", "lambda", "logs"}
+    assert set(body["services"]) == {"iam", "sts", "ec2", "elasticache", "lambda", "logs", "cloudwatch"}
     for state in body["services"].values():
         assert isinstance(state, str) and state
 

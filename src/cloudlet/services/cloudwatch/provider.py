@@ -32,6 +32,7 @@ from cloudlet.services.cloudwatch.state import CloudWatchState
 log = logging.getLogger("cloudlet.cloudwatch")
 
 FLUSH_INTERVAL_S = 1.0
+PURGE_INTERVAL_S = 3600.0
 _METRIC_ID = re.compile(r"[a-z][a-zA-Z0-9_]*")
 _TIMEZONE = re.compile(r"[+-](?:[01]\d|2[0-3])[0-5]\d")
 _RESERVED_PREFIX = "AWS/"
@@ -77,12 +78,22 @@ class CloudWatchProvider(Provider):
         self.flush()
 
     async def _flush_loop(self) -> None:
+        last_purge = 0.0
         while True:
             await asyncio.sleep(FLUSH_INTERVAL_S)
             try:
                 self.flush()
+                if time.monotonic() - last_purge > PURGE_INTERVAL_S:
+                    last_purge = time.monotonic()
+                    self.purge()
             except Exception:
                 log.exception("ingesting emitted metrics failed")
+
+    def purge(self) -> None:
+        """Drops points past retention (455 days) from memory; the state file sheds them at start."""
+        cutoff = time.time() - rules.KEEP_S
+        for state in self.store.states():
+            state.drop_before(cutoff)
 
     # -- MetricSink: what other services emit ---------------------------------------
 
@@ -245,10 +256,11 @@ class CloudWatchProvider(Provider):
         state = self.store.get(ctx.account_id, ctx.region)
         now = time.time()
         values: dict[str, dict[float, float]] = {}
+        messages: dict[str, list[dict[str, str]]] = {}
         with state.lock:
             for q in mdq:
                 if "MetricStat" in q:
-                    values[q["Id"]] = self._metric_stat(state, q["MetricStat"], start, end, now)
+                    values[q["Id"]], messages[q["Id"]] = self._metric_stat(state, q["MetricStat"], start, end, now)
         for q in self._expression_order(mdq):
             values[q["Id"]] = self._expression(q, values, mdq)
         labels = _default_labels(mdq)
@@ -259,9 +271,12 @@ class CloudWatchProvider(Provider):
                 continue
             series = values.get(q["Id"], {})
             stamps = sorted(series, reverse=descending)
-            results.append({"Id": q["Id"], "Label": q.get("Label") or labels[q["Id"]],
-                            "Timestamps": [_stamp(t) for t in stamps], "Values": [series[t] for t in stamps],
-                            "StatusCode": "Complete", "Messages": []})
+            result = {"Id": q["Id"], "Label": q.get("Label") or labels[q["Id"]],
+                      "Timestamps": [_stamp(t) for t in stamps], "Values": [series[t] for t in stamps],
+                      "StatusCode": "Complete"}
+            if messages.get(q["Id"]):
+                result["Messages"] = messages[q["Id"]]
+            results.append(result)
         return self._page(results, params.get("NextToken"), max_points)
 
     @staticmethod
@@ -304,18 +319,31 @@ class CloudWatchProvider(Provider):
 
     @staticmethod
     def _metric_stat(state: CloudWatchState, ms: dict[str, Any], start: float, end: float,
-                     now: float) -> dict[float, float]:
+                     now: float) -> tuple[dict[float, float], list[dict[str, str]]]:
+        """A MetricStat's values by period start, and the result's messages.
+
+        Without a Unit, data of several units is not mixed: CloudWatch takes the first of them in
+        its own order of units and says so in a MultipleUnits message (recorded against AWS)."""
         m = ms["Metric"]
         metric = MetricId(m["Namespace"], m["MetricName"], dims_key(m.get("Dimensions")))
         series: Series | None = state.series.get(metric)
         if series is None:
-            return {}
+            return {}, []
+        unit = ms.get("Unit")
+        notes: list[dict[str, str]] = []
+        if unit is None:
+            units = {p.unit for p in queries.points_between(series, queries.aligned_start(start, ms["Period"]),
+                                                             end, None)}
+            if len(units) > 1:
+                unit = min(units, key=rules.UNIT_PREFERENCE.index)
+                notes.append({"Code": "MultipleUnits",
+                              "Value": f"Multiple units returned: '[{', '.join(sorted(units))}]'"})
         out = {}
-        for t, pts in queries.per_period([series], start, end, ms["Period"], now, ms.get("Unit")):
+        for t, pts in queries.per_period([series], start, end, ms["Period"], now, unit):
             v = stats.compute(pts, ms["Stat"])
             if v is not None:
                 out[t] = v
-        return out
+        return out, notes
 
     @staticmethod
     def _expression_order(mdq: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from cloudlet.services.cloudwatch import rules
 from cloudlet.services.cloudwatch.series import Point, Series
@@ -25,14 +25,10 @@ def period_count(start: float, end: float, period: int) -> int:
     return max(math.ceil((end - start) / period), 0)
 
 
-def buckets(start: float, end: float, period: int, now: float) -> Iterator[float]:
-    """Start times of the periods in [START, END) that retention still answers at PERIOD."""
-    t = aligned_start(start, period)
-    while t < end:
-        resolution = rules.resolution_at(now - t)
-        if resolution is not None and period % resolution == 0:
-            yield t
-        t += period
+def answered(t: float, period: int, now: float) -> bool:
+    """Whether retention still answers the period starting at T at PERIOD's resolution."""
+    resolution = rules.resolution_at(now - t)
+    return resolution is not None and period % resolution == 0
 
 
 def points_between(series: Series, start: float, end: float, unit: str | None) -> list[Point]:
@@ -47,10 +43,13 @@ def points_between(series: Series, start: float, end: float, unit: str | None) -
 
 def per_period(series_list: Sequence[Series], start: float, end: float, period: int, now: float,
                unit: str | None) -> list[tuple[float, list[Point]]]:
-    """(period start, its points) for every answered period that has points."""
-    out = []
-    for t in buckets(start, end, period, now):
-        pts = [p for s in series_list for p in points_between(s, t, min(t + period, end), unit)]
-        if pts:
-            out.append((t, pts))
-    return out
+    """(period start, its points) for every answered period that has points, in time order.
+
+    Walks the points, not the periods: a year asked for at one second costs what its data costs."""
+    first = aligned_start(start, period)
+    grouped: dict[float, list[Point]] = {}
+    for s in series_list:
+        for p in points_between(s, first, end, unit):
+            t = first + ((p.timestamp - first) // period) * period
+            grouped.setdefault(t, []).append(p)
+    return [(t, grouped[t]) for t in sorted(grouped) if answered(t, period, now)]

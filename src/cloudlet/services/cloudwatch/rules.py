@@ -37,6 +37,16 @@ RETENTION: tuple[tuple[float, int], ...] = (
 KEEP_S = RETENTION[-1][0]
 
 
+# The order in which GetMetricData picks one unit when a query names none and the data has several
+# (observed on AWS by LocalStack's recorded tests: Milliseconds before Seconds, Count before both).
+UNIT_PREFERENCE: tuple[str, ...] = (
+    "Megabits", "Terabits", "Gigabits", "Count", "Bytes", "Gigabytes", "Gigabytes/Second", "Kilobytes",
+    "Kilobits/Second", "Terabytes", "Terabits/Second", "Bytes/Second", "Percent", "Megabytes", "Megabits/Second",
+    "Milliseconds", "Microseconds", "Kilobytes/Second", "Gigabits/Second", "Megabytes/Second", "Bits",
+    "Bits/Second", "Count/Second", "Seconds", "Kilobits", "Terabytes/Second", "None",
+)
+
+
 def invalid(message: str) -> AWSError:
     return AWSError("InvalidParameterValue", message, status=400, sender_fault=True)
 

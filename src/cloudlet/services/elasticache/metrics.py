@@ -59,6 +59,9 @@ class CacheMetricsSampler:
             await self.sample_all()
 
     async def sample_all(self) -> None:
+        live = {c.arn for _, st in self.provider.store.items() for c in st.caches.values()}
+        for gone in set(self._last) - live:  # deleted caches
+            del self._last[gone]
         for (account, region), st in self.provider.store.items():
             for cache in list(st.caches.values()):
                 if cache.status != "available" or cache.process is None:
@@ -105,6 +108,3 @@ class CacheMetricsSampler:
         dims = (("clusterId", cache.name),)
         for name, (value, unit) in figures.items():
             sink.emit(account, region, NAMESPACE, name, dims, value, unit)
-
-    def forget(self, arn: str) -> None:
-        self._last.pop(arn, None)
