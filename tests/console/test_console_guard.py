@@ -152,6 +152,8 @@ def test_bad_input_gets_the_apis_error(root_console: ConsoleHttp, boto3_client: 
     not_json = root_console.request("POST", "/api/call", None, headers={"Content-Type": "application/json"})
     assert not_json.status == 400
     assert root_console.request("GET", "/api/nothing").status == 404
+    huge = root_console.call("lambda", "Invoke", {"FunctionName": "f", "Payload": "A" * (17 * 2**20)})
+    assert (huge.status, huge.code) == (413, "RequestEntityTooLarge")
 
 
 def test_secret_file_console_command_and_loopback_listener(cloudlet_server: CloudletProcess) -> None:
