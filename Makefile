@@ -11,10 +11,10 @@ TUTORIAL := ../shared/tutorial/run-tutorial.sh
 BACKPORTS := deb http://deb.debian.org/debian bookworm-backports main
 APT_SOURCES ?= /etc/apt/sources.list /etc/apt/sources.list.d/
 
-.PHONY: install system runtimes test demo lint bench clean constraints
+.PHONY: install system runtimes console-libs test demo lint bench clean constraints
 
 # System packages first: a user without root learns at once what to ask for.
-install: system $(VENV)/.installed runtimes
+install: system $(VENV)/.installed runtimes console-libs
 
 # What only root can install: python3-venv (Debian's python3 has no venv without it),
 # valkey-server 8 (Debian 12 has it in bookworm-backports), zip (the tutorial
@@ -32,6 +32,8 @@ system:
 	command -v "$${CLOUDLET_BWRAP:-bwrap}" >/dev/null || main+=(bubblewrap)
 	command -v node >/dev/null || main+=(nodejs)
 	command -v npm >/dev/null || main+=(npm)
+	# The console's browser tests drive Debian's chromium (Playwright, no browser download).
+	command -v chromium >/dev/null || main+=(chromium)
 	for tool in cmake:cmake make:make g++:g++ autoconf:autoconf automake:automake libtoolize:libtool; do
 	  command -v "$${tool%%:*}" >/dev/null || main+=("$${tool#*:}")
 	done
@@ -85,6 +87,15 @@ $(VENV)/.installed: pyproject.toml constraints.txt | system
 runtimes: $(VENV)/.installed
 	@echo "==> Lambda runtimes: one virtualenv (awslambdaric + boto3) per interpreter, one aws-lambda-ric dir per node"
 	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m cloudlet.services.lambda_.runtimes python3.12 python3.11 nodejs20.x nodejs22.x
+
+# The console page's libraries (uPlot), versions from its package-lock.json, served from
+# the package at run time (no network then).
+CONSOLE_VENDOR := src/cloudlet/console/static/vendor
+console-libs: $(CONSOLE_VENDOR)/node_modules/.package-lock.json
+$(CONSOLE_VENDOR)/node_modules/.package-lock.json: $(CONSOLE_VENDOR)/package-lock.json | system
+	@echo "==> console libraries: npm ci in $(CONSOLE_VENDOR)"
+	npm ci --prefix $(CONSOLE_VENDOR) --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Lint first: ruff and mypy findings fail the run like a failing test.
 test: install lint

@@ -57,7 +57,11 @@ class CloudletProcess:
         }
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        # Each test server its own console port, never the default every server would want.
+        env["CLOUDLET_CONSOLE_PORT"] = str(free_port())
         env.update(extra_env or {})
+        self.console_port = int(env["CLOUDLET_CONSOLE_PORT"])
+        self.console_url = f"http://127.0.0.1:{self.console_port}/"
         data_dir.mkdir(parents=True, exist_ok=True)
         self._out = open(data_dir / "server.out", "wb")
         t0 = time.monotonic()

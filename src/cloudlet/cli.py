@@ -289,6 +289,22 @@ def cmd_ca(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    from cloudlet.console.secret import read_secret
+
+    config = _config(args)
+    info = running_server(config.data_dir)
+    if info is None:
+        raise CliError(f"cloudlet is not running{_no_data_dir(config)}: `cloudlet start` serves the console")
+    url, secret = info.get("console"), read_secret(config.data_dir)
+    if not url or secret is None:
+        raise CliError("this cloudlet serves no console (CLOUDLET_CONSOLE_PORT=0, or its port was taken: "
+                       "see the log)")
+    print(f"console: {url}")
+    print(f"secret:  {secret}")
+    return 0
+
+
 # ---------------------------------------------------------------------------
 # Command line
 
@@ -430,6 +446,11 @@ def build_parser() -> argparse.ArgumentParser:
                 "Print the path of the CA certificate that signs the caches' TLS endpoints "
                 "(made by `cloudlet start`); cache clients trust it to verify the endpoint.")
     s.set_defaults(func=cmd_ca)
+
+    s = command("console", "print the browser console's address and sign-in secret",
+                "Print the address of the console the running cloudlet serves in the browser (127.0.0.1, "
+                "CLOUDLET_CONSOLE_PORT) and the secret to sign in with (or sign in with an access key).")
+    s.set_defaults(func=cmd_console)
 
     s = command("reset", "delete everything the API created in the data dir (asks first)",
                 "Delete every resource cloudlet keeps in the data dir (IAM, STS sessions, EC2, caches and "

@@ -84,6 +84,8 @@ class Config:
     # through an interface VPC endpoint of the service it calls, as on AWS without a NAT
     # gateway; open: always (a departure from AWS). Caches are decided by security groups either way.
     vpc_egress: str = "aws"
+    # CLOUDLET_CONSOLE_PORT: the browser console's port, on 127.0.0.1 only; 0: no console.
+    console_port: int = 4567
     # CLOUDLET_METRICS_INTERVAL_S: how often each serverless cache's AWS/ElastiCache metrics
     # are sampled and published (AWS: once a minute); shorter to watch a graph move.
     metrics_interval_s: float = 60.0
@@ -131,6 +133,9 @@ class Config:
         c.vpc_egress = e.get("CLOUDLET_VPC_EGRESS", c.vpc_egress).strip().lower() or "aws"
         if c.vpc_egress not in ("aws", "open"):
             raise ConfigError(f"CLOUDLET_VPC_EGRESS={c.vpc_egress!r} is not aws or open")
+        c.console_port = int(_number(e, "CLOUDLET_CONSOLE_PORT", c.console_port, int))
+        if not 0 <= c.console_port < 65536:
+            raise ConfigError(f"CLOUDLET_CONSOLE_PORT={c.console_port} is not a TCP port (1-65535, or 0 for none)")
         c.metrics_interval_s = _number(e, "CLOUDLET_METRICS_INTERVAL_S", c.metrics_interval_s, float)
         if c.metrics_interval_s <= 0:
             raise ConfigError(f"CLOUDLET_METRICS_INTERVAL_S={c.metrics_interval_s} must be greater than 0")

@@ -349,8 +349,19 @@ class FrontDoor:
 
     def parse(self, call: Call) -> None:
         call.operation, call.params = self._proto(call).parse_request(call.req)
+        call.ctx = self._context(call)
+
+    async def run_parsed(self, call: Call) -> dict[str, Any]:
+        """validate -> authorize -> invoke for a call whose principal, service, operation and params
+        come from elsewhere than a signed HTTP request (the console), so it meets the same rules."""
+        self._proto(call).validate_input(call.operation, call.params)
+        call.ctx = self._context(call)
+        self.authorize(call)
+        return await self.invoke(call)
+
+    def _context(self, call: Call) -> RequestContext:
         assert call.principal is not None  # authenticate() ran
-        call.ctx = RequestContext(
+        return RequestContext(
             service=call.service,
             operation=call.operation,
             region=call.region,
@@ -419,9 +430,10 @@ def make_app(front: FrontDoor) -> web.Application:
     return app
 
 
-def write_pid_file(config: Config) -> None:
+def write_pid_file(config: Config, console_url: str | None = None) -> None:
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    info = {"pid": os.getpid(), "host": config.host, "port": config.port, "endpoint": config.endpoint_url}
+    info = {"pid": os.getpid(), "host": config.host, "port": config.port, "endpoint": config.endpoint_url,
+            "console": console_url}
     tmp = config.data_dir / (PID_FILE + ".tmp")
     tmp.write_text(json.dumps(info))
     os.replace(tmp, config.data_dir / PID_FILE)
@@ -453,15 +465,22 @@ async def serve(config: Config, ready: Callable[[], Awaitable[None]] | None = No
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    console = None
     try:
         await site.start()
-        write_pid_file(config)
+        if config.console_port:
+            from cloudlet.console.listener import start_console  # small; the page's code loads on first use
+
+            console = await start_console(front, config)
+        write_pid_file(config, console.url if console else None)
         log.info("cloudlet %s listening on %s", cloudlet.__version__, config.endpoint_url)
         if ready is not None:
             await ready()
         await stop.wait()
         log.info("cloudlet stopping")
     finally:
+        if console is not None:
+            await console.stop()
         await runner.cleanup()
         remove_pid_file(config)
 
