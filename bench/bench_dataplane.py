@@ -11,6 +11,12 @@ run by the handler, through the environment's egress relay). The three sides alt
 way the tutorial's ElastiCacheIAMProvider makes it); against the bare valkey that user logs in
 with a password, there being no IAM there.
 
+Beside them, the candidate design measured in the same run ("module" column): a valkey-server
+terminating TLS itself, with cloudlet_auth.so (dataplane_candidate/, built here with gcc) handing
+every AUTH to a verifier in this process that runs cloudlet's own CacheAuthenticator (IAM
+token verification, elasticache:Connect, password users) once per AUTH; after it the client
+talks to valkey alone. It is not what caches use today: its figures say what that path costs.
+
 Prints a table, then per case and side two GOAL lines: throughput (requests of SET and GET
 over their time together) >= 0.9 of the peer's, and p99 (the worse of SET's and GET's)
 within 1.2x the peer's.
@@ -40,8 +46,11 @@ from typing import Any
 from urllib.parse import ParseResult, urlencode, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "dataplane_candidate"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from bench_api import start_cloudlet  # noqa: E402
+
+from candidate_auth import ModuleValkey  # noqa: E402
 
 from cloudlet.dataplane.tls import ca_cert_path, issue_server_cert  # noqa: E402
 
@@ -237,6 +246,11 @@ def main() -> int:
     sides: dict[str, Callable[[list[str]], Run]] = {"host": on_host}
     if cloudlet.function is not None:
         sides["function"] = cloudlet.in_function
+    candidate = ModuleValkey.start(data / "module", data / "cloudlet", CACHE, REGION, (PW_USER, PASSWORD), IAM_USER)
+    if candidate is None:
+        print("gcc not found: no candidate (valkey TLS + cloudlet_auth module) side")
+    else:
+        sides["module"] = on_host
     goals: list[str] = []
     try:
         print(f"valkey-benchmark SET/GET -d 3, median of {args.repeat}, load average {os.getloadavg()[0]:.2f}; "
@@ -254,8 +268,12 @@ def main() -> int:
                             benchmark_argv("127.0.0.1", bare_port, name, PASSWORD, clients, pipeline, n)))
                         for side, run in sides.items():
                             secret = iam_token(name) if user == "iam" else PASSWORD
-                            host = cloudlet.address if side == "host" else cloudlet.hostname
-                            runs[side].append(run(benchmark_argv(host, 6379, name, secret, clients, pipeline, n)))
+                            host = {"host": cloudlet.address, "function": cloudlet.hostname}.get(side, "")
+                            port = 6379
+                            if side == "module":
+                                assert candidate is not None
+                                host, port = candidate.address, candidate.port
+                            runs[side].append(run(benchmark_argv(host, port, name, secret, clients, pipeline, n)))
                     med = {s: Run(statistics.median(r.rps for r in rs), statistics.median(r.p99 for r in rs))
                            for s, rs in runs.items()}
                     peer = med["peer"]
@@ -263,6 +281,8 @@ def main() -> int:
                     for side in sides:
                         got = med[side]
                         row += f"{got.rps:>14.0f}{got.p99:>7.2f}{got.rps / peer.rps:>7.2f}"
+                        if side == "module":
+                            continue  # a candidate's figures, not a goal of what ships
                         case = f"data plane {user} user, {clients} conn, P{pipeline}, {side}"
                         goals.append(goal_line(case + " throughput", got.rps, peer.rps, "rps",
                                                got.rps / peer.rps, ">=", THROUGHPUT_TARGET))
@@ -271,6 +291,8 @@ def main() -> int:
                     print(row, flush=True)
     finally:
         cloudlet.stop()
+        if candidate is not None:
+            candidate.stop()
         bare.terminate()
         bare.wait(5)
         shutil.rmtree(data, ignore_errors=True)

@@ -1,0 +1,137 @@
+"""The candidate data path bench_dataplane.py measures: valkey terminating TLS itself, every
+AUTH decided by cloudlet through the cloudlet_auth module (cloudlet_auth.c beside this file).
+
+ModuleValkey.start builds the module with gcc, starts a verifier (a unix-socket server in this
+process answering the module's questions with cloudlet's own CacheAuthenticator: IAM token
+verification and elasticache:Connect, password users, the same refusals) and a valkey-server
+with a TLS port (certificate from cloudlet's CA) that loads the module. Its ACL users have
+passwords only cloudlet knows (backend_password), so no AUTH gets past the verifier.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import socketserver
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from cloudlet.config import Config
+from cloudlet.dataplane.auth import AuthRefused, CacheAuthenticator
+from cloudlet.dataplane.spec import ADMIN_USER, CacheEndpoint, CacheUser, backend_password
+from cloudlet.dataplane.tls import ca_cert_path, issue_server_cert
+from cloudlet.services.elasticache.valkey_process import acl_hash
+from cloudlet.services.registry import build_world
+
+HERE = Path(__file__).resolve().parent
+ACCOUNT = "123456789012"
+ADDRESS = "127.77.250.1"
+
+
+def build_module(out: Path) -> Path | None:
+    """cloudlet_auth.so compiled into OUT; None without gcc."""
+    if shutil.which("gcc") is None:
+        return None
+    so = out / "cloudlet_auth.so"
+    subprocess.run(["gcc", "-O2", "-Wall", "-fPIC", "-shared", "-pthread", "-o", str(so),
+                    str(HERE / "cloudlet_auth.c")], check=True)
+    return so
+
+
+class _Verifier(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+    authenticator: CacheAuthenticator
+    managed: frozenset[str]
+
+
+class _Ask(socketserver.StreamRequestHandler):
+    """One AUTH: "<client id> <user len> <password len>\\n<user><password>" -> one answer line."""
+
+    server: _Verifier
+
+    def handle(self) -> None:
+        head = self.rfile.readline(64).split()
+        if len(head) != 3:
+            return
+        user = self.rfile.read(int(head[1]))
+        password = self.rfile.read(int(head[2]))
+        self.wfile.write(self.answer(user, password))
+
+    def answer(self, user: bytes, password: bytes) -> bytes:
+        if user.decode(errors="replace") not in self.server.managed:
+            return b"NEXT\n"  # cloudlet's admin user: valkey checks its own ACL password
+        try:
+            got = self.server.authenticator.authenticate(user, password, "127.0.0.1")
+        except AuthRefused as e:
+            return b"ERR " + e.reply.removesuffix(b"\r\n") + b"\n"  # "-CODE ...": valkey adds no ERR
+        return b"OK " + got.user_name.encode() + b"\n"
+
+
+class ModuleValkey:
+    def __init__(self, proc: subprocess.Popen[bytes], verifier: _Verifier, address: str, port: int) -> None:
+        self.proc = proc
+        self.verifier = verifier
+        self.address = address
+        self.port = port
+
+    @classmethod
+    def start(
+        cls, work: Path, data_dir: Path, cache: str, region: str, pw_user: tuple[str, str], iam_user: str
+    ) -> ModuleValkey | None:
+        work.mkdir(parents=True)
+        so = build_module(work)
+        if so is None:
+            return None
+        world = build_world(Config.from_env(env={}, data_dir=work / "data"))
+        secret = b"candidate-secret-0123456789abcdef"
+        arn = f"arn:aws:elasticache:{region}:{ACCOUNT}:user:"
+        users = {
+            pw_user[0]: CacheUser(pw_user[0], pw_user[0], arn + pw_user[0], "password", (pw_user[1],), "on ~* +@all"),
+            iam_user: CacheUser(iam_user, iam_user, arn + iam_user, "iam", (), "on ~* +@all"),
+        }
+        spec = CacheEndpoint(
+            name=cache, arn=f"arn:aws:elasticache:{region}:{ACCOUNT}:serverlesscache:{cache}",
+            account_id=ACCOUNT, region=region, hostname=f"{cache}.candidate", address=ADDRESS,
+            valkey_socket=work / "valkey.sock", backend_secret=secret, users=users,
+        )
+        verifier = _Verifier(str(work / "verifier.sock"), _Ask)
+        verifier.authenticator = CacheAuthenticator(world, spec)
+        verifier.managed = frozenset(users)
+        threading.Thread(target=verifier.serve_forever, daemon=True).start()
+        chain, key = issue_server_cert(data_dir, [spec.hostname], [ADDRESS])
+        (work / "tls.crt").write_bytes(chain)
+        (work / "tls.key").write_bytes(key)
+        (work / "tls.key").chmod(0o600)
+        acl = [f"user {ADMIN_USER} on #{acl_hash(backend_password(secret, ADMIN_USER))} ~* &* +@all"]
+        acl += [f"user {u} on #{acl_hash(backend_password(secret, u))} ~* &* +@all" for u in users]
+        (work / "users.acl").write_text("\n".join([*acl, "user default off ~* +@all", ""]))
+        with socket.socket() as s:
+            s.bind((ADDRESS, 0))
+            port = int(s.getsockname()[1])
+        proc = subprocess.Popen(
+            ["valkey-server", "--port", "0", "--save", "", "--appendonly", "no", "--dir", str(work),
+             "--aclfile", str(work / "users.acl"), "--bind", ADDRESS, "--tls-port", str(port),
+             "--tls-cert-file", str(work / "tls.crt"), "--tls-key-file", str(work / "tls.key"),
+             "--tls-ca-cert-file", str(ca_cert_path(data_dir)), "--tls-auth-clients", "no",
+             "--loadmodule", str(so), str(work / "verifier.sock")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection((ADDRESS, port), timeout=1).close()
+                return cls(proc, verifier, ADDRESS, port)
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        proc.kill()
+        verifier.shutdown()
+        raise RuntimeError("the candidate valkey-server (TLS + cloudlet_auth) did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(5)
+        self.verifier.shutdown()
