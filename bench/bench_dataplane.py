@@ -49,7 +49,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "dataplane_candidate"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from bench_api import start_cloudlet  # noqa: E402
-
 from candidate_auth import ModuleValkey  # noqa: E402
 
 from cloudlet.dataplane.tls import ca_cert_path, issue_server_cert  # noqa: E402
