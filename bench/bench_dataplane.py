@@ -12,11 +12,12 @@ way the tutorial's ElastiCacheIAMProvider makes it); against the bare valkey tha
 with a password, there being no IAM there.
 
 Beside them, the candidate design measured in the same run ("module" column): a valkey-server
-terminating TLS itself, with cloudlet_auth.so (dataplane_candidate/, built here with gcc) handing
-every AUTH to a verifier in this process that runs cloudlet's own CacheAuthenticator (IAM
-token verification, elasticache:Connect, password users) once per AUTH; after it the client
-talks to valkey alone. "module+splice": the same behind a byte relay (splice(2), two threads per
-connection), the cost of reaching a valkey that listens only inside its network namespace. Neither
+(cluster mode, all slots, its cluster bus in a private network namespace as a cache's is)
+terminating TLS itself on a socket of the host's namespace handed down to it (host_listener.c),
+with cloudlet_auth.so (dataplane_candidate/, built here with gcc) handing every AUTH to a
+verifier in this process that runs cloudlet's own CacheAuthenticator (IAM token verification,
+elasticache:Connect, password users) once per AUTH; after it the client talks to valkey alone. "module+splice": the same behind a byte relay (splice(2), two threads per
+connection), the other way to reach a valkey inside its network namespace. Neither
 is what caches use today: their figures say what that path would cost.
 
 Prints a table, then per case and side two GOAL lines: throughput (requests of SET and GET
@@ -256,7 +257,8 @@ def main() -> int:
     sides: dict[str, Callable[[list[str]], Run]] = {"host": on_host}
     if cloudlet.function is not None:
         sides["function"] = cloudlet.in_function
-    candidate = ModuleValkey.start(data / "module", data / "cloudlet", CACHE, REGION, (PW_USER, PASSWORD), IAM_USER)
+    candidate = ModuleValkey.start(data / "module", data / "cloudlet", CACHE, REGION, (PW_USER, PASSWORD), IAM_USER,
+                                   "127.77.250.1", private_net=True)
     if candidate is None:
         print("gcc not found: no candidate (valkey TLS + cloudlet_auth module) side")
         relay = None

@@ -1,7 +1,7 @@
 """The candidate data path bench_dataplane.py measures: valkey terminating TLS itself, every
 AUTH decided by cloudlet through the cloudlet_auth module (cloudlet_auth.c beside this file).
 
-ModuleValkey.start builds the module with gcc, starts a verifier (a unix-socket server in this
+ModuleValkey.start builds the module (and host_listener.c's shim) with gcc, starts a verifier (a unix-socket server in this
 process answering the module's questions with cloudlet's own CacheAuthenticator: IAM token
 verification and elasticache:Connect, password users, the same refusals) and a valkey-server
 with a TLS port (certificate from cloudlet's CA) that loads the module. Its ACL users have
@@ -19,26 +19,32 @@ import threading
 import time
 from pathlib import Path
 
+import redis
+
 from cloudlet.config import Config
 from cloudlet.dataplane.auth import AuthRefused, CacheAuthenticator
 from cloudlet.dataplane.spec import ADMIN_USER, CacheEndpoint, CacheUser, backend_password
 from cloudlet.dataplane.tls import ca_cert_path, issue_server_cert
-from cloudlet.services.elasticache.valkey_process import acl_hash
+from cloudlet.services.elasticache import private_network
+from cloudlet.services.elasticache.valkey_process import SLOTS, acl_hash
 from cloudlet.services.registry import build_world
 
 HERE = Path(__file__).resolve().parent
 ACCOUNT = "123456789012"
-ADDRESS = "127.77.250.1"
 
 
-def build_module(out: Path) -> Path | None:
-    """cloudlet_auth.so compiled into OUT; None without gcc."""
+def build(out: Path) -> tuple[Path, Path] | None:
+    """cloudlet_auth.so (the module) and host_listener.so (the LD_PRELOAD shim) compiled into
+    OUT; None without gcc."""
     if shutil.which("gcc") is None:
         return None
-    so = out / "cloudlet_auth.so"
-    subprocess.run(["gcc", "-O2", "-Wall", "-fPIC", "-shared", "-pthread", "-o", str(so),
-                    str(HERE / "cloudlet_auth.c")], check=True)
-    return so
+    built = []
+    for name in ("cloudlet_auth", "host_listener"):
+        so = out / f"{name}.so"
+        subprocess.run(["gcc", "-O2", "-Wall", "-fPIC", "-shared", "-pthread", "-o", str(so),
+                        str(HERE / f"{name}.c"), "-ldl"], check=True)
+        built.append(so)
+    return built[0], built[1]
 
 
 class _Verifier(socketserver.ThreadingUnixStreamServer):
@@ -79,12 +85,17 @@ class ModuleValkey:
 
     @classmethod
     def start(
-        cls, work: Path, data_dir: Path, cache: str, region: str, pw_user: tuple[str, str], iam_user: str
+        cls, work: Path, data_dir: Path, cache: str, region: str, pw_user: tuple[str, str], iam_user: str,
+        address: str, private_net: bool,
     ) -> ModuleValkey | None:
+        """PRIVATE_NET: valkey in a network namespace of its own (its cluster bus unreachable, as
+        a cache's is), its TLS listener a socket bound here in the host's namespace and handed
+        down through host_listener.so; else valkey in the host's namespace, bound to address."""
         work.mkdir(parents=True)
-        so = build_module(work)
-        if so is None:
+        built = build(work)
+        if built is None:
             return None
+        so, shim = built
         world = build_world(Config.from_env(env={}, data_dir=work / "data"))
         secret = b"candidate-secret-0123456789abcdef"
         arn = f"arn:aws:elasticache:{region}:{ACCOUNT}:user:"
@@ -94,37 +105,54 @@ class ModuleValkey:
         }
         spec = CacheEndpoint(
             name=cache, arn=f"arn:aws:elasticache:{region}:{ACCOUNT}:serverlesscache:{cache}",
-            account_id=ACCOUNT, region=region, hostname=f"{cache}.candidate", address=ADDRESS,
+            account_id=ACCOUNT, region=region, hostname=f"{cache}.candidate", address=address,
             valkey_socket=work / "valkey.sock", backend_secret=secret, users=users,
         )
         verifier = _Verifier(str(work / "verifier.sock"), _Ask)
         verifier.authenticator = CacheAuthenticator(world, spec)
         verifier.managed = frozenset(users)
         threading.Thread(target=verifier.serve_forever, daemon=True).start()
-        chain, key = issue_server_cert(data_dir, [spec.hostname], [ADDRESS])
+        chain, key = issue_server_cert(data_dir, [spec.hostname], [address])
         (work / "tls.crt").write_bytes(chain)
         (work / "tls.key").write_bytes(key)
         (work / "tls.key").chmod(0o600)
         acl = [f"user {ADMIN_USER} on #{acl_hash(backend_password(secret, ADMIN_USER))} ~* &* +@all"]
         acl += [f"user {u} on #{acl_hash(backend_password(secret, u))} ~* &* +@all" for u in users]
         (work / "users.acl").write_text("\n".join([*acl, "user default off ~* +@all", ""]))
-        with socket.socket() as s:
-            s.bind((ADDRESS, 0))
-            port = int(s.getsockname()[1])
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((address, 0))
+        port = int(listener.getsockname()[1])
+        env = dict(os.environ)
+        if private_net:
+            listener.listen(1024)
+            env.update(LD_PRELOAD=str(shim), CLOUDLET_LISTEN_FD=str(listener.fileno()),
+                       CLOUDLET_LISTEN_PORT=str(port))
+        else:
+            listener.close()  # valkey binds the port itself
+        argv = ["valkey-server", "--port", "0", "--save", "", "--appendonly", "no", "--dir", str(work),
+                "--unixsocket", str(work / "valkey.sock"), "--cluster-enabled", "yes",
+                "--cluster-config-file", str(work / "nodes.conf"),
+                "--aclfile", str(work / "users.acl"), "--bind", "127.0.0.1" if private_net else address,
+                "--tls-port", str(port), "--tls-cert-file", str(work / "tls.crt"),
+                "--tls-key-file", str(work / "tls.key"), "--tls-ca-cert-file", str(ca_cert_path(data_dir)),
+                "--tls-auth-clients", "no", "--cluster-announce-hostname", spec.hostname, "--cluster-announce-ip", address,
+                "--cluster-preferred-endpoint-type", "hostname", "--cluster-announce-tls-port", str(port),
+                "--loadmodule", str(so), str(work / "verifier.sock")]
         proc = subprocess.Popen(
-            ["valkey-server", "--port", "0", "--save", "", "--appendonly", "no", "--dir", str(work),
-             "--aclfile", str(work / "users.acl"), "--bind", ADDRESS, "--tls-port", str(port),
-             "--tls-cert-file", str(work / "tls.crt"), "--tls-key-file", str(work / "tls.key"),
-             "--tls-ca-cert-file", str(ca_cert_path(data_dir)), "--tls-auth-clients", "no",
-             "--loadmodule", str(so), str(work / "verifier.sock")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            pass_fds=(listener.fileno(),) if private_net else (), preexec_fn=_enter_private_net if private_net else None,
         )
+        if private_net:
+            listener.close()  # valkey holds it now
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
-                socket.create_connection((ADDRESS, port), timeout=1).close()
-                return cls(proc, verifier, ADDRESS, port)
-            except OSError:
+                with redis.Redis(unix_socket_path=str(work / "valkey.sock"), username=ADMIN_USER,
+                                 password=backend_password(secret, ADMIN_USER)) as admin:
+                    admin.execute_command("CLUSTER", "ADDSLOTSRANGE", "0", str(SLOTS - 1))
+                return cls(proc, verifier, address, port)
+            except (OSError, redis.ConnectionError):
                 if proc.poll() is not None:
                     break
                 time.sleep(0.05)
@@ -138,10 +166,15 @@ class ModuleValkey:
         self.verifier.shutdown()
 
 
+def _enter_private_net() -> None:
+    if not private_network.enter():
+        raise OSError("no private network namespace here (neither root nor user namespaces)")
+
+
 class SpliceRelay:
     """A byte relay from LISTEN to TARGET, two threads per connection moving bytes with
-    splice(2) through a pipe (no copy into Python, no TLS, no parsing): what crossing from the
-    host into a cache's network namespace would cost if valkey listened only inside it."""
+    splice(2) through a pipe (no copy into Python, no TLS, no parsing): the other way across
+    into a network namespace, measured against the handed-down listener."""
 
     CHUNK = 1 << 16
 
