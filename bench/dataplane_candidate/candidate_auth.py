@@ -150,7 +150,10 @@ class ModuleValkey:
             try:
                 with redis.Redis(unix_socket_path=str(work / "valkey.sock"), username=ADMIN_USER,
                                  password=backend_password(secret, ADMIN_USER)) as admin:
-                    admin.execute_command("CLUSTER", "ADDSLOTSRANGE", "0", str(SLOTS - 1))
+                    if b"cluster_slots_assigned:0\r" in admin.execute_command("CLUSTER", "INFO"):
+                        admin.execute_command("CLUSTER", "ADDSLOTSRANGE", "0", str(SLOTS - 1))
+                    if b"cluster_state:ok" not in admin.execute_command("CLUSTER", "INFO"):
+                        raise redis.ConnectionError("cluster state not ok yet")
                 return cls(proc, verifier, address, port)
             except (OSError, redis.ConnectionError):
                 if proc.poll() is not None:
