@@ -10,6 +10,7 @@ passwords only cloudlet knows (backend_password), so no AUTH gets past the verif
 
 from __future__ import annotations
 
+import hmac
 import os
 import shutil
 import socket
@@ -23,6 +24,7 @@ import redis
 
 from cloudlet.config import Config
 from cloudlet.dataplane.auth import AuthRefused, CacheAuthenticator
+from cloudlet.dataplane.replies import WRONGPASS
 from cloudlet.dataplane.spec import ADMIN_USER, CacheEndpoint, CacheUser, backend_password
 from cloudlet.dataplane.tls import ca_cert_path, issue_server_cert
 from cloudlet.services.elasticache import private_network
@@ -51,6 +53,7 @@ class _Verifier(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
     authenticator: CacheAuthenticator
     managed: frozenset[str]
+    admin_password: bytes
 
 
 class _Ask(socketserver.StreamRequestHandler):
@@ -67,8 +70,12 @@ class _Ask(socketserver.StreamRequestHandler):
         self.wfile.write(self.answer(user, password))
 
     def answer(self, user: bytes, password: bytes) -> bytes:
+        if user == ADMIN_USER.encode():
+            # cloudlet's own connections: a module user no ACL command shows (cloudlet_auth.c)
+            ok = hmac.compare_digest(password, self.server.admin_password)
+            return b"ADMIN\n" if ok else b"ERR " + WRONGPASS.removesuffix(b"\r\n") + b"\n"
         if user.decode(errors="replace") not in self.server.managed:
-            return b"NEXT\n"  # cloudlet's admin user: valkey checks its own ACL password
+            return b"NEXT\n"  # no such user here: valkey's own ACL (which refuses it)
         try:
             got = self.server.authenticator.authenticate(user, password, "127.0.0.1")
         except AuthRefused as e:
@@ -111,13 +118,13 @@ class ModuleValkey:
         verifier = _Verifier(str(work / "verifier.sock"), _Ask)
         verifier.authenticator = CacheAuthenticator(world, spec)
         verifier.managed = frozenset(users)
+        verifier.admin_password = backend_password(secret, ADMIN_USER).encode()
         threading.Thread(target=verifier.serve_forever, daemon=True).start()
         chain, key = issue_server_cert(data_dir, [spec.hostname], [address])
         (work / "tls.crt").write_bytes(chain)
         (work / "tls.key").write_bytes(key)
         (work / "tls.key").chmod(0o600)
-        acl = [f"user {ADMIN_USER} on #{acl_hash(backend_password(secret, ADMIN_USER))} ~* &* +@all"]
-        acl += [f"user {u} on #{acl_hash(backend_password(secret, u))} ~* &* +@all" for u in users]
+        acl = [f"user {u} on #{acl_hash(backend_password(secret, u))} ~* &* +@all" for u in users]
         (work / "users.acl").write_text("\n".join([*acl, "user default off ~* +@all", ""]))
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

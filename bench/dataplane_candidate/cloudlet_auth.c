@@ -8,6 +8,8 @@
  * Verifier protocol, one connection per AUTH:
  *   request  "<client id> <user length> <password length>\n<user><password>"
  *   answer   "OK <acl user>\n"   log the client in as that ACL user
+ *            "ADMIN\n"          log the client in as cloudlet's own admin: a module user, which
+ *                               no ACL LIST / ACL USERS / ACL GETUSER shows, so clients never see it
  *            "ERR <reply>\n"     refuse with that error reply, as sent ("-WRONGPASS ...")
  *            "NEXT\n"            not cloudlet's: valkey checks its own ACL passwords
  * A verifier that cannot be reached or answers nothing refuses the AUTH.
@@ -35,6 +37,7 @@
 typedef struct Ctx Ctx;
 typedef struct Str Str;
 typedef struct Blocked Blocked;
+typedef struct User User;
 typedef int (*AuthCallback)(Ctx *, Str *, Str *, Str **);
 typedef void (*FreePrivdata)(Ctx *, void *);
 
@@ -48,6 +51,11 @@ static int (*AuthenticateClientWithACLUser)(Ctx *, const char *, size_t, void *,
 static unsigned long long (*GetClientId)(Ctx *);
 static const char *(*StringPtrLen)(const Str *, size_t *);
 static Str *(*CreateString)(Ctx *, const char *, size_t);
+static User *(*CreateModuleUser)(const char *);
+static int (*SetModuleUserACL)(User *, const char *);
+static int (*AuthenticateClientWithUser)(Ctx *, User *, void *, void *, uint64_t *);
+
+static User *admin;
 
 static char verifier_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
@@ -126,6 +134,11 @@ static int auth_reply(Ctx *ctx, Str *username, Str *password, Str **err) {
         *err = NULL; /* the ACL user is gone or off: valkey's WRONGPASS */
         return AUTH_HANDLED;
     }
+    if (strcmp(a, "ADMIN") == 0) {
+        if (AuthenticateClientWithUser(ctx, admin, NULL, NULL, NULL) == MOD_OK) return AUTH_HANDLED;
+        *err = NULL;
+        return AUTH_HANDLED;
+    }
     if (strcmp(a, "NEXT") == 0) return AUTH_NOT_HANDLED;
     if (strncmp(a, "ERR ", 4) == 0) {
         *err = CreateString(ctx, a + 4, strlen(a + 4));
@@ -173,7 +186,8 @@ int ValkeyModule_OnLoad(Ctx *ctx, Str **argv, int argc) {
         !API("GetBlockedClientPrivateData", GetBlockedClientPrivateData) ||
         !API("AuthenticateClientWithACLUser", AuthenticateClientWithACLUser) ||
         !API("GetClientId", GetClientId) || !API("StringPtrLen", StringPtrLen) ||
-        !API("CreateString", CreateString))
+        !API("CreateString", CreateString) || !API("CreateModuleUser", CreateModuleUser) ||
+        !API("SetModuleUserACL", SetModuleUserACL) || !API("AuthenticateClientWithUser", AuthenticateClientWithUser))
         return MOD_ERR;
     SetModuleAttribs(ctx, "cloudlet_auth", 1, APIVER_1);
     size_t len = 0;
@@ -181,6 +195,10 @@ int ValkeyModule_OnLoad(Ctx *ctx, Str **argv, int argc) {
     if (!path || len == 0 || len >= sizeof verifier_path) return MOD_ERR;
     memcpy(verifier_path, path, len);
     verifier_path[len] = '\0';
+    admin = CreateModuleUser("cloudlet-admin");
+    const char *rules[] = {"on", "allkeys", "allchannels", "allcommands"};
+    for (size_t i = 0; i < sizeof rules / sizeof *rules; i++)
+        if (SetModuleUserACL(admin, rules[i]) != MOD_OK) return MOD_ERR;
     RegisterAuthCallback(ctx, auth_callback);
     return MOD_OK;
 }

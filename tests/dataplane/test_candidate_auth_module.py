@@ -124,3 +124,15 @@ def test_concurrent_logins_each_get_their_own_answer(candidate: ModuleValkey) ->
 
     with ThreadPoolExecutor(len(cases)) as pool:
         assert list(pool.map(login, cases)) == [ok for _, _, ok in cases]
+
+
+def test_admin_is_a_module_user_no_acl_command_shows(candidate: ModuleValkey) -> None:
+    """cloudlet's own login works (the fixture's cluster set-up used it) with only its secret,
+    and a client allowed every ACL read cannot find it: no reply rewriting needed."""
+    r = redis.Redis(host=candidate.address, port=candidate.port, ssl=True, ssl_cert_reqs="none",
+                    username=bench.PW_USER, password=bench.PASSWORD, decode_responses=True)
+    assert sorted(r.acl_users()) == sorted([bench.PW_USER, bench.IAM_USER, "default"])
+    assert not any(ADMIN_USER in rule for rule in r.acl_list())
+    assert r.acl_getuser(ADMIN_USER) is None
+    admin_pw = candidate.verifier.admin_password.decode()
+    assert raw(candidate, auth(ADMIN_USER, admin_pw), b"ACL WHOAMI\r\n") == [b"+OK\r\n", b"$14\r\n"]
