@@ -1,184 +1,326 @@
-"""valkey-benchmark through cloudlet's cache endpoint vs. the same valkey's own TLS port.
+"""valkey-benchmark through a cloudlet cache endpoint vs. a bare `valkey-server --tls`, same run.
 
-One valkey-server (unix socket for the proxy, tls-port with a certificate from
-cloudlet's CA for the direct run), one DataPlane on uvloop in this process,
-50 connections, SET/GET, without and with pipelining (-P 16). Both sides are
-warmed up first (keys written, TLS stacks exercised); then direct and proxied
-runs alternate --repeat times and the medians are printed (throughput, p50/p99
-latency, the proxy/direct ratio), with the CPU time the proxy spent per
-request: that figure barely moves with machine load, where throughput does
-(on a 2-core machine the benchmark client, valkey and the proxy share the
-cores, so the ratio is bounded by the proxy's share of the CPU).
+One `cloudlet start` (Lambda isolation on) with a serverless cache whose user group holds a
+password user and an IAM user; one bare valkey-server with a TLS port (certificate from
+cloudlet's CA) and the same two ACL user names, with passwords. For every case (1, 50 and
+200 connections x pipeline 1 and 16 x password and IAM user) valkey-benchmark runs SET and
+GET (`-d 3`, random keys) against the bare valkey (the peer), against the cache's endpoint
+from the host, and against it from inside a function in the cache's VPC (valkey-benchmark
+run by the handler, through the environment's egress relay). The three sides alternate
+--repeat times; medians are compared. The IAM user's token is made afresh for every run (the
+way the tutorial's ElastiCacheIAMProvider makes it); against the bare valkey that user logs in
+with a password, there being no IAM there.
 
-    PYTHONPATH=src python3 bench/bench_dataplane.py [-n REQUESTS] [-c CLIENTS] [-P 1,16] [--repeat 3] [-d BYTES]
+Beside them, the candidate design measured in the same run ("module" column): a valkey-server
+(cluster mode, all slots, its cluster bus in a private network namespace as a cache's is)
+terminating TLS itself on a socket of the host's namespace handed down to it (host_listener.c),
+with cloudlet_auth.so (dataplane_candidate/, built here with gcc) handing every AUTH to a
+verifier in this process that runs cloudlet's own CacheAuthenticator (IAM token verification,
+elasticache:Connect, password users) once per AUTH; after it the client talks to valkey alone. "module+splice": the same behind a byte relay (splice(2), two threads per
+connection), the other way to reach a valkey inside its network namespace. Neither
+is what caches use today: their figures say what that path would cost.
+
+Prints a table, then per case and side two GOAL lines: throughput (requests of SET and GET
+over their time together) >= 0.9 of the peer's, and p99 (the worse of SET's and GET's)
+within 1.2x the peer's.
+
+    python3 bench/bench_dataplane.py [-n REQUESTS] [--repeat 3] [-c 1,50,200] [-P 1,16] [--no-function]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
-import hashlib
 import io
+import json
 import os
+import shutil
 import socket
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import ParseResult, urlencode, urlunparse
 
-import uvloop
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "dataplane_candidate"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from bench_api import start_cloudlet  # noqa: E402
+from candidate_auth import ModuleValkey, SpliceRelay  # noqa: E402
 
-from cloudlet.config import Config  # noqa: E402
-from cloudlet.dataplane.server import DataPlane  # noqa: E402
-from cloudlet.dataplane.spec import ADMIN_USER, CacheEndpoint, CacheUser, backend_password  # noqa: E402
 from cloudlet.dataplane.tls import ca_cert_path, issue_server_cert  # noqa: E402
-from cloudlet.services.registry import build_world  # noqa: E402
 
-USER, PASSWORD = "bench-user", "bench-password-123456"
+KEY, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+REGION = "us-east-1"
+CACHE = "bench-dp"
+PW_USER, IAM_USER, PASSWORD = "bench-pw", "bench-iam", "bench-password-123456"
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+VPC_ROLE = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+# The handler runs the same valkey-benchmark command line inside the function's sandbox. The cache's
+# name is resolved by the handler (cloudlet's resolver shim serves Python, not valkey-benchmark's libc).
+HANDLER = r'''
+import socket, subprocess
+
+def handler(event, context):
+    argv = list(event["argv"])
+    argv[argv.index("-h") + 1] = socket.gethostbyname(argv[argv.index("-h") + 1])
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=280)
+    return {"stdout": out.stdout, "stderr": out.stderr[-2000:], "rc": out.returncode}
+'''
+THROUGHPUT_TARGET, P99_TARGET = 0.9, 1.2
 
 
-def free_port(host: str) -> int:
+@dataclass
+class Run:
+    rps: float  # SET and GET requests over their time together
+    p99: float  # ms, the worse of SET's and GET's
+
+
+def goal_line(name: str, value: float, peer: float, unit: str, ratio: float, op: str, target: float) -> str:
+    met = ratio >= target if op == ">=" else ratio <= target
+    return (f"GOAL | {name} | cloudlet {value:.{0 if unit == 'rps' else 3}f}{unit} | "
+            f"peer(valkey-server --tls) {peer:.{0 if unit == 'rps' else 3}f}{unit} | ratio {ratio:.2f} | "
+            f"target {op}{target} | {'MET' if met else 'MISSED'}")
+
+
+def width(side: str) -> int:
+    return max(14, len(side) + 6)
+
+
+def requests(base: int, clients: int, pipeline: int) -> int:
+    """Requests per test: more where the peer is faster, so no run is over in a blink."""
+    return base * (1 if clients == 1 else 2) * (4 if pipeline > 1 else 1)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
-def start_valkey(work: Path, secret: bytes, tls_port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+def start_bare_valkey(work: Path, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
     chain, key = issue_server_cert(data_dir, ["localhost"], ["127.0.0.1"])
     (work / "tls.crt").write_bytes(chain)
     (work / "tls.key").write_bytes(key)
     (work / "tls.key").chmod(0o600)
-    h = lambda pw: hashlib.sha256(pw.encode()).hexdigest()  # noqa: E731
     (work / "users.acl").write_text(
-        f"user {ADMIN_USER} on #{h(backend_password(secret, ADMIN_USER))} ~* &* +@all\n"
-        f"user {USER} on #{h(backend_password(secret, USER))} >{PASSWORD} ~* &* +@all\n"
+        f"user {PW_USER} on >{PASSWORD} ~* &* +@all\n"
+        f"user {IAM_USER} on >{PASSWORD} ~* &* +@all\n"
         "user default off ~* +@all\n"
     )
     proc = subprocess.Popen(
-        [
-            "valkey-server", "--port", "0", "--unixsocket", str(work / "valkey.sock"),
-            "--save", "", "--appendonly", "no", "--dir", str(work), "--aclfile", str(work / "users.acl"),
-            "--tls-port", str(tls_port), "--tls-cert-file", str(work / "tls.crt"),
-            "--tls-key-file", str(work / "tls.key"), "--tls-ca-cert-file", str(ca_cert_path(data_dir)),
-            "--tls-auth-clients", "no", "--bind", "127.0.0.1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        ["valkey-server", "--port", "0", "--save", "", "--appendonly", "no", "--dir", str(work),
+         "--aclfile", str(work / "users.acl"), "--tls-port", str(port),
+         "--tls-cert-file", str(work / "tls.crt"), "--tls-key-file", str(work / "tls.key"),
+         "--tls-ca-cert-file", str(ca_cert_path(data_dir)), "--tls-auth-clients", "no", "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 10
-    while time.time() < deadline and not (work / "valkey.sock").exists():
-        time.sleep(0.05)
-    return proc
-
-
-def tls_of(host: str, port: int) -> str:
-    """The protocol and cipher valkey-benchmark's OpenSSL defaults get from this endpoint."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    with socket.create_connection((host, port), timeout=5) as raw, ctx.wrap_socket(raw) as s:
-        cipher = s.cipher()
-        return f"{s.version()} {cipher[0] if cipher else '?'}"
-
-
-def benchmark(
-    host: str, port: int, n: int, clients: int, pipeline: int, size: int, tests: str = "set,get"
-) -> dict[str, dict[str, float]]:
-    out = subprocess.run(
-        [
-            "valkey-benchmark", "-h", host, "-p", str(port), "--tls", "--insecure", "--user", USER,
-            "-a", PASSWORD, "-c", str(clients), "-n", str(n), "-t", tests, "-P", str(pipeline),
-            "-r", "100000", "-d", str(size), "--csv",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    rows = {}
-    for row in csv.DictReader(io.StringIO(out.stdout)):
-        rows[row["test"]] = {
-            "rps": float(row["rps"]),
-            "p50": float(row["p50_latency_ms"]),
-            "p99": float(row["p99_latency_ms"]),
-        }
-    if not rows:
-        raise RuntimeError(f"valkey-benchmark failed: {out.stderr or out.stdout}")
-    return rows
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-n", type=int, default=200000)
-    ap.add_argument("-c", type=int, default=50)
-    ap.add_argument("-P", default="1,16", help="pipeline depths, comma-separated")
-    ap.add_argument("-d", type=int, default=3, help="value size in bytes (valkey-benchmark -d)")
-    ap.add_argument("--repeat", type=int, default=3, help="alternating direct/proxied runs; medians shown")
-    args = ap.parse_args()
-    pipelines = [int(p) for p in args.P.split(",")]
-    with tempfile.TemporaryDirectory(prefix="cloudlet-bench-") as tmp:
-        work = Path(tmp)
-        config = Config.from_env(env={}, data_dir=work / "data")
-        world = build_world(config)
-        secret = b"bench-secret-0123456789abcdef0123"
-        tls_port = free_port("127.0.0.1")
-        valkey = start_valkey(work, secret, tls_port, config.data_dir)
-        address, port = "127.77.199.9", free_port("127.77.199.9")
-        spec = CacheEndpoint(
-            name="bench", arn="arn:aws:elasticache:us-east-1:123456789012:serverlesscache:bench",
-            account_id="123456789012", region="us-east-1",
-            hostname="bench-abc123.serverless.use1.cache.amazonaws.com", address=address,
-            valkey_socket=work / "valkey.sock", backend_secret=secret, port=port,
-            reader_port=free_port("127.77.199.9"),
-            users={USER: CacheUser(USER, USER, "arn:aws:elasticache:us-east-1:123456789012:user:" + USER,
-                                   "password", (PASSWORD,), "on ~* +@all")},
-        )
-        loop = uvloop.new_event_loop()
-        threading.Thread(target=loop.run_forever, daemon=True).start()
-
-        async def _open() -> DataPlane:
-            dp = DataPlane(world)
-            await dp.open_cache(spec)
-            return dp
-
-        dp = asyncio.run_coroutine_threadsafe(_open(), loop).result(30)
+    while time.time() < deadline:
         try:
-            print(f"valkey-benchmark -c {args.c} -n {args.n} -d {args.d}, SET/GET, median of {args.repeat}, "
-                  f"load average {os.getloadavg()[0]:.2f}")
-            print(f"  direct:   valkey tls-port 127.0.0.1:{tls_port}, {tls_of('127.0.0.1', tls_port)}")
-            print(f"  cloudlet: {address}:{port}, {tls_of(address, port)}")
-            for host, p in (("127.0.0.1", tls_port), (address, port)):  # warm-up, not measured
-                benchmark(host, p, max(args.n // 10, 1000), args.c, 16, args.d, "set")
-            print(f"{'test':<8}{'P':>4}  {'direct rps':>12}{'p50':>7}{'p99':>7}  "
-                  f"{'cloudlet rps':>12}{'p50':>7}{'p99':>7}  {'ratio':>6}  {'cloudlet CPU us/req':>19}")
-            for pipeline in pipelines:
-                runs: dict[str, list[dict[str, dict[str, float]]]] = {"direct": [], "proxied": []}
-                cpu: list[float] = []
-                for _ in range(args.repeat):
-                    runs["direct"].append(benchmark("127.0.0.1", tls_port, args.n, args.c, pipeline, args.d))
-                    before = time.process_time()  # this process is the proxy; its other threads idle
-                    runs["proxied"].append(benchmark(address, port, args.n, args.c, pipeline, args.d))
-                    cpu.append((time.process_time() - before) / (2 * args.n) * 1e6)
-                for test in ("SET", "GET"):
-                    d = {k: statistics.median(r[test][k] for r in runs["direct"]) for k in ("rps", "p50", "p99")}
-                    p = {k: statistics.median(r[test][k] for r in runs["proxied"]) for k in ("rps", "p50", "p99")}
-                    ratio = statistics.median(
-                        pr[test]["rps"] / dr[test]["rps"] for dr, pr in zip(runs["direct"], runs["proxied"], strict=False)
-                    )
-                    print(f"{test:<8}{pipeline:>4}  {d['rps']:>12.0f}{d['p50']:>7.2f}{d['p99']:>7.2f}  "
-                          f"{p['rps']:>12.0f}{p['p50']:>7.2f}{p['p99']:>7.2f}  {ratio:>6.2f}  "
-                          f"{statistics.median(cpu):>19.2f}")
-        finally:
-            asyncio.run_coroutine_threadsafe(dp.stop(), loop).result(30)
-            loop.call_soon_threadsafe(loop.stop)
-            valkey.terminate()
-            valkey.wait(5)
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("bare valkey-server did not listen")
+
+
+def iam_token(user: str) -> str:
+    """An ElastiCache IAM auth token for USER on the bench cache, as the tutorial makes it."""
+    import botocore.session
+    from botocore.model import ServiceId
+    from botocore.signers import RequestSigner
+
+    sess = botocore.session.get_session()
+    sess.set_credentials(KEY, SECRET)
+    signer = RequestSigner(ServiceId("elasticache"), REGION, "elasticache", "v4", sess.get_credentials(),
+                           sess.get_component("event_emitter"))
+    query = urlencode({"Action": "connect", "User": user, "ResourceType": "ServerlessCache"})
+    url = urlunparse(ParseResult("https", CACHE, "/", "", query, ""))
+    signed = signer.generate_presigned_url({"method": "GET", "url": url, "body": {}, "headers": {}, "context": {}},
+                                           operation_name="connect", expires_in=900, region_name=REGION)
+    return str(signed).removeprefix("https://")
+
+
+def benchmark_argv(host: str, port: int, user: str, password: str, clients: int, pipeline: int, n: int) -> list[str]:
+    return ["valkey-benchmark", "-h", host, "-p", str(port), "--tls", "--insecure", "--user", user,
+            "-a", password, "-c", str(clients), "-n", str(n), "-t", "set,get", "-P", str(pipeline),
+            "-r", "100000", "-d", "3", "--csv"]
+
+
+def parse(stdout: str, stderr: str) -> Run:
+    rows = {row["test"]: row for row in csv.DictReader(io.StringIO(stdout))}
+    if set(rows) != {"SET", "GET"}:
+        raise RuntimeError(f"valkey-benchmark failed: {stderr.strip() or stdout.strip()}")
+    rps = [float(rows[t]["rps"]) for t in ("SET", "GET")]
+    return Run(rps=2 / sum(1 / r for r in rps), p99=max(float(rows[t]["p99_latency_ms"]) for t in ("SET", "GET")))
+
+
+def on_host(argv: list[str]) -> Run:
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    return parse(out.stdout, out.stderr)
+
+
+class Cloudlet:
+    """A cloudlet with the bench cache, its two users, and (unless off) a function in its VPC."""
+
+    def __init__(self, data: Path, function: bool) -> None:
+        import boto3
+        from botocore.config import Config as BotoConfig
+
+        self.data = data
+        self.proc, url, _ = start_cloudlet(data, CLOUDLET_LAMBDA_ISOLATION="on")
+        kw: dict[str, Any] = {"endpoint_url": url, "region_name": REGION, "aws_access_key_id": KEY,
+                              "aws_secret_access_key": SECRET,
+                              "config": BotoConfig(retries={"max_attempts": 0}, read_timeout=600)}
+        ec, ec2, iam, self.lam = (boto3.client(s, **kw) for s in ("elasticache", "ec2", "iam", "lambda"))
+        ec.create_user(UserName=PW_USER, UserId=PW_USER, Engine="valkey",
+                       AuthenticationMode={"Type": "password", "Passwords": [PASSWORD]}, AccessString="on ~* +@all")
+        ec.create_user(UserName=IAM_USER, UserId=IAM_USER, Engine="valkey",
+                       AuthenticationMode={"Type": "iam"}, AccessString="on ~* +@all")
+        ec.create_user_group(UserGroupId="bench-group", Engine="valkey",
+                             UserIds=[PW_USER, IAM_USER])
+        while ec.describe_user_groups(UserGroupId="bench-group")["UserGroups"][0]["Status"] != "active":
+            time.sleep(0.1)
+        ec.create_serverless_cache(ServerlessCacheName=CACHE, Engine="valkey", UserGroupId="bench-group")
+        while True:
+            cache = ec.describe_serverless_caches(ServerlessCacheName=CACHE)["ServerlessCaches"][0]
+            if cache["Status"] == "available":
+                break
+            time.sleep(0.1)
+        self.hostname = cache["Endpoint"]["Address"]
+        # valkey-benchmark on the host resolves no cache names: the loopback address cloudlet gave it.
+        self.address = next(line.split()[0] for line in (data / "hosts").read_text().splitlines()
+                            if self.hostname in line)
+        self.function: str | None = None
+        if function:
+            vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+            subnets = [s["SubnetId"] for s in
+                       ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]]
+            sg = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                                       {"Name": "group-name", "Values": ["default"]}])
+            role = iam.create_role(RoleName="bench-dp", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+            iam.attach_role_policy(RoleName="bench-dp", PolicyArn=VPC_ROLE)
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w") as z:
+                z.writestr("app.py", HANDLER)
+            self.lam.create_function(
+                FunctionName="bench-dp", Role=role, Runtime="python3.12", Handler="app.handler",
+                Code={"ZipFile": buf.getvalue()}, Timeout=300, MemorySize=1024,
+                VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [sg["SecurityGroups"][0]["GroupId"]]})
+            self.lam.get_waiter("function_active_v2").wait(
+                FunctionName="bench-dp", WaiterConfig={"Delay": 0.1, "MaxAttempts": 600})
+            self.function = "bench-dp"
+
+    def in_function(self, argv: list[str]) -> Run:
+        r = self.lam.invoke(FunctionName=self.function, Payload=json.dumps({"argv": argv}).encode())
+        body = json.loads(r["Payload"].read())
+        if "FunctionError" in r:
+            raise RuntimeError(f"function failed: {body}")
+        return parse(body["stdout"], body["stderr"])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=20000, help="requests per test at 1 connection, pipeline 1 (x2 at more connections, x4 pipelined)")
+    ap.add_argument("-c", default="1,50,200", help="connection counts, comma-separated")
+    ap.add_argument("-P", default="1,16", help="pipeline depths, comma-separated")
+    ap.add_argument("--repeat", type=int, default=3, help="alternating runs per side; medians compared")
+    ap.add_argument("--no-function", action="store_true", help="skip the in-function side")
+    args = ap.parse_args()
+    if shutil.which("valkey-benchmark") is None:
+        print("valkey-benchmark not found (Debian: valkey-tools); skipping the data-plane bench")
+        return 0
+    function = not args.no_function and shutil.which(os.environ.get("CLOUDLET_BWRAP", "bwrap")) is not None
+    if not args.no_function and not function:
+        print("bwrap not found: no in-function side (functions need Lambda isolation here)")
+    data = Path(tempfile.mkdtemp(prefix="cloudlet-bench-dp-"))
+    cloudlet = Cloudlet(data / "cloudlet", function)
+    work = data / "bare"
+    work.mkdir()
+    bare, bare_port = start_bare_valkey(work, data / "cloudlet")
+    sides: dict[str, Callable[[list[str]], Run]] = {"host": on_host}
+    if cloudlet.function is not None:
+        sides["function"] = cloudlet.in_function
+    candidate = ModuleValkey.start(data / "module", data / "cloudlet", CACHE, REGION, (PW_USER, PASSWORD), IAM_USER,
+                                   "127.77.250.1", private_net=True)
+    if candidate is None:
+        print("gcc not found: no candidate (valkey TLS + cloudlet_auth module) side")
+        relay = None
+    else:
+        sides["module"] = on_host
+        relay = SpliceRelay("127.77.250.2", (candidate.address, candidate.port))
+        sides["module+splice"] = on_host
+    goals: list[str] = []
+    try:
+        print(f"valkey-benchmark SET/GET -d 3, median of {args.repeat}, load average {os.getloadavg()[0]:.2f}; "
+              f"peer: valkey-server --tls 127.0.0.1:{bare_port}; cloudlet: {cloudlet.hostname} ({cloudlet.address})")
+        print(f"{'user':<9}{'conns':>6}{'P':>4}  {'peer rps':>10}{'p99':>7}  "
+              + "".join(f"{s + ' rps':>{width(s)}}{'p99':>7}{'ratio':>7}" for s in sides))
+        for user in ("password", "iam"):
+            name = PW_USER if user == "password" else IAM_USER
+            for clients in (int(c) for c in args.c.split(",")):
+                for pipeline in (int(p) for p in args.P.split(",")):
+                    n = requests(args.n, clients, pipeline)
+                    runs: dict[str, list[Run]] = {"peer": [], **{s: [] for s in sides}}
+                    for _ in range(args.repeat):
+                        runs["peer"].append(on_host(
+                            benchmark_argv("127.0.0.1", bare_port, name, PASSWORD, clients, pipeline, n)))
+                        for side, run in sides.items():
+                            secret = iam_token(name) if user == "iam" else PASSWORD
+                            host = {"host": cloudlet.address, "function": cloudlet.hostname}.get(side, "")
+                            port = 6379
+                            if side == "module":
+                                assert candidate is not None
+                                host, port = candidate.address, candidate.port
+                            elif side == "module+splice":
+                                assert relay is not None
+                                host, port = relay.address, relay.port
+                            runs[side].append(run(benchmark_argv(host, port, name, secret, clients, pipeline, n)))
+                    med = {s: Run(statistics.median(r.rps for r in rs), statistics.median(r.p99 for r in rs))
+                           for s, rs in runs.items()}
+                    peer = med["peer"]
+                    row = f"{user:<9}{clients:>6}{pipeline:>4}  {peer.rps:>10.0f}{peer.p99:>7.2f}  "
+                    for side in sides:
+                        got = med[side]
+                        row += f"{got.rps:>{width(side)}.0f}{got.p99:>7.2f}{got.rps / peer.rps:>7.2f}"
+                        if side.startswith("module"):
+                            continue  # a candidate's figures, not a goal of what ships
+                        case = f"data plane {user} user, {clients} conn, P{pipeline}, {side}"
+                        goals.append(goal_line(case + " throughput", got.rps, peer.rps, "rps",
+                                               got.rps / peer.rps, ">=", THROUGHPUT_TARGET))
+                        goals.append(goal_line(case + " p99", got.p99, peer.p99, "ms",
+                                               got.p99 / peer.p99 if peer.p99 else float("inf"), "<=", P99_TARGET))
+                    print(row, flush=True)
+    finally:
+        cloudlet.stop()
+        if candidate is not None:
+            candidate.stop()
+        if relay is not None:
+            relay.stop()
+        bare.terminate()
+        bare.wait(5)
+        shutil.rmtree(data, ignore_errors=True)
+    print()
+    for line in goals:
+        print(line)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
