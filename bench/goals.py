@@ -61,7 +61,7 @@ def summary(lines: list[str]) -> str:
         return "no GOAL lines"
     rows = [[cell.strip() for cell in g.split("|")[1:]] for g in goals]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = [" | ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    out = [" | ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)).rstrip() for r in rows]
     counts = {word: sum(1 for r in rows if r[-1].startswith(word)) for word in ("MET", "MISSED", "SKIPPED")}
     out.append(", ".join(f"{n} {word}" for word, n in counts.items()))
     return "\n".join(out)

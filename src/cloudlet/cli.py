@@ -14,9 +14,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from importlib import metadata
 from pathlib import Path
 
 import cloudlet
@@ -52,11 +49,13 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def fetch_health(endpoint: str, timeout: float = 1.0) -> dict[str, object] | None:
+    import urllib.request  # here: the server's own start does not need it (start-up time)
+
     try:
         with urllib.request.urlopen(endpoint + HEALTH_PATH, timeout=timeout) as r:
             data: dict[str, object] = json.loads(r.read())
             return data
-    except (OSError, ValueError, urllib.error.URLError):
+    except (OSError, ValueError):  # urllib's URLError is an OSError
         return None
 
 
@@ -350,11 +349,14 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def _version() -> str:
+    # botocore's own attribute, not importlib.metadata: built at every start, this stays cheap.
     try:
-        botocore = metadata.version("botocore")
-    except metadata.PackageNotFoundError:
-        botocore = "missing"
-    return f"cloudlet {cloudlet.__version__} (botocore {botocore}, Python {platform.python_version()})"
+        import botocore
+
+        version: str = botocore.__version__
+    except ImportError:
+        version = "missing"
+    return f"cloudlet {cloudlet.__version__} (botocore {version}, Python {platform.python_version()})"
 
 
 def build_parser() -> argparse.ArgumentParser:

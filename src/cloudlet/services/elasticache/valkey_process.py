@@ -29,12 +29,14 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-import redis.asyncio as aioredis
+from typing import TYPE_CHECKING
 
 from cloudlet.core.child_process import spawn
 from cloudlet.dataplane.spec import ADMIN_USER
 from cloudlet.services.elasticache import private_network, serverless_config
+
+if TYPE_CHECKING:  # redis is imported at a cache's first start: cloudlet starts without it
+    import redis.asyncio as aioredis
 
 log = logging.getLogger("cloudlet.elasticache.valkey")
 
@@ -274,6 +276,8 @@ class ValkeyProcess:
         script over the limit makes valkey answer BUSY; ElastiCache then issues SCRIPT KILL, and
         restarts the engine when the script cannot be killed (it has written). Clients cannot
         send SCRIPT KILL themselves on serverless, so this is what ends a runaway script."""
+        import redis.asyncio as aioredis
+
         while not self._stopping:
             await asyncio.sleep(SCRIPT_WATCH_S)
             try:
@@ -332,6 +336,8 @@ class ValkeyProcess:
 
     async def _wait_ready(self) -> None:
         assert self.proc is not None
+        import redis.asyncio as aioredis
+
         deadline = time.monotonic() + START_TIMEOUT_S
         delay = 0.002
         while time.monotonic() < deadline:
@@ -357,6 +363,8 @@ class ValkeyProcess:
 
     def client(self) -> aioredis.Redis:
         if self._client is None:
+            import redis.asyncio as aioredis
+
             self._client = aioredis.Redis(
                 unix_socket_path=str(self.socket),
                 username=ADMIN_USER,
