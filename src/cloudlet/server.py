@@ -144,16 +144,14 @@ class FrontDoor:
         self.providers: list[Provider] = list(world.providers.values())
         self.internal_routes = [r for p in self.providers for r in p.internal_routes()]
         self._router: ServiceRouter | None = None
-        self._router_task: asyncio.Future[ServiceRouter] | None = None
 
     # -- lifecycle
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        names = [p.service for p in self.providers]
-        # Routing needs a few fields of each model, kept in a small index (protocol/service_index.py);
-        # each service's model itself is loaded at its first call, so start-up and idle memory stay small.
-        self._router_task = loop.run_in_executor(None, lambda: ServiceRouter(service_infos(names)))
+        # Routing needs a few fields of each model, kept in a small index (protocol/service_index.py):
+        # read in place (no thread). Each service's model is loaded at its first call, so start-up
+        # and idle memory stay small.
+        self._router = ServiceRouter(service_infos([p.service for p in self.providers]))
         # State back into memory before the providers start; what runs (caches, functions) after.
         self.world.persistence.restore(self.world)
         for provider in self.providers:
@@ -169,11 +167,8 @@ class FrontDoor:
         self.world.persistence.close()
 
     async def router(self) -> ServiceRouter:
-        if self._router is None:
-            if self._router_task is None:
-                self._router = ServiceRouter(service_infos([p.service for p in self.providers]))
-            else:
-                self._router = await self._router_task
+        if self._router is None:  # dispatch without start() (in-process tests)
+            self._router = ServiceRouter(service_infos([p.service for p in self.providers]))
         return self._router
 
     def health(self) -> dict[str, Any]:
