@@ -241,7 +241,9 @@ class LambdaState:
 def _persist_spec() -> Any:
     from cloudlet.core.store import Collection, PersistSpec
 
-    return PersistSpec(collections=(Collection("functions", Function),))
+    # An invoke changes no record (environments are runtime-only; its log events go to the
+    # logs journal): nothing to write after it, which keeps a warm invoke off the state file.
+    return PersistSpec(collections=(Collection("functions", Function),), skip_ops=frozenset({"Invoke"}))
 
 
 PERSIST = _persist_spec()
