@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import cloudlet
+from cloudlet.cli_ca import finish_ca, start_ca
 from cloudlet.cli_checks import CliError, check_data_dir, check_port
 from cloudlet.cli_processes import (
     descendants,
@@ -126,27 +127,32 @@ def _start(args: argparse.Namespace) -> int:
     warning = valkey_warning(config.valkey_server)
     if warning:
         print(warning, file=sys.stderr)
-    # The CA exists from the start, so `cloudlet ca` names a real file before the first cache.
-    from cloudlet.dataplane.tls import ensure_ca
-
+    # The CA exists from the start, so `cloudlet ca` names a real file before the first cache;
+    # a new data dir's is made by a child while this process loads the server (cli_ca.py).
+    ca = start_ca(config.data_dir)
     try:
-        ensure_ca(config.data_dir)
-    except OSError as e:
-        raise CliError(f"cannot create the CA in {config.data_dir / 'ca'}: {e.strerror or e}") from None
-    from cloudlet.services.lambda_.sandbox import IsolationUnavailable, isolation_for
+        from cloudlet.services.lambda_.sandbox import IsolationUnavailable, isolation_for
 
-    if config.lambda_isolation == "on":
-        # Refused before anything starts; otherwise the probe overlaps the server's start.
-        try:
-            isolation_for(config)
-        except IsolationUnavailable as e:
-            raise CliError(str(e)) from None
-    if not args.detach:
-        from cloudlet.server import run_forever
+        if config.lambda_isolation == "on":
+            # Refused before anything starts; otherwise the probe overlaps the server's start.
+            try:
+                isolation_for(config)
+            except IsolationUnavailable as e:
+                raise CliError(str(e)) from None
+        if not args.detach:
+            from cloudlet.server import run_forever
 
-        args.serving = True  # from here on an OSError is the server's own, with its traceback
-        return run_forever(config)
-    return _start_detached(config, args.timeout, printed=warning or "")
+            finish_ca(ca)
+            ca = None
+            args.serving = True  # from here on an OSError is the server's own, with its traceback
+            return run_forever(config)
+        finish_ca(ca)
+        ca = None
+        return _start_detached(config, args.timeout, printed=warning or "")
+    finally:
+        if ca is not None:  # refused before the CA was waited for
+            ca.kill()
+            ca.wait()
 
 
 def _start_detached(config: Config, timeout: float, printed: str) -> int:
