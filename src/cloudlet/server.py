@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
 from multidict import CIMultiDict
 
 import cloudlet
 from cloudlet import sigv4
+from cloudlet.aiohttp_import import web
 from cloudlet.config import HEALTH_PATH, PID_FILE, Config
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
