@@ -4,8 +4,8 @@ One cloudlet (the real front door, served by aiohttp on a loopback port) runs in
 thread of this process, ephemeral, so the bench can add records to its state directly.
 
 Pages: boto3 (over HTTP, signed, through every front-door step) asks for one page of 50
-of ListRoles (MaxItems=50) and DescribeServerlessCaches (MaxResults=50) while 1, 100 and
-1,000 roles and caches exist. Roles are made with CreateRole through the API. Starting
+of ListRoles (MaxItems=50) and DescribeServerlessCaches (MaxResults=50) of three cloudlets
+holding 1, 100 and 1,000 roles and caches, in turns. Roles are made with CreateRole through the API. Starting
 1,000 valkeys does not fit a test machine, so the caches are records added to the
 ElastiCache provider's state (status available, no process): the listing reads nothing
 else. The goal compares the page at 1,000 with the page at 100 (both full pages of 50).
@@ -110,37 +110,41 @@ def add_cache_records(server: InProcessCloudlet, upto: int) -> None:
     server.call(add)
 
 
-def time_page(fn: Any, n: int) -> float:
-    for _ in range(10):
-        fn()
-    xs = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        xs.append((time.perf_counter() - t) * 1000)
-    return statistics.median(xs)
-
-
-def pages(server: InProcessCloudlet, n: int) -> None:
-    iam, ec = client(server.port, "iam"), client(server.port, "elasticache")
-    roles: dict[int, float] = {}
-    caches: dict[int, float] = {}
-    made = 0
-    for size in SIZES:
-        for i in range(made, size):
-            iam.create_role(RoleName=f"page-{i:04d}", AssumeRolePolicyDocument=TRUST)
-        made = size
-        add_cache_records(server, size)
-        assert len(iam.list_roles(MaxItems=50)["Roles"]) == min(size, 50)
-        assert len(ec.describe_serverless_caches(MaxResults=50)["ServerlessCaches"]) == min(size, 50)
-        roles[size] = time_page(lambda: iam.list_roles(MaxItems=50), n)
-        caches[size] = time_page(lambda: ec.describe_serverless_caches(MaxResults=50), n)
-    for what, xs in (("ListRoles", roles), ("DescribeServerlessCaches", caches)):
-        print(f"{what:26s} page of 50, p50 ms: " + ", ".join(f"{s} -> {xs[s]:.2f}" for s in SIZES))
-    report("ListRoles page of 50, 1,000 roles vs 100", roles[1000], "ms", "same at 100 roles", roles[100],
-           "<=", 1.25, "x")
-    report("DescribeServerlessCaches page of 50, 1,000 caches vs 100", caches[1000], "ms", "same at 100 caches",
-           caches[100], "<=", 1.25, "x")
+def pages(data: Path, n: int) -> None:
+    # One cloudlet per size, all in this process, timed in turns: machine load falls on each alike.
+    servers = {size: InProcessCloudlet(data / f"pages-{size}") for size in SIZES}
+    try:
+        clients = {size: (client(s.port, "iam"), client(s.port, "elasticache")) for size, s in servers.items()}
+        for size, (iam, ec) in clients.items():
+            for i in range(size):
+                iam.create_role(RoleName=f"page-{i:04d}", AssumeRolePolicyDocument=TRUST)
+            add_cache_records(servers[size], size)
+            assert len(iam.list_roles(MaxItems=50)["Roles"]) == min(size, 50)
+            assert len(ec.describe_serverless_caches(MaxResults=50)["ServerlessCaches"]) == min(size, 50)
+        roles: dict[int, list[float]] = {size: [] for size in SIZES}
+        caches: dict[int, list[float]] = {size: [] for size in SIZES}
+        for i in range(n + 10):  # the first 10 rounds warm up
+            for size in SIZES if i % 2 == 0 else SIZES[::-1]:
+                iam, ec = clients[size]
+                t0 = time.perf_counter()
+                iam.list_roles(MaxItems=50)
+                t1 = time.perf_counter()
+                ec.describe_serverless_caches(MaxResults=50)
+                t2 = time.perf_counter()
+                if i >= 10:
+                    roles[size].append((t1 - t0) * 1000)
+                    caches[size].append((t2 - t1) * 1000)
+    finally:
+        for s in servers.values():
+            s.stop()
+    med = {what: {size: statistics.median(xs[size]) for size in SIZES} for what, xs in
+           (("ListRoles", roles), ("DescribeServerlessCaches", caches))}
+    for what, m in med.items():
+        print(f"{what:26s} page of 50, p50 ms: " + ", ".join(f"{s} -> {m[s]:.2f}" for s in SIZES))
+    report("ListRoles page of 50, 1,000 roles vs 100", med["ListRoles"][1000], "ms", "same at 100 roles",
+           med["ListRoles"][100], "<=", 1.25, "x")
+    report("DescribeServerlessCaches page of 50, 1,000 caches vs 100", med["DescribeServerlessCaches"][1000], "ms",
+           "same at 100 caches", med["DescribeServerlessCaches"][100], "<=", 1.25, "x")
 
 
 def tree_rss(pids: list[int]) -> int:
@@ -206,12 +210,14 @@ def main() -> int:
     ap.add_argument("--idle", type=float, default=2.0, help="seconds a cache idles before its memory is read")
     args = ap.parse_args()
     data = Path(tempfile.mkdtemp(prefix="bench-scaling-"))
-    server = InProcessCloudlet(data)
     try:
-        cache_memory(server, args.idle)
-        pages(server, args.n)
+        server = InProcessCloudlet(data / "memory")
+        try:
+            cache_memory(server, args.idle)
+        finally:
+            server.stop()
+        pages(data, args.n)
     finally:
-        server.stop()
         shutil.rmtree(data, ignore_errors=True)
     return 0
 
