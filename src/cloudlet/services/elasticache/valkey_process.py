@@ -410,9 +410,20 @@ class ValkeyProcess:
         await self.client().config_set("maxmemory", str(maxmemory_bytes))
 
     async def save_rdb(self) -> Path:
-        """SAVE (synchronously inside valkey) and return the dump file's path."""
-        await self.client().save()
-        return self.workdir / "dump.rdb"
+        """SAVE (synchronously inside valkey) and return the dump file's path. valkey refuses a
+        SAVE while a background save of its own runs (a replica's full sync, until valkey has
+        reaped that child): the snapshot waits it out, as a snapshot on AWS does not fail for it."""
+        import redis.asyncio as aioredis
+
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                await self.client().save()
+                return self.workdir / "dump.rdb"
+            except aioredis.ResponseError as e:
+                if "save already in progress" not in str(e) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.02)
 
     def processes(self) -> list[ValkeyProcess]:
         """This valkey and its replica: what ACL changes must reach."""
