@@ -78,6 +78,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt | system
 	t=$$SECONDS; step "pip: cloudlet and its test tools, versions from constraints.txt (downloads on the first run)"
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	done_in $$t
+	$(BIN)/python -m cloudlet.protocol.service_index
 	touch $@
 
 # The Lambda runtimes' virtualenvs (awslambdaric + boto3 per interpreter) and Node.js
@@ -149,8 +150,14 @@ constraints: $(VENV)/.installed runtimes
 	mv constraints.txt.new constraints.txt
 	echo "constraints.txt: $$(grep -vc '^#' constraints.txt) packages"
 
+# Every bench in one run, then the GOAL lines they printed (bench/goals.py) as one table.
 bench: install
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
+	@out=$$(mktemp /tmp/cloudlet-bench.XXXXXX); trap 'rm -f "$$out"' EXIT
+	rc=0
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python "$$b" 2>&1 | tee -a "$$out" || rc=1; done
+	echo; echo "== goals of this run"
+	$(BIN)/python bench/goals.py summary "$$out"
+	exit $$rc
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis .ruff_cache .mypy_cache

@@ -80,7 +80,8 @@ def start_cloudlet(data_dir: Path, **settings: str) -> tuple[subprocess.Popen[by
     """`cloudlet start` on DATA_DIR with extra CLOUDLET_* SETTINGS; (process, endpoint, seconds to healthy)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(PYTHONPATH=str(REPO / "src"), CLOUDLET_LOG_LEVEL="WARNING", **settings)
+    env.update(PYTHONPATH=str(REPO / "src"), CLOUDLET_LOG_LEVEL="WARNING")
+    env.update(settings)
     t0 = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "cloudlet", "start", "--port", str(port), "--data-dir", str(data_dir)],

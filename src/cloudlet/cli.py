@@ -14,12 +14,10 @@ import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from importlib import metadata
 from pathlib import Path
 
 import cloudlet
+from cloudlet.cli_ca import finish_ca, start_ca
 from cloudlet.cli_checks import CliError, check_data_dir, check_port
 from cloudlet.cli_processes import (
     descendants,
@@ -52,11 +50,13 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def fetch_health(endpoint: str, timeout: float = 1.0) -> dict[str, object] | None:
+    import urllib.request  # here: the server's own start does not need it (start-up time)
+
     try:
         with urllib.request.urlopen(endpoint + HEALTH_PATH, timeout=timeout) as r:
             data: dict[str, object] = json.loads(r.read())
             return data
-    except (OSError, ValueError, urllib.error.URLError):
+    except (OSError, ValueError):  # urllib's URLError is an OSError
         return None
 
 
@@ -127,27 +127,32 @@ def _start(args: argparse.Namespace) -> int:
     warning = valkey_warning(config.valkey_server)
     if warning:
         print(warning, file=sys.stderr)
-    # The CA exists from the start, so `cloudlet ca` names a real file before the first cache.
-    from cloudlet.dataplane.tls import ensure_ca
-
+    # The CA exists from the start, so `cloudlet ca` names a real file before the first cache;
+    # a new data dir's is made by a child while this process loads the server (cli_ca.py).
+    ca = start_ca(config.data_dir)
     try:
-        ensure_ca(config.data_dir)
-    except OSError as e:
-        raise CliError(f"cannot create the CA in {config.data_dir / 'ca'}: {e.strerror or e}") from None
-    from cloudlet.services.lambda_.sandbox import IsolationUnavailable, isolation_for
+        from cloudlet.services.lambda_.sandbox import IsolationUnavailable, isolation_for
 
-    if config.lambda_isolation == "on":
-        # Refused before anything starts; otherwise the probe overlaps the server's start.
-        try:
-            isolation_for(config)
-        except IsolationUnavailable as e:
-            raise CliError(str(e)) from None
-    if not args.detach:
-        from cloudlet.server import run_forever
+        if config.lambda_isolation == "on":
+            # Refused before anything starts; otherwise the probe overlaps the server's start.
+            try:
+                isolation_for(config)
+            except IsolationUnavailable as e:
+                raise CliError(str(e)) from None
+        if not args.detach:
+            from cloudlet.server import run_forever
 
-        args.serving = True  # from here on an OSError is the server's own, with its traceback
-        return run_forever(config)
-    return _start_detached(config, args.timeout, printed=warning or "")
+            finish_ca(ca)
+            ca = None
+            args.serving = True  # from here on an OSError is the server's own, with its traceback
+            return run_forever(config)
+        finish_ca(ca)
+        ca = None
+        return _start_detached(config, args.timeout, printed=warning or "")
+    finally:
+        if ca is not None:  # refused before the CA was waited for
+            ca.kill()
+            ca.wait()
 
 
 def _start_detached(config: Config, timeout: float, printed: str) -> int:
@@ -366,11 +371,14 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def _version() -> str:
+    # botocore's own attribute, not importlib.metadata: built at every start, this stays cheap.
     try:
-        botocore = metadata.version("botocore")
-    except metadata.PackageNotFoundError:
-        botocore = "missing"
-    return f"cloudlet {cloudlet.__version__} (botocore {botocore}, Python {platform.python_version()})"
+        import botocore
+
+        version: str = botocore.__version__
+    except ImportError:
+        version = "missing"
+    return f"cloudlet {cloudlet.__version__} (botocore {version}, Python {platform.python_version()})"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,8 @@
-"""Processes for the `cloudlet` command (through psutil): is the server alive, its tree, stopping it."""
+"""Processes for the `cloudlet` command (through psutil): is the server alive, its tree, stopping it.
+
+psutil is imported where it is used: `cloudlet start` runs the server in this process, which
+needs none of it (start-up time, idle memory).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ import os
 import signal
 import time
 
-import psutil
-
 
 def pid_alive(pid: int) -> bool:
     """pid runs (a zombie does not count: it has exited, only its parent has not reaped it)."""
+    import psutil
+
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
@@ -21,6 +25,8 @@ def pid_alive(pid: int) -> bool:
 
 def is_cloudlet(pid: int) -> bool:
     """pid is a live cloudlet, not a stale pid the kernel has given to another program."""
+    import psutil
+
     if not pid_alive(pid):
         return False
     try:
@@ -33,6 +39,8 @@ def is_cloudlet(pid: int) -> bool:
 
 def owner_if_foreign(pid: int) -> str | None:
     """The name of pid's user when this process may not signal it (another user's), else None."""
+    import psutil
+
     try:
         os.kill(pid, 0)
         return None
@@ -48,6 +56,8 @@ def owner_if_foreign(pid: int) -> str | None:
 
 def descendants(pid: int) -> list[int]:
     """All live descendants of pid, children before their own children."""
+    import psutil
+
     try:
         return [p.pid for p in psutil.Process(pid).children(recursive=True)]
     except psutil.NoSuchProcess:
@@ -92,6 +102,8 @@ def terminate_tree(pid: int, timeout: float = 10.0) -> None:
 
 def port_holder(port: int) -> str | None:
     """Who listens on TCP port (e.g. "pid 123, python3 -m cloudlet start"), when this user may see it."""
+    import psutil
+
     try:
         conns = psutil.net_connections(kind="tcp")
     except (psutil.AccessDenied, OSError):

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
 from multidict import CIMultiDict
 
 import cloudlet
 from cloudlet import sigv4
+from cloudlet.aiohttp_import import web
 from cloudlet.config import HEALTH_PATH, PID_FILE, Config
 from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
@@ -36,7 +36,8 @@ from cloudlet.core.provider import Provider
 from cloudlet.core.world import World
 from cloudlet.protocol.base import Protocol
 from cloudlet.protocol.http import HttpRequest, HttpResponse
-from cloudlet.protocol.registry import get_protocol, load_model, protocol_for_request
+from cloudlet.protocol.registry import get_protocol, protocol_for_request
+from cloudlet.protocol.service_index import ServiceInfo, service_infos
 from cloudlet.protocol.xml_out import text as escape
 from cloudlet.services.registry import build_world
 
@@ -51,46 +52,6 @@ MAX_LINE_BYTES = 128 * 1024
 
 # ---------------------------------------------------------------------------
 # Which service a request is for
-
-
-@dataclass
-class ServiceInfo:
-    name: str  # botocore service name
-    protocol: str  # query | ec2 | json | rest-json
-    signing_name: str
-    target_prefix: str | None = None
-    uri_roots: set[str] = field(default_factory=set)  # first path segments of requestUris
-    api_version: str | None = None  # the query protocols' Version parameter
-
-
-def load_service_info(name: str) -> ServiceInfo:
-    model = load_model(name)
-    meta = model.metadata
-    protocol = meta.get("protocol") or (meta.get("protocols") or ["query"])[0]
-    info = ServiceInfo(
-        name=name,
-        protocol=protocol,
-        signing_name=meta.get("signingName") or meta.get("endpointPrefix") or name,
-        target_prefix=meta.get("targetPrefix"),
-        api_version=meta.get("apiVersion"),
-    )
-    if protocol.startswith("rest"):
-        for op_name in model.operation_names:
-            uri = model.operation_model(op_name).http.get("requestUri", "")
-            root = uri.split("?", 1)[0].lstrip("/").split("/", 1)[0]
-            if root and "{" not in root:
-                info.uri_roots.add(root)
-    return info
-
-
-def load_service_infos(names: list[str]) -> list[ServiceInfo]:
-    infos = []
-    for n in names:
-        try:
-            infos.append(load_service_info(n))
-        except Exception as e:  # a provider for a service botocore has no model of
-            log.error("no botocore model for service %s: %s", n, e)
-    return infos
 
 
 class ServiceRouter:
@@ -184,29 +145,19 @@ class FrontDoor:
         self.internal_routes = [r for p in self.providers for r in p.internal_routes()]
         self.host_routes = [r for p in self.providers for r in p.host_routes()]
         self._router: ServiceRouter | None = None
-        self._router_task: asyncio.Future[ServiceRouter] | None = None
 
     # -- lifecycle
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        names = [p.service for p in self.providers]
-        self._router_task = loop.run_in_executor(None, lambda: ServiceRouter(load_service_infos(names)))
-        # Then build the protocols in the background (on the models the router has just
-        # loaded) so the first request is fast.
-        self._router_task.add_done_callback(lambda _: loop.run_in_executor(None, self._warm_protocols, names))
+        # Routing needs a few fields of each model, kept in a small index (protocol/service_index.py):
+        # read in place (no thread). Each service's model is loaded at its first call, so start-up
+        # and idle memory stay small.
+        self._router = ServiceRouter(service_infos([p.service for p in self.providers]))
         # State back into memory before the providers start; what runs (caches, functions) after.
         self.world.persistence.restore(self.world)
         for provider in self.providers:
             await provider.start()
         await self.world.persistence.revive(self.world)
-
-    def _warm_protocols(self, names: list[str]) -> None:
-        for n in names:
-            try:
-                get_protocol(n)
-            except Exception:  # reported on first real use instead
-                log.debug("warming protocol %s failed", n, exc_info=True)
 
     async def stop(self) -> None:
         for provider in reversed(self.providers):
@@ -217,11 +168,8 @@ class FrontDoor:
         self.world.persistence.close()
 
     async def router(self) -> ServiceRouter:
-        if self._router is None:
-            if self._router_task is None:
-                self._router = ServiceRouter(load_service_infos([p.service for p in self.providers]))
-            else:
-                self._router = await self._router_task
+        if self._router is None:  # dispatch without start() (in-process tests)
+            self._router = ServiceRouter(service_infos([p.service for p in self.providers]))
         return self._router
 
     def health(self) -> dict[str, Any]:

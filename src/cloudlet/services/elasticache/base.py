@@ -7,7 +7,7 @@ import hashlib
 import logging
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloudlet.core.context import RequestContext
 from cloudlet.core.errors import AWSError
@@ -15,7 +15,6 @@ from cloudlet.core.provider import Provider
 from cloudlet.core.runtime_dir import private_socket_dir
 from cloudlet.core.store import AccountRegionStore
 from cloudlet.core.world import World
-from cloudlet.dataplane.server import DataPlane
 from cloudlet.dataplane.spec import CacheEndpoint
 from cloudlet.services.elasticache import acl_sync
 from cloudlet.services.elasticache.addresses import AddressPool
@@ -27,6 +26,9 @@ from cloudlet.services.elasticache.state import (
     UserGroupRecord,
 )
 from cloudlet.services.elasticache.views import PORT, READER_PORT
+
+if TYPE_CHECKING:
+    from cloudlet.dataplane.server import DataPlane
 
 log = logging.getLogger("cloudlet.elasticache")
 
@@ -70,9 +72,19 @@ class ElastiCacheBase(Provider):
         self.store: AccountRegionStore[ElastiCacheState] = AccountRegionStore(ElastiCacheState)
         self.addresses = AddressPool(world.config.cache_net)
         self.root: Path = world.config.data_dir / "elasticache"
-        self.dataplane = DataPlane(world)
+        self._dataplane: DataPlane | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def dataplane(self) -> DataPlane:
+        """Built at the first cache: until then cloudlet starts and idles without its TLS stack
+        (cryptography), which is a tenth of an idle cloudlet's memory."""
+        if self._dataplane is None:
+            from cloudlet.dataplane.server import DataPlane
+
+            self._dataplane = DataPlane(self.world)
+        return self._dataplane
 
     # ---- plumbing
     def state(self, ctx: RequestContext) -> ElastiCacheState:

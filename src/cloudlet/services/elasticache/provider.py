@@ -32,7 +32,8 @@ class ElastiCacheProvider(CacheOps, UserOps, TagOps):
             for cache in list(st.caches.values()):
                 if cache.process is not None:
                     await cache.process.stop(graceful=True)
-        await self.dataplane.stop()
+        if self._dataplane is not None:
+            await self._dataplane.stop()
 
     def health(self) -> str:
         caches = [c for _, st in self.store.items() for c in st.caches.values()]

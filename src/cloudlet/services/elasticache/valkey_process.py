@@ -29,12 +29,14 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-import redis.asyncio as aioredis
+from typing import TYPE_CHECKING
 
 from cloudlet.core.child_process import spawn
 from cloudlet.dataplane.spec import ADMIN_USER
 from cloudlet.services.elasticache import private_network, serverless_config
+
+if TYPE_CHECKING:  # redis is imported at a cache's first start: cloudlet starts without it
+    import redis.asyncio as aioredis
 
 log = logging.getLogger("cloudlet.elasticache.valkey")
 
@@ -274,6 +276,8 @@ class ValkeyProcess:
         script over the limit makes valkey answer BUSY; ElastiCache then issues SCRIPT KILL, and
         restarts the engine when the script cannot be killed (it has written). Clients cannot
         send SCRIPT KILL themselves on serverless, so this is what ends a runaway script."""
+        import redis.asyncio as aioredis
+
         while not self._stopping:
             await asyncio.sleep(SCRIPT_WATCH_S)
             try:
@@ -332,6 +336,8 @@ class ValkeyProcess:
 
     async def _wait_ready(self) -> None:
         assert self.proc is not None
+        import redis.asyncio as aioredis
+
         deadline = time.monotonic() + START_TIMEOUT_S
         delay = 0.002
         while time.monotonic() < deadline:
@@ -357,6 +363,8 @@ class ValkeyProcess:
 
     def client(self) -> aioredis.Redis:
         if self._client is None:
+            import redis.asyncio as aioredis
+
             self._client = aioredis.Redis(
                 unix_socket_path=str(self.socket),
                 username=ADMIN_USER,
@@ -402,9 +410,20 @@ class ValkeyProcess:
         await self.client().config_set("maxmemory", str(maxmemory_bytes))
 
     async def save_rdb(self) -> Path:
-        """SAVE (synchronously inside valkey) and return the dump file's path."""
-        await self.client().save()
-        return self.workdir / "dump.rdb"
+        """SAVE (synchronously inside valkey) and return the dump file's path. valkey refuses a
+        SAVE while a background save of its own runs (a replica's full sync, until valkey has
+        reaped that child): the snapshot waits it out, as a snapshot on AWS does not fail for it."""
+        import redis.asyncio as aioredis
+
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                await self.client().save()
+                return self.workdir / "dump.rdb"
+            except aioredis.ResponseError as e:
+                if "save already in progress" not in str(e) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.02)
 
     def processes(self) -> list[ValkeyProcess]:
         """This valkey and its replica: what ACL changes must reach."""

@@ -279,7 +279,11 @@ class LambdaState:
 def _persist_spec() -> Any:
     from cloudlet.core.store import Collection, PersistSpec
 
-    return PersistSpec(collections=(Collection("functions", Function), Collection("pending_events", PendingEvent)))
+    # An invoke changes no record (environments are runtime-only; its log events go to the
+    # logs journal; an Event invoke's queue entry is marked changed by event_invoke.py):
+    # nothing to write after it, which keeps a warm invoke off the state file.
+    return PersistSpec(collections=(Collection("functions", Function), Collection("pending_events", PendingEvent)),
+                       skip_ops=frozenset({"Invoke"}))
 
 
 PERSIST = _persist_spec()
