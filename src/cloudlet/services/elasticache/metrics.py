@@ -20,8 +20,6 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
-
 if TYPE_CHECKING:
     from cloudlet.services.elasticache.base import ElastiCacheBase
     from cloudlet.services.elasticache.state import ServerlessCache
@@ -66,6 +64,9 @@ class CacheMetricsSampler:
             for cache in list(st.caches.values()):
                 if cache.status != "available" or cache.process is None:
                     continue
+                # A running cache has imported the valkey client already; an idle server has not.
+                import redis.asyncio as aioredis
+
                 try:
                     await self.sample(account, region, cache)
                 except (aioredis.RedisError, OSError, TimeoutError) as e:
