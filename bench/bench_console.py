@@ -28,6 +28,7 @@ from botocore.credentials import Credentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_api import REPO, free_port, start_cloudlet  # noqa: E402
+from goals import goal_line  # noqa: E402
 
 sys.path.insert(0, str(REPO / "src"))
 from cloudlet.cli import terminate_tree  # noqa: E402
@@ -35,10 +36,7 @@ from cloudlet.config import Config  # noqa: E402
 
 
 def goal(name: str, value: float, unit: str, peer: str, peer_value: float, op: str, target: float) -> None:
-    ratio = value / peer_value if peer_value else float("inf")
-    met = ratio <= target if op == "<=" else ratio >= target
-    print(f"GOAL | {name} | cloudlet {value:.3f}{unit} | peer({peer}) {peer_value:.3f}{unit} | ratio {ratio:.2f} "
-          f"| target {op}{target} | {'MET' if met else 'MISSED'}")
+    print(goal_line(name, value, unit, peer, peer_value, op, target, "x"), flush=True)
 
 
 def rss_mib(pid: int) -> float:

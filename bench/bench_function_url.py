@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_api import start_cloudlet  # noqa: E402
+from goals import goal_line  # noqa: E402
 
 from cloudlet.cli import terminate_tree  # noqa: E402
 from cloudlet.config import Config  # noqa: E402
@@ -40,10 +41,7 @@ TARGET = 1.10
 
 
 def goal(name: str, value: float, peer: str, peer_value: float, unit: str, target: float) -> str:
-    ratio = value / peer_value if peer_value else float("inf")
-    verdict = "MET" if ratio <= target else "MISSED"
-    return (f"GOAL | {name} | cloudlet {value:.3f}{unit} | peer({peer}) {peer_value:.3f}{unit} | "
-            f"ratio {ratio:.2f} | target <={target:.2f} | {verdict}")
+    return goal_line(name, value, unit, peer, peer_value, "<=", target, "x")
 
 
 def main() -> int:

@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import boto3  # noqa: E402
 from bench_api import free_port, wait_http  # noqa: E402
+from goals import goal_line  # noqa: E402
 
 from cloudlet.cli import terminate_tree  # noqa: E402
 from cloudlet.config import Config  # noqa: E402
@@ -35,10 +36,7 @@ from cloudlet.services.registry import build_world  # noqa: E402
 
 
 def goal(name: str, value: float, peer_name: str, peer: float, unit: str, target: float) -> None:
-    ratio = value / peer if peer else float("inf")
-    verdict = "MET" if ratio <= target else "MISSED"
-    print(f"GOAL | {name} | cloudlet {value:.2f}{unit} | peer({peer_name}) {peer:.2f}{unit} | ratio {ratio:.2f} "
-          f"| target <={target:.2f} | {verdict}")
+    print(goal_line(name, value, unit, peer_name, peer, "<=", target, "x"), flush=True)
 
 
 def bench_emit(n: int) -> None:
