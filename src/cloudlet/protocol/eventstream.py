@@ -1,0 +1,57 @@
+"""AWS's event-stream framing (application/vnd.amazon.eventstream), for streamed outputs.
+
+A message is: total length, headers length, CRC32 of those 8 bytes (all big-endian
+uint32), the headers, the payload, and the CRC32 of everything before it. Each header
+is a 1-byte name length, the name, a type byte (7: string), a 2-byte value length and
+the value. An event carries ``:event-type``, ``:message-type`` (event) and
+``:content-type``.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from botocore.model import Shape
+
+from cloudlet.protocol import json_walk
+
+_STRING = 7
+
+
+def _header(name: str, value: str) -> bytes:
+    n, v = name.encode(), value.encode()
+    return struct.pack("!B", len(n)) + n + struct.pack("!BH", _STRING, len(v)) + v
+
+
+def frame(headers: dict[str, str], payload: bytes) -> bytes:
+    head = b"".join(_header(k, v) for k, v in headers.items())
+    total = 12 + len(head) + len(payload) + 4
+    prelude = struct.pack("!II", total, len(head))
+    message = prelude + struct.pack("!I", zlib.crc32(prelude)) + head + payload
+    return message + struct.pack("!I", zlib.crc32(message))
+
+
+def encode_event(union: Shape, name: str, value: dict[str, Any]) -> bytes:
+    """One event of the stream's union shape: its eventpayload member as the raw payload
+    (a blob as octets), else its members as a JSON object."""
+    shape = union.members[name]  # type: ignore[attr-defined]
+    payload_member = next((m for m, s in shape.members.items() if s.serialization.get("eventpayload")), None)
+    if payload_member is not None:
+        raw = value.get(payload_member)
+        body = raw.encode() if isinstance(raw, str) else bytes(raw or b"")
+        content_type = "application/octet-stream"
+    else:
+        body = json.dumps(json_walk.write_structure(shape, value), separators=(",", ":")).encode()
+        content_type = "application/json"
+    return frame({":event-type": name, ":message-type": "event", ":content-type": content_type}, body)
+
+
+async def encode_stream(union: Shape, events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    """Frames for an async iterator of single-key {EventName: members} dicts."""
+    async for event in events:
+        for name, value in event.items():
+            yield encode_event(union, name, value)
