@@ -14,6 +14,7 @@ import asyncio
 import base64
 import binascii
 import json
+from typing import Any
 
 # Lambda's limit on a streamed response (200 MiB since July 2025; buffered ones stay at 6 MB).
 MAX_STREAMED = 200 * 1024 * 1024
@@ -38,6 +39,11 @@ class ResponseStream:
     @property
     def streaming(self) -> bool:
         return self.opened.done() and self.opened.result() is not None
+
+    async def wait_open(self, run: asyncio.Future[Any]) -> None:
+        """Until the runtime's streamed POST has begun or the invoke RUN has ended."""
+        waiters: list[asyncio.Future[Any]] = [self.opened, run]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
 
     def open(self, content_type: str) -> None:
         if not self.opened.done():

@@ -60,7 +60,7 @@ async def invoke_with_response_stream(provider: LambdaProvider, ctx: RequestCont
     sink = inv.stream = ResponseStream()
     run = asyncio.ensure_future(
         provider.host.invoke(fv, inv, fn.reserved_concurrency, provider.world.config.lambda_max_environments))
-    await asyncio.wait([sink.opened, run], return_when=asyncio.FIRST_COMPLETED)
+    await sink.wait_open(run)
     if run.done() and run.exception() is not None:
         err = run.exception()
         if isinstance(err, Throttled):
@@ -78,7 +78,7 @@ async def invoke_with_response_stream(provider: LambdaProvider, ctx: RequestCont
 
 
 async def _events(sink: ResponseStream, run: asyncio.Future[InvokeResult], tail: bool) -> AsyncIterator[dict[str, Any]]:
-    await asyncio.wait([sink.opened, run], return_when=asyncio.FIRST_COMPLETED)
+    await sink.wait_open(run)
     if sink.streaming:
         while (chunk := await sink.next_chunk()) is not None:
             yield {"PayloadChunk": {"Payload": chunk}}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Mapping
+
 from aiohttp import web
 from multidict import CIMultiDict
 
@@ -56,7 +57,7 @@ async def stream_url_response(
     finish_headers: Callable[[web.StreamResponse], None],
 ) -> web.StreamResponse:
     """Serve one RESPONSE_STREAM request whose invoke RUN writes into SINK."""
-    await asyncio.wait([sink.opened, run], return_when=asyncio.FIRST_COMPLETED)
+    await sink.wait_open(run)
     if run.done() and run.exception() is not None:
         err = run.exception()
         if isinstance(err, Throttled):
