@@ -289,8 +289,7 @@ class FunctionUrlServer:
                 _apply_cors(out, cfg.cors, origin)
 
         return await stream_url_response(
-            request, sink, run, lambda status, message: _message(status, message, request_id),
-            lambda result: self._answer(result, inv.invoked_arn, cfg, origin, request_id), headers)
+            request, sink, run, lambda status, message: _message(status, message, request_id), headers)
 
     @staticmethod
     def _answer(result: InvokeResult, invoked_arn: str, cfg: FunctionUrlConfig, origin: str | None,

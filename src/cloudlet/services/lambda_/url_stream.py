@@ -5,7 +5,8 @@ A handler that wraps its stream in ``awslambda.HttpResponseStream.from(stream, m
 streams with Content-Type ``application/vnd.awslambda.http-integration-response``: its
 first bytes are the metadata JSON (statusCode, headers, cookies), then 8 NUL bytes, then
 the body. Any other streamed content type is a 200 with that Content-Type. A handler that
-does not stream is answered as a BUFFERED URL answers it. A failure once the status line
+does not stream answers a 200 whose body is its result as returned (AWS does not read it
+as a statusCode/headers/body object on such a URL, as a BUFFERED one does). A failure once the status line
 has left cuts the connection, so the client sees an incomplete response, not a whole one.
 """
 
@@ -21,7 +22,12 @@ from multidict import CIMultiDict
 from cloudlet.core.errors import AWSError
 from cloudlet.services.lambda_.environment import InvokeResult
 from cloudlet.services.lambda_.host import Throttled
-from cloudlet.services.lambda_.response_stream import HTTP_PRELUDE_TYPE, PRELUDE_DELIMITER, ResponseStream
+from cloudlet.services.lambda_.response_stream import (
+    DEFAULT_CONTENT_TYPE,
+    HTTP_PRELUDE_TYPE,
+    PRELUDE_DELIMITER,
+    ResponseStream,
+)
 
 Answer = Callable[[int, str], web.Response]  # a Lambda-front-end message answer (status, message)
 
@@ -53,7 +59,6 @@ async def stream_url_response(
     sink: ResponseStream,
     run: asyncio.Future[InvokeResult],
     answer: Answer,
-    buffered: Callable[[InvokeResult], web.StreamResponse],
     finish_headers: Callable[[web.StreamResponse], None],
 ) -> web.StreamResponse:
     """Serve one RESPONSE_STREAM request whose invoke RUN writes into SINK."""
@@ -67,7 +72,14 @@ async def stream_url_response(
         assert err is not None
         raise err
     if not sink.streaming:
-        return buffered(await run)
+        # A handler that does not stream: its result as it returned it (not read as an HTTP
+        # response object, as a BUFFERED URL reads it), the way AWS answers.
+        result = await run
+        if result.function_error:
+            return answer(502, "Internal Server Error")
+        whole = web.Response(status=200, body=result.payload, headers={"Content-Type": DEFAULT_CONTENT_TYPE})
+        finish_headers(whole)
+        return whole
     content_type = sink.opened.result() or ""
     head = b""
     chunk: bytes | None = b""
