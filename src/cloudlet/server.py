@@ -11,13 +11,14 @@ target service's protocol.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
 import os
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -413,13 +414,15 @@ class FrontDoor:
 
 
 async def _send_stream(request: web.Request, status: int, headers: dict[str, str],
-                       stream: AsyncIterator[bytes]) -> web.StreamResponse:
-    """An event-stream output, each frame written as it is made (chunked)."""
+                       stream: AsyncGenerator[bytes, None]) -> web.StreamResponse:
+    """An event-stream output, each frame written as it is made (chunked); the stream is
+    closed however this ends, so its producer learns when the caller has gone."""
     out = web.StreamResponse(status=status, headers=headers)
     out.enable_chunked_encoding()
-    await out.prepare(request)
-    async for frame in stream:
-        await out.write(frame)
+    async with contextlib.aclosing(stream):
+        await out.prepare(request)
+        async for frame in stream:
+            await out.write(frame)
     await out.write_eof()
     return out
 

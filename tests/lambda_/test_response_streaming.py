@@ -123,6 +123,21 @@ def test_error_part_way_ends_the_stream_with_the_error(lam: Any, node_fn: str) -
     assert b"".join(e["PayloadChunk"]["Payload"] for e in again if "PayloadChunk" in e) == b"first;second"
 
 
+def test_timeout_part_way_ends_the_stream(lam: Any, role_arn: str) -> None:
+    lam.create_function(FunctionName="stream-node-short", Role=role_arn, Runtime="nodejs20.x",
+                        Handler="index.handler", Code={"ZipFile": make_zip({"index.js": NODE_SRC})}, Timeout=2)
+    try:
+        lam.get_waiter("function_active_v2").wait(FunctionName="stream-node-short",
+                                                  WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        events = [e for _, e in _read(lam.invoke_with_response_stream(
+            FunctionName="stream-node-short", Payload=json.dumps({"pause": 5000})))]
+        assert events[0] == {"PayloadChunk": {"Payload": b"first;"}}
+        done = events[-1]["InvokeComplete"]
+        assert done["ErrorCode"] == "Sandbox.Timedout" and "Task timed out after 2.00 seconds" in done["ErrorDetails"]
+    finally:
+        lam.delete_function(FunctionName="stream-node-short")
+
+
 def test_streamed_response_passes_the_buffered_limit(lam: Any, node_fn: str) -> None:
     """7 MiB streams whole (over the 6 MB of a buffered answer); a plain Invoke of it fails."""
     resp = lam.invoke_with_response_stream(FunctionName=node_fn, Payload=json.dumps({"big": 7, "pause": 1}))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
 from botocore.model import Shape
@@ -50,8 +51,10 @@ def encode_event(union: Shape, name: str, value: dict[str, Any]) -> bytes:
     return frame({":event-type": name, ":message-type": "event", ":content-type": content_type}, body)
 
 
-async def encode_stream(union: Shape, events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
-    """Frames for an async iterator of single-key {EventName: members} dicts."""
-    async for event in events:
-        for name, value in event.items():
-            yield encode_event(union, name, value)
+async def encode_stream(union: Shape, events: AsyncGenerator[dict[str, Any], None]) -> AsyncGenerator[bytes, None]:
+    """Frames for an async generator of single-key {EventName: members} dicts (closed with
+    this one, so a producer learns when the caller has gone)."""
+    async with aclosing(events):
+        async for event in events:
+            for name, value in event.items():
+                yield encode_event(union, name, value)

@@ -7,7 +7,7 @@ and its tests need no server.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from multidict import CIMultiDict
 
@@ -27,4 +27,4 @@ class HttpResponse:
     status: int
     headers: dict[str, str]
     body: bytes
-    stream: AsyncIterator[bytes] | None = None  # an event-stream output: sent after BODY as it comes
+    stream: AsyncGenerator[bytes, None] | None = None  # an event-stream output: sent after BODY as it comes

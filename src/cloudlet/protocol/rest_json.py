@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from botocore.model import OperationModel, ServiceModel, Shape
@@ -210,7 +210,7 @@ class RestJsonProtocol(Protocol):
         if shape is None:
             return HttpResponse(status, headers, b"" if status == 204 else b"{}")
         body: bytes | None = None
-        stream: AsyncIterator[bytes] | None = None
+        stream: AsyncGenerator[bytes, None] | None = None
         for name, member in shape.members.items():
             value = result.get(name)
             if value is None:

@@ -20,7 +20,8 @@ from typing import Any
 MAX_STREAMED = 200 * 1024 * 1024
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 HTTP_PRELUDE_TYPE = "application/vnd.awslambda.http-integration-response"
-PRELUDE_DELIMITER = b"\0" * 8  # between the HTTP integration's metadata JSON and the body
+PRELUDE_DELIMITER = b"\0" * 8
+HIGH_WATER = 1024 * 1024  # bytes a reader may fall behind before the runtime's writes wait  # between the HTTP integration's metadata JSON and the body
 
 
 class ResponseStream:
@@ -35,6 +36,9 @@ class ResponseStream:
         self._chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.size = 0
         self.too_large = False
+        self.abandoned = False
+        self._queued = 0  # bytes put and not yet read
+        self._drained = asyncio.Event()
 
     @property
     def streaming(self) -> bool:
@@ -49,17 +53,28 @@ class ResponseStream:
         if not self.opened.done():
             self.opened.set_result(content_type or DEFAULT_CONTENT_TYPE)
 
-    def put(self, chunk: bytes) -> bool:
-        """Forward CHUNK; False once the stream has passed its limit (the rest is dropped)."""
+    async def put(self, chunk: bytes) -> bool:
+        """Forward CHUNK; False once the stream has passed its limit (the rest is dropped).
+        Waits while the reader is more than HIGH_WATER bytes behind, so a slow client slows
+        the function's writes (as on AWS) instead of growing cloudlet's memory."""
         if self.too_large:
             return False
         if self.size + len(chunk) > self.limit:
             self.too_large = True
             return False
         self.size += len(chunk)
-        if chunk:
+        if chunk and not self.abandoned:
             self._chunks.put_nowait(chunk)
+            self._queued += len(chunk)
+            while self._queued > HIGH_WATER and not self.abandoned:
+                self._drained.clear()
+                await self._drained.wait()
         return True
+
+    def abandon(self) -> None:
+        """The reader went away: chunks from now on are dropped, a waiting writer goes on."""
+        self.abandoned = True
+        self._drained.set()
 
     def end(self) -> None:
         """No more chunks (called on every ending, so a reader never waits forever)."""
@@ -68,7 +83,12 @@ class ResponseStream:
         self._chunks.put_nowait(None)
 
     async def next_chunk(self) -> bytes | None:
-        return await self._chunks.get()
+        chunk = await self._chunks.get()
+        if chunk is not None:
+            self._queued -= len(chunk)
+            if self._queued <= HIGH_WATER:
+                self._drained.set()
+        return chunk
 
 
 def error_from_trailers(error_type: str | None, error_body: str | None) -> tuple[str, bytes] | None:

@@ -191,7 +191,7 @@ class RuntimeApiServer:
         else:
             sink.open(request.headers.get("Content-Type", ""))
             async for chunk in request.content.iter_any():
-                sink.put(chunk)
+                await sink.put(chunk)
         last = trailers.last if trailers is not None else None
         failure = error_from_trailers(last.get(ERROR_TYPE_HEADER), last.get(ERROR_BODY_TRAILER)) if last else None
         if failure is not None:

@@ -78,10 +78,13 @@ async def invoke_with_response_stream(provider: LambdaProvider, ctx: RequestCont
 
 
 async def _events(sink: ResponseStream, run: asyncio.Future[InvokeResult], tail: bool) -> AsyncIterator[dict[str, Any]]:
-    await sink.wait_open(run)
-    if sink.streaming:
-        while (chunk := await sink.next_chunk()) is not None:
-            yield {"PayloadChunk": {"Payload": chunk}}
+    try:
+        await sink.wait_open(run)
+        if sink.streaming:
+            while (chunk := await sink.next_chunk()) is not None:
+                yield {"PayloadChunk": {"Payload": chunk}}
+    finally:
+        sink.abandon()  # the caller went away (or all is read): the function's writes never wait
     result = await run
     complete: dict[str, Any] = {}
     if result.function_error:

@@ -62,6 +62,19 @@ async def stream_url_response(
     finish_headers: Callable[[web.StreamResponse], None],
 ) -> web.StreamResponse:
     """Serve one RESPONSE_STREAM request whose invoke RUN writes into SINK."""
+    try:
+        return await _serve(request, sink, run, answer, finish_headers)
+    finally:
+        sink.abandon()  # the client went away (or all is sent): the function's writes never wait
+
+
+async def _serve(
+    request: web.Request,
+    sink: ResponseStream,
+    run: asyncio.Future[InvokeResult],
+    answer: Answer,
+    finish_headers: Callable[[web.StreamResponse], None],
+) -> web.StreamResponse:
     await sink.wait_open(run)
     if run.done() and run.exception() is not None:
         err = run.exception()
