@@ -262,3 +262,17 @@ def test_response_stream_url_with_curl(stream_url: str) -> None:
     rest = proc.stdout.read()
     proc.wait(30)
     assert b"HTTP/1.1 202" in data and rest.endswith(b"second") and time.monotonic() - t_first > 0.4
+
+
+def test_console_shows_the_whole_event_stream(cloudlet_server: Any, node_fn: str) -> None:
+    """The console's API call reads the stream to its end and answers its events."""
+    from console.console_http import ConsoleHttp, console_secret
+
+    c = ConsoleHttp(cloudlet_server)
+    assert c.sign_in(secret=console_secret(cloudlet_server)).status == 200
+    got = c.call("lambda", "InvokeWithResponseStream",
+                  {"FunctionName": node_fn, "Payload": base64.b64encode(b'{"pause": 10}').decode()})
+    assert got.status == 200, got.body
+    events = got.body["EventStream"]
+    chunks = b"".join(base64.b64decode(e["PayloadChunk"]["Payload"]) for e in events if "PayloadChunk" in e)
+    assert chunks == b"first;second" and events[-1] == {"InvokeComplete": {}}

@@ -58,3 +58,18 @@ async def encode_stream(union: Shape, events: AsyncGenerator[dict[str, Any], Non
         async for event in events:
             for name, value in event.items():
                 yield encode_event(union, name, value)
+
+
+async def collected(shape: Shape | None, result: dict[str, Any]) -> dict[str, Any]:
+    """RESULT with each event-stream member read to its end, as a list of {EventName:
+    members} in wire form (a caller that shows a whole answer, such as the console)."""
+    if shape is None:
+        return result
+    out = dict(result)
+    for name, member in shape.members.items():  # type: ignore[attr-defined]
+        events = result.get(name)
+        if member.serialization.get("eventstream") and events is not None:
+            async with aclosing(events):
+                out[name] = [{k: json_walk.write_value(member.members[k], v) for k, v in event.items()}
+                             async for event in events]
+    return out
