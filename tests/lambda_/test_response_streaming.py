@@ -41,6 +41,9 @@ exports.handler = awslambda.streamifyResponse(async (event, responseStream, cont
   }
   responseStream.write("first;");
   await sleep(event.pause ?? 600);
+  if (event.exit) {
+    process.exit(3);
+  }
   if (event.fail || event.rawPath === "/fail") {
     throw new Error("broke mid-stream");
   }
@@ -136,6 +139,14 @@ def test_timeout_part_way_ends_the_stream(lam: Any, role_arn: str) -> None:
         assert done["ErrorCode"] == "Sandbox.Timedout" and "Task timed out after 2.00 seconds" in done["ErrorDetails"]
     finally:
         lam.delete_function(FunctionName="stream-node-short")
+
+
+def test_runtime_crash_part_way_is_reported(lam: Any, node_fn: str) -> None:
+    events = [e for _, e in _read(lam.invoke_with_response_stream(
+        FunctionName=node_fn, Payload=json.dumps({"exit": True, "pause": 50})))]
+    assert events[0] == {"PayloadChunk": {"Payload": b"first;"}}
+    done = events[-1]["InvokeComplete"]
+    assert done["ErrorCode"] == "Runtime.ExitError" and "exit status 3" in done["ErrorDetails"]
 
 
 def test_streamed_response_passes_the_buffered_limit(lam: Any, node_fn: str) -> None:

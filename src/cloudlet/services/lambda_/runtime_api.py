@@ -186,12 +186,16 @@ class RuntimeApiServer:
             return _error(400, "InvalidRequestID", "Invalid request ID")
         sink = inv.stream
         body: bytes | None = b""
-        if sink is None:
-            body = await _read_capped(request, MAX_RESPONSE)
-        else:
-            sink.open(request.headers.get("Content-Type", ""))
-            async for chunk in request.content.iter_any():
-                await sink.put(chunk)
+        try:
+            if sink is None:
+                body = await _read_capped(request, MAX_RESPONSE)
+            else:
+                sink.open(request.headers.get("Content-Type", ""))
+                async for chunk in request.content.iter_any():
+                    await sink.put(chunk)
+        except (ConnectionResetError, web.RequestPayloadError):
+            # The runtime died part-way: its environment's exit ends the invoke (Runtime.ExitError).
+            return _error(400, "StreamBrokenOff", "the response stream ended before its last chunk")
         last = trailers.last if trailers is not None else None
         failure = error_from_trailers(last.get(ERROR_TYPE_HEADER), last.get(ERROR_BODY_TRAILER)) if last else None
         if failure is not None:
