@@ -160,6 +160,27 @@ def test_streamed_response_passes_the_buffered_limit(lam: Any, node_fn: str) -> 
     assert json.loads(plain["Payload"].read())["errorType"] == "Function.ResponseSizeTooLarge"
 
 
+def test_streamed_response_over_200_mib_ends_with_the_size_error(lam: Any, role_arn: str) -> None:
+    """Lambda's streamed-response limit (200 MiB since July 2025): past it the stream ends
+    with Function.ResponseSizeTooLarge; what came before it was delivered."""
+    name = "stream-node-big"
+    lam.create_function(FunctionName=name, Role=role_arn, Runtime="nodejs20.x", Handler="index.handler",
+                        Code={"ZipFile": make_zip({"index.js": NODE_SRC})}, Timeout=120, MemorySize=1024)
+    try:
+        lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        size, last = 0, None
+        for event in lam.invoke_with_response_stream(FunctionName=name,
+                                                     Payload=json.dumps({"big": 201, "pause": 1}))["EventStream"]:
+            if "PayloadChunk" in event:
+                size += len(event["PayloadChunk"]["Payload"])
+            else:
+                last = event
+        assert last is not None and last["InvokeComplete"]["ErrorCode"] == "Function.ResponseSizeTooLarge"
+        assert 200 * 1024 * 1024 - 1024 * 1024 < size <= 200 * 1024 * 1024
+    finally:
+        lam.delete_function(FunctionName=name)
+
+
 def test_plain_invoke_of_a_streaming_handler_is_buffered(lam: Any, node_fn: str) -> None:
     out = lam.invoke(FunctionName=node_fn, Payload=json.dumps({"pause": 10}))
     assert out["StatusCode"] == 200 and "FunctionError" not in out
