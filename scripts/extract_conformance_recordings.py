@@ -299,6 +299,11 @@ SELECTION: list[Selection] = [
       "delete_function_url_config": "DeleteFunctionUrlConfig",
       "get_url_config_after_deletion": "GetFunctionUrlConfig",
       "get_url_config_with_alias_after_deletion": "GetFunctionUrlConfig"}),
+    # Serving a RESPONSE_STREAM URL (a Node.js streamifyResponse handler): its status and body.
+    ("lambda", LAMBDA_BEHAVIOUR, "TestLambdaURL::test_lambda_url_echo_invoke[RESPONSE_STREAM]",
+     {"create_lambda_url_config": "CreateFunctionUrlConfig", "add_permission": "AddPermission"}),
+    ("lambda", LAMBDA_BEHAVIOUR, "TestLambdaURL::test_function_url_with_response_streaming",
+     {"response_status": "InvokeFunctionUrl", "response_data": "InvokeFunctionUrl"}),
     ("lambda", LAMBDA_BEHAVIOUR, "test_invocation_type_request_response[python3.10]", {"invoke-result": "Invoke"}),
     ("lambda", LAMBDA_BEHAVIOUR, "test_invocation_type_event[python3.10]", {"invoke-result": "Invoke"}),
     ("lambda", LAMBDA_BEHAVIOUR, "test_invocation_type_dry_run[python3.10]", {"invoke-result": "Invoke"}),

@@ -11,13 +11,14 @@ target service's protocol.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
 import os
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -227,6 +228,8 @@ class FrontDoor:
         )
         headers = dict(resp.headers)
         headers.setdefault("x-amzn-RequestId", call.request_id)
+        if resp.stream is not None:
+            return await _send_stream(request, resp.status, headers, resp.stream)
         return web.Response(status=resp.status, headers=headers, body=resp.body)
 
     async def dispatch(self, call: Call) -> HttpResponse:
@@ -356,6 +359,20 @@ class FrontDoor:
     def _ctx(call: Call) -> RequestContext:
         assert call.ctx is not None  # parse() ran
         return call.ctx
+
+
+async def _send_stream(request: web.Request, status: int, headers: dict[str, str],
+                       stream: AsyncGenerator[bytes, None]) -> web.StreamResponse:
+    """An event-stream output, each frame written as it is made (chunked); the stream is
+    closed however this ends, so its producer learns when the caller has gone."""
+    out = web.StreamResponse(status=status, headers=headers)
+    out.enable_chunked_encoding()
+    async with contextlib.aclosing(stream):
+        await out.prepare(request)
+        async for frame in stream:
+            await out.write(frame)
+    await out.write_eof()
+    return out
 
 
 def _unrouted_auth_error(failure: sigv4.SigV4Failure) -> AWSError:

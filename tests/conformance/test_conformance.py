@@ -15,6 +15,7 @@ from conformance import (  # noqa: F401  (register scenarios)
     scenarios_ec2,
     scenarios_iam,
     scenarios_lambda,
+    scenarios_lambda_streaming,
     scenarios_logs,
     scenarios_sts,
 )

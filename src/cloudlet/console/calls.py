@@ -18,6 +18,7 @@ from multidict import CIMultiDict
 from cloudlet.core.context import Principal
 from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import request_id as new_request_id
+from cloudlet.protocol import eventstream
 from cloudlet.protocol.base import WireTypeError
 from cloudlet.protocol.http import HttpRequest
 from cloudlet.protocol.json_walk import read_value, write_value
@@ -96,7 +97,8 @@ class ConsoleCalls:
                 call.params = read_input(op.input_shape, data)
             except WireTypeError as exc:
                 raise call.proto.type_error(exc) from None
-            out = write_output(op.output_shape, await self.front.run_parsed(call))
+            result = await eventstream.collected(op.output_shape, await self.front.run_parsed(call))
+            out = write_output(op.output_shape, result)
         except AWSError as e:
             status = e.status or (call.proto.error_parts(e)[1] if call.proto else 400)
             out = {"Error": {"Code": e.code, "Message": e.message}}

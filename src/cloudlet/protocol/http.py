@@ -7,6 +7,7 @@ and its tests need no server.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncGenerator
 
 from multidict import CIMultiDict
 
@@ -26,3 +27,4 @@ class HttpResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+    stream: AsyncGenerator[bytes, None] | None = None  # an event-stream output: sent after BODY as it comes

@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from cloudlet.core.errors import AWSError
-from cloudlet.protocol import json_walk
+from cloudlet.protocol import eventstream, json_walk
 from cloudlet.protocol.base import Protocol, WireTypeError
 from cloudlet.protocol.http import HttpRequest, HttpResponse
 from cloudlet.protocol.json_rpc import dump_json, error_body, load_json_body
@@ -209,6 +210,7 @@ class RestJsonProtocol(Protocol):
         if shape is None:
             return HttpResponse(status, headers, b"" if status == 204 else b"{}")
         body: bytes | None = None
+        stream: AsyncGenerator[bytes, None] | None = None
         for name, member in shape.members.items():
             value = result.get(name)
             if value is None:
@@ -230,6 +232,8 @@ class RestJsonProtocol(Protocol):
             value = result.get(payload)
             if member.serialization.get("eventstream"):
                 body = b""
+                if value is not None:
+                    stream = eventstream.encode_stream(member, value)
             elif member.type_name in ("blob", "string"):
                 body = value.encode("utf-8") if isinstance(value, str) else bytes(value or b"")
             else:
@@ -238,7 +242,7 @@ class RestJsonProtocol(Protocol):
             body = dump_json(json_walk.write_structure(shape, result))
         if status == 204:
             body = b""
-        return HttpResponse(status, headers, body)
+        return HttpResponse(status, headers, body, stream)
 
     def serialize_error(self, err: AWSError, op_name: str | None, request_id: str) -> HttpResponse:
         shape, status, sender = self.error_parts(err)

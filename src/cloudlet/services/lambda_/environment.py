@@ -36,6 +36,7 @@ from cloudlet.services.lambda_.log_stream import LogStreamParser
 from cloudlet.services.lambda_.models import FunctionVersion
 from cloudlet.services.lambda_.outcome import EnvState, Outcome, OutcomeKind
 from cloudlet.services.lambda_.platform_log import LogSettings, ReportMetrics
+from cloudlet.services.lambda_.response_stream import ResponseStream
 from cloudlet.services.lambda_.runtime_api import RuntimeApiServer
 from cloudlet.services.lambda_.runtimes import RuntimeChoice, runtime_version_label
 
@@ -81,6 +82,7 @@ class Invocation:
         self.deadline_ms = 0
         self.result: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.lines: list[tuple[int, str]] = []
+        self.stream: ResponseStream | None = None  # set for a caller that reads the response as it streams
 
 
 def _report_status(outcome: Outcome) -> tuple[str, str | None]:
@@ -618,6 +620,8 @@ class Environment:
         if report is not None:
             self._line(report)
         self.current = None
+        if inv.stream is not None:
+            inv.stream.end()
         self.flush_logs()
         self.last_used = time.monotonic()
         if self.state == EnvState.BUSY:

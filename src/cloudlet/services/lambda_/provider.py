@@ -38,6 +38,7 @@ from cloudlet.services.lambda_.permissions import FunctionPermissions
 from cloudlet.services.lambda_.platform_log import settle_logging_config
 from cloudlet.services.lambda_.refs import FunctionRef, not_found, parse_function_name, request_ref
 from cloudlet.services.lambda_.runtimes import is_supported
+from cloudlet.services.lambda_.stream_invoke import invoke_with_response_stream
 from cloudlet.services.lambda_.url_server import FunctionUrlServer
 
 if TYPE_CHECKING:
@@ -797,6 +798,10 @@ class LambdaProvider(Provider):
         if params.get("LogType") == "Tail":
             out["LogResult"] = base64.b64encode(result.log_tail().encode()).decode()
         return out
+
+    @operation("InvokeWithResponseStream")
+    async def invoke_with_response_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await invoke_with_response_stream(self, ctx, params)  # stream_invoke.py
 
     @staticmethod
     def _client_context(raw: str | None) -> str | None:

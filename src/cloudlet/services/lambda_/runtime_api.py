@@ -16,13 +16,19 @@ import socket
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from aiohttp.http_parser import HeadersParser, HttpRequestParserPy
 from aiohttp.web_protocol import RequestHandler
+from multidict import CIMultiDictProxy
+
+from cloudlet.services.lambda_.response_stream import error_from_trailers
 
 if TYPE_CHECKING:
     from cloudlet.services.lambda_.environment import Environment
 
 _PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+ERROR_BODY_TRAILER = "Lambda-Runtime-Function-Error-Body"
+RESPONSE_MODE_HEADER = "Lambda-Runtime-Function-Response-Mode"
 _MAX_BODY = 6291556  # init errors; invocation results are read by _read_capped
 MAX_RESPONSE = 6291556  # Lambda's synchronous response limit, as its error message states it
 TOO_LARGE = "Function.ResponseSizeTooLarge"
@@ -51,6 +57,18 @@ def _accepted() -> web.Response:
     return web.Response(status=202, body=b'{"status":"OK"}', content_type="application/json")
 
 
+class _TrailerHeaders(HeadersParser):
+    """Remembers the last header block it parsed: after a chunked body, that body's trailers
+    (aiohttp reads trailers and drops them; a streaming runtime reports its errors in them)."""
+
+    last: CIMultiDictProxy[str] | None = None
+
+    def parse_headers(self, lines: list[bytes]):  # type: ignore[no-untyped-def]
+        parsed = super().parse_headers(lines)
+        self.last = parsed[0]
+        return parsed
+
+
 class _EnvServer(web.Server):
     """The Runtime API of one environment."""
 
@@ -59,6 +77,18 @@ class _EnvServer(web.Server):
         self.api = api
         self.env = env
         self.listener: asyncio.AbstractServer | None = None
+
+    def __call__(self) -> RequestHandler:
+        handler = super().__call__()
+        if self.env.runtime.node is not None:
+            # Only Node.js's runtime client streams: its connections get aiohttp's Python parser
+            # with a headers parser that keeps trailers. Python runtimes keep the C parser.
+            parser = HttpRequestParserPy(handler, self._loop, 2**16, max_line_size=8190, max_field_size=8190,
+                                         max_headers=128, payload_exception=web.RequestPayloadError)
+            trailers = _TrailerHeaders(8190, 128, 8190, parser.lax)
+            parser._headers_parser = trailers
+            handler._parser = parser
+        return handler
 
     def _make_request(self, message, payload, protocol: RequestHandler, writer, task):  # type: ignore[no-untyped-def]
         return web.BaseRequest(message, payload, protocol, writer, task, self._loop, client_max_size=_MAX_BODY)
@@ -130,6 +160,8 @@ class RuntimeApiServer:
         return web.Response(status=200, body=inv.payload, headers=headers, content_type="application/json")
 
     async def complete(self, env: Environment, request: web.BaseRequest, request_id: str, outcome: str) -> web.Response:
+        if outcome == "ok" and request.headers.get(RESPONSE_MODE_HEADER, "").lower() == "streaming":
+            return await self._streamed(env, request, request_id)
         body = await _read_capped(request, MAX_RESPONSE)
         error_type = request.headers.get(ERROR_TYPE_HEADER) if outcome == "error" else None
         if body is None:
@@ -137,6 +169,44 @@ class RuntimeApiServer:
             outcome, error_type = "error", TOO_LARGE
             body = json.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload size "
                                                f"({MAX_RESPONSE} bytes).", "errorType": TOO_LARGE}).encode()
+        if not env.complete(request_id, outcome, body, error_type):
+            return _error(400, "InvalidRequestID", "Invalid request ID")
+        return _accepted()
+
+    async def _streamed(self, env: Environment, request: web.BaseRequest, request_id: str) -> web.Response:
+        """A streamed response: forwarded chunk by chunk to a streaming caller; gathered whole
+        (within the 6 MB limit) for a plain Invoke, as Lambda answers one."""
+        found = getattr(getattr(request.protocol, "_parser", None), "_headers_parser", None)
+        trailers = found if isinstance(found, _TrailerHeaders) else None
+        if trailers is not None:
+            trailers.last = None  # the request's own headers are parsed already: what comes next is trailers
+        inv = env.current
+        if inv is None or inv.request_id != request_id or inv.result.done():
+            await request.content.read()  # drained, so the connection stays usable
+            return _error(400, "InvalidRequestID", "Invalid request ID")
+        sink = inv.stream
+        body: bytes | None = b""
+        try:
+            if sink is None:
+                body = await _read_capped(request, MAX_RESPONSE)
+            else:
+                sink.open(request.headers.get("Content-Type", ""))
+                async for chunk in request.content.iter_any():
+                    await sink.put(chunk)
+        except (ConnectionResetError, web.RequestPayloadError):
+            # The runtime died part-way: its environment's exit ends the invoke (Runtime.ExitError).
+            return _error(400, "StreamBrokenOff", "the response stream ended before its last chunk")
+        last = trailers.last if trailers is not None else None
+        failure = error_from_trailers(last.get(ERROR_TYPE_HEADER), last.get(ERROR_BODY_TRAILER)) if last else None
+        if failure is not None:
+            outcome, error_type, body = "error", failure[0], failure[1]
+        elif body is None or (sink is not None and sink.too_large):
+            limit = MAX_RESPONSE if sink is None else sink.limit
+            outcome, error_type = "error", TOO_LARGE
+            body = json.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload size "
+                                               f"({limit} bytes).", "errorType": TOO_LARGE}).encode()
+        else:
+            outcome, error_type = "ok", None
         if not env.complete(request_id, outcome, body, error_type):
             return _error(400, "InvalidRequestID", "Invalid request ID")
         return _accepted()

@@ -17,6 +17,7 @@ bodies, 403 for any refusal, 413 for a too-large request, 502 for a function err
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import json
@@ -38,9 +39,11 @@ from cloudlet.core.ids import request_id as new_request_id
 from cloudlet.core.policies import PolicyDoc
 from cloudlet.policy.engine import evaluate
 from cloudlet.policy.principals import Caller
-from cloudlet.services.lambda_.environment import Invocation
+from cloudlet.services.lambda_.environment import Invocation, InvokeResult
 from cloudlet.services.lambda_.host import Throttled
 from cloudlet.services.lambda_.models import LATEST, Function, FunctionUrlConfig, FunctionVersion
+from cloudlet.services.lambda_.response_stream import ResponseStream
+from cloudlet.services.lambda_.url_stream import stream_url_response
 
 if TYPE_CHECKING:
     from cloudlet.services.lambda_.provider import LambdaProvider
@@ -136,7 +139,7 @@ class FunctionUrlServer:
         if len(payload) > MAX_EVENT_BYTES:
             return _message(413, f"Request must be smaller than {MAX_EVENT_BYTES} bytes for the InvokeFunction "
                                  "operation", request_id), who
-        return await self._invoke(fn, fv, resource, payload, cfg, origin, request_id), who
+        return await self._invoke(request, fn, fv, resource, payload, cfg, origin, request_id), who
 
     # ---- who may invoke ---------------------------------------------------------------------
     def _authenticate(self, method: str, raw_path: str, raw_query: str, headers: CIMultiDict[str],
@@ -254,12 +257,15 @@ class FunctionUrlServer:
         return event
 
     # ---- invoke and answer --------------------------------------------------------------------
-    async def _invoke(self, fn: Function, fv: FunctionVersion, invoked_arn: str, payload: bytes,
-                      cfg: FunctionUrlConfig, origin: str | None, request_id: str) -> web.Response:
+    async def _invoke(self, request: web.Request, fn: Function, fv: FunctionVersion, invoked_arn: str,
+                      payload: bytes, cfg: FunctionUrlConfig, origin: str | None,
+                      request_id: str) -> web.StreamResponse:
         if fv.state != "Active":
             return _message(503, "Service Unavailable", request_id)  # Pending: not invocable yet
         await self.provider._settled(fv)
         inv = Invocation(payload, invoked_arn, request_id=request_id)
+        if cfg.invoke_mode == "RESPONSE_STREAM":
+            return await self._stream(request, fn, fv, inv, cfg, origin, request_id)
         try:
             result = await self.provider.host.invoke(fv, inv, fn.reserved_concurrency,
                                                      self.world.config.lambda_max_environments)
@@ -268,6 +274,27 @@ class FunctionUrlServer:
         except AWSError as e:
             log.info("function URL invoke of %s failed: %s", invoked_arn, e.message)
             return _message(502, "Internal Server Error", request_id)
+        return self._answer(result, invoked_arn, cfg, origin, request_id)
+
+    async def _stream(self, request: web.Request, fn: Function, fv: FunctionVersion, inv: Invocation,
+                      cfg: FunctionUrlConfig, origin: str | None, request_id: str) -> web.StreamResponse:
+        """RESPONSE_STREAM: the function's chunks to the client as they come (url_stream.py)."""
+        sink = inv.stream = ResponseStream()
+        run = asyncio.ensure_future(self.provider.host.invoke(fv, inv, fn.reserved_concurrency,
+                                                              self.world.config.lambda_max_environments))
+
+        def headers(out: web.StreamResponse) -> None:
+            out.headers["x-amzn-RequestId"] = request_id
+            if cfg.cors is not None:
+                _apply_cors(out, cfg.cors, origin)
+
+        return await stream_url_response(
+            request, sink, run, lambda status, message: _message(status, message, request_id), headers)
+
+    @staticmethod
+    def _answer(result: InvokeResult, invoked_arn: str, cfg: FunctionUrlConfig, origin: str | None,
+                request_id: str) -> web.Response:
+        """A whole (buffered) result as the URL's HTTP answer."""
         if result.function_error:
             return _message(502, "Internal Server Error", request_id)
         response = _http_response(result.payload)
@@ -369,7 +396,7 @@ def _preflight(cors: Mapping[str, Any], origin: str, request_id: str) -> web.Res
     return web.Response(status=200, headers=headers)
 
 
-def _apply_cors(response: web.Response, cors: Mapping[str, Any], origin: str | None) -> None:
+def _apply_cors(response: web.StreamResponse, cors: Mapping[str, Any], origin: str | None) -> None:
     """With Cors configured, Lambda's CORS headers replace the ones the function sent."""
     for name in [n for n in response.headers if _CORS_HEADER.match(n)]:
         del response.headers[name]
