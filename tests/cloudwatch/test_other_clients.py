@@ -194,9 +194,19 @@ def test_query_put_and_statistics_by_member_names(cloudlet_server: Any) -> None:
     ({"Action": "GetMetricStatistics", "Namespace": "n", "MetricName": "m", "StartTime": "2026-01-01T00:00:00Z",
       "EndTime": "2026-01-01T01:00:00Z", "Period": "45", "Statistics.member.1": "Sum"},
      "InvalidParameterValue", "The parameter Period must be a multiple of 60."),
+    # A malformed number is named by its whole path, as the model's checks name a member.
     ({"Action": "PutMetricData", "Namespace": "n", "MetricData.member.1.MetricName": "x",
       "MetricData.member.1.Value": "one"},
-     "ValidationError", None),
+     "ValidationError", "1 validation error detected: Value 'one' at 'metricData.1.member.value' failed to satisfy "
+     "constraint: Member must be a valid double"),
+    ({"Action": "PutMetricData", "Namespace": "n", "MetricData.member.1.MetricName": "x" * 256,
+      "MetricData.member.1.Value": "1"},
+     "ValidationError", f"1 validation error detected: Value '{'x' * 256}' at 'metricData.1.member.metricName' "
+     "failed to satisfy constraint: Member must have length less than or equal to 255"),
+    ({"Action": "PutMetricData", "Namespace": "n", "MetricData.member.1.MetricName": "x",
+      "MetricData.member.1.Values.member.1": "1", "MetricData.member.1.Values.member.2": "two"},
+     "ValidationError", "1 validation error detected: Value 'two' at 'metricData.1.member.values.2.member' failed "
+     "to satisfy constraint: Member must be a valid double"),
     ({"Action": "NoSuchAction"}, "InvalidAction", None),
 ])
 def test_query_error_response_shape(cloudlet_server: Any, params: dict[str, str], code: str,
