@@ -3,17 +3,18 @@
 // This client-cloudwatch speaks awsJson1_0 with awsQueryCompatible (X-Amz-Target
 // GraniteServiceVersion20100801.*, x-amzn-query-mode: true; error codes from x-amzn-query-error).
 // Prints one JSON document: {"ok": bool, "protocol": str, "steps": [{name, ok, ms, detail|error}]}.
-import { randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
 
 import {
   CloudWatchClient, PutMetricDataCommand, GetMetricDataCommand, GetMetricStatisticsCommand, ListMetricsCommand,
 } from "@aws-sdk/client-cloudwatch";
+import { SignatureV4 } from "@smithy/signature-v4";
 import { IAMClient, CreateRoleCommand, DeleteRoleCommand } from "@aws-sdk/client-iam";
 import {
   LambdaClient, CreateFunctionCommand, DeleteFunctionCommand, AddPermissionCommand,
   CreateFunctionUrlConfigCommand, GetFunctionUrlConfigCommand, ListFunctionUrlConfigsCommand,
-  DeleteFunctionUrlConfigCommand, waitUntilFunctionActiveV2,
+  DeleteFunctionUrlConfigCommand, UpdateFunctionUrlConfigCommand, waitUntilFunctionActiveV2,
 } from "@aws-sdk/client-lambda";
 
 import { makeZip } from "./zip.js";
@@ -95,6 +96,25 @@ function urlRequest(functionUrl, path, { method = "GET", headers = {}, body } = 
     req.on("error", reject);
     req.end(body);
   });
+}
+
+// The SDK's own SigV4 signer (not botocore's) for AWS_IAM function URLs, over node:crypto.
+class Sha256 {
+  constructor(secret) { this.hash = secret ? createHmac("sha256", secret) : createHash("sha256"); }
+  update(data) { this.hash.update(typeof data === "string" ? Buffer.from(data) : data); }
+  async digest() { return new Uint8Array(this.hash.digest()); }
+}
+
+async function signedUrlRequest(functionUrl, path, query, body, creds) {
+  const signer = new SignatureV4({ credentials: creds, region, service: "lambda", sha256: Sha256 });
+  const host = new URL(functionUrl).host;
+  const signed = await signer.sign({
+    method: "POST", protocol: "http:", hostname: host.split(":")[0], port: Number(host.split(":")[1]), path, query,
+    headers: { host, "content-type": "application/json" }, body,
+  });
+  // RFC 3986 encoding, as the signer canonicalizes it (URLSearchParams would send a space as "+").
+  const qs = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+  return { headers: signed.headers, path: qs ? `${path}?${qs}` : path };
 }
 
 const minute = (offset) => new Date(Math.floor(Date.now() / 60000) * 60000 + offset * 60000);
@@ -297,6 +317,26 @@ async function functionUrls() {
     check(byName.status === 201, `by name: status ${byName.status}`);
     check((await byName.json()).path === "/by-name", "by name: path");
     return { byName: "ok" };
+  });
+
+  await step("http: AWS_IAM URL signed by @smithy/signature-v4; unsigned, wrong key, tampered body refused", async () => {
+    const updated = await lambda.send(new UpdateFunctionUrlConfigCommand({ FunctionName: fn, AuthType: "AWS_IAM" }));
+    check(updated.AuthType === "AWS_IAM" && updated.FunctionUrl === state.url, `update ${JSON.stringify(updated)}`);
+    const body = JSON.stringify({ signed: true });
+    const unsigned = await urlRequest(state.url, "/iam", { method: "POST", headers: { "content-type": "application/json" }, body });
+    check(unsigned.status === 403, `unsigned: ${unsigned.status} ${unsigned.text}`);
+    const good = await signedUrlRequest(state.url, "/iam", { q: "a b" }, body, credentials);
+    const ok = await urlRequest(state.url, good.path, { method: "POST", headers: good.headers, body });
+    check(ok.status === 201, `signed: ${ok.status} ${ok.text}`);
+    const event = JSON.parse(ok.text);
+    check(event.path === "/iam" && event.query === "q=a%20b" && event.body === body, `signed event ${ok.text}`);
+    const wrongKey = await signedUrlRequest(state.url, "/iam", {}, body,
+      { accessKeyId: credentials.accessKeyId, secretAccessKey: "not-the-secret" });
+    const refused = await urlRequest(state.url, wrongKey.path, { method: "POST", headers: wrongKey.headers, body });
+    check(refused.status === 403, `wrong secret: ${refused.status} ${refused.text}`);
+    const tampered = await urlRequest(state.url, good.path, { method: "POST", headers: good.headers, body: body.replace("true", "1") });
+    check(tampered.status === 403, `tampered body: ${tampered.status} ${tampered.text}`);
+    return { signed: ok.status, unsigned: unsigned.status, wrongKey: refused.status, tampered: tampered.status };
   });
 
   await step("lambda:DeleteFunctionUrlConfig, then Get -> ResourceNotFoundException 404", async () => {

@@ -48,6 +48,7 @@ METRICS_AND_URL_STEPS = [
     "lambda:CreateFunctionUrlConfig/GetFunctionUrlConfig/ListFunctionUrlConfigs",
     "http: the URL without a public permission -> 403 Forbidden",
     "http: the URL by Host header; fetch by its *.localhost name",
+    "http: AWS_IAM URL signed by @smithy/signature-v4; unsigned, wrong key, tampered body refused",
     "lambda:DeleteFunctionUrlConfig, then Get -> ResourceNotFoundException 404",
 ]
 
