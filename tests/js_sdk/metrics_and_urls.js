@@ -8,6 +8,7 @@ import { request as httpRequest } from "node:http";
 
 import {
   CloudWatchClient, PutMetricDataCommand, GetMetricDataCommand, GetMetricStatisticsCommand, ListMetricsCommand,
+  paginateGetMetricData,
 } from "@aws-sdk/client-cloudwatch";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { IAMClient, CreateRoleCommand, DeleteRoleCommand } from "@aws-sdk/client-iam";
@@ -37,7 +38,7 @@ const lambda = new LambdaClient(clientConfig);
 // What the SDK puts on the wire for CloudWatch: recorded by a middleware, checked below.
 const wire = [];
 cw.middlewareStack.add((next) => async (args) => {
-  wire.push({ headers: { ...args.request.headers }, body: String(args.request.body ?? "") });
+  wire.push({ headers: { ...args.request.headers } });
   return next(args);
 }, { step: "finalizeRequest", name: "recordWire" });
 
@@ -160,6 +161,22 @@ async function metrics() {
     return { target, queryMode: sent.headers["x-amzn-query-mode"] ?? null };
   });
 
+  await step("cloudwatch:PutMetricData over 10 KB goes gzip-compressed (requestcompression) and is read", async () => {
+    const data = Array.from({ length: 300 }, (_, i) => ({
+      MetricName: "Bulk", Dimensions: [{ Name: "Shard", Value: "one" }], Value: i, Unit: "Count", Timestamp: t,
+    }));
+    await cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: data }));
+    const sent = wire.at(-1);
+    check(sent.headers["content-encoding"] === "gzip", `Content-Encoding ${sent.headers["content-encoding"]}`);
+    const out = await cw.send(new GetMetricStatisticsCommand({
+      Namespace: ns, MetricName: "Bulk", Dimensions: [{ Name: "Shard", Value: "one" }], StartTime: t, EndTime: minute(0),
+      Period: 60, Statistics: ["SampleCount", "Sum", "Maximum"],
+    }));
+    const [p] = out.Datapoints;
+    check(out.Datapoints.length === 1 && p.SampleCount === 300 && p.Sum === 44850 && p.Maximum === 299, `bulk ${JSON.stringify(out.Datapoints)}`);
+    return { encoding: "gzip", sampleCount: p.SampleCount };
+  });
+
   await step("cloudwatch:GetMetricStatistics with Statistics and with ExtendedStatistics", async () => {
     const base = { Namespace: ns, MetricName: "Latency", Dimensions: [{ Name: "Api", Value: "get" }],
       StartTime: t, EndTime: minute(0), Period: 60 };
@@ -202,13 +219,23 @@ async function metrics() {
     const d = byId.doubled;
     check(d.Label === "twice" && d.Values.length === 1 && d.Values[0] === 20, `expression ${JSON.stringify(d)}`);
     check(d.Timestamps[0].getTime() === t.getTime(), `expression stamp ${d.Timestamps[0]}`);
-    return { perSecond: ps.Values, doubled: d.Values };
+    // Two pages of one value each, through the SDK's paginator (NextToken, MaxDatapoints).
+    const pages = [];
+    for await (const page of paginateGetMetricData({ client: cw }, {
+      StartTime: t, EndTime: minute(0), ScanBy: "TimestampAscending", MaxDatapoints: 1,
+      MetricDataQueries: [{ Id: "perSecond", MetricStat: { Metric: hits, Period: 1, Stat: "Sum" } }],
+    })) {
+      pages.push(page.MetricDataResults.flatMap((r) => r.Values));
+      check(pages.length <= 3, "the paginator does not stop");
+    }
+    check(JSON.stringify(pages.flat()) === "[7,3]" && pages[0].length === 1, `pages ${JSON.stringify(pages)}`);
+    return { perSecond: ps.Values, doubled: d.Values, pages };
   });
 
   await step("cloudwatch:ListMetrics by namespace, name and dimension filter", async () => {
     const all = await cw.send(new ListMetricsCommand({ Namespace: ns }));
     const names = all.Metrics.map((m) => m.MetricName).sort();
-    check(JSON.stringify(names) === JSON.stringify(["Hits", "Latency"]), `metrics ${JSON.stringify(names)}`);
+    check(JSON.stringify(names) === JSON.stringify(["Bulk", "Hits", "Latency"]), `metrics ${JSON.stringify(names)}`);
     const filtered = await cw.send(new ListMetricsCommand({ Namespace: ns, Dimensions: [{ Name: "Stage", Value: "prod" }] }));
     check(filtered.Metrics.length === 1 && filtered.Metrics[0].MetricName === "Hits", `filtered ${JSON.stringify(filtered.Metrics)}`);
     const dims = filtered.Metrics[0].Dimensions.map((x) => `${x.Name}=${x.Value}`).sort();

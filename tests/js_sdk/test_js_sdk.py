@@ -40,6 +40,7 @@ REQUIRED_STEPS = [
 ]
 METRICS_AND_URL_STEPS = [
     "cloudwatch:PutMetricData (Value, Values/Counts, StatisticValues, dimensions, StorageResolution 1)",
+    "cloudwatch:PutMetricData over 10 KB goes gzip-compressed (requestcompression) and is read",
     "cloudwatch:GetMetricStatistics with Statistics and with ExtendedStatistics",
     "cloudwatch:GetMetricData (MetricStat at 1 s and 60 s, an expression)",
     "cloudwatch:ListMetrics by namespace, name and dimension filter",
