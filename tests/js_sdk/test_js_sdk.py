@@ -3,7 +3,9 @@
 botocore shaped cloudlet's protocol layer; the JS SDK serializes, signs and parses on its
 own (its query/ec2/json/rest-json codecs, its SigV4 signer, its error and clock-skew
 handling). `tutorial_calls.js` runs the calls against the session cloudlet and prints one
-JSON report; this test fails on any failed step. The SDK comes from `npm ci` with the
+JSON report; `metrics_and_urls.js` does the same for CloudWatch metrics (client-cloudwatch
+speaks awsJson1_0, query-compatible) and Lambda function URLs (config through the SDK,
+serving through node:http and @smithy/signature-v4). A test fails on any failed step. The SDK comes from `npm ci` with the
 pinned package-lock.json, installed once into tests/js_sdk/node_modules.
 """
 
