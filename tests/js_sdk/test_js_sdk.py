@@ -3,7 +3,9 @@
 botocore shaped cloudlet's protocol layer; the JS SDK serializes, signs and parses on its
 own (its query/ec2/json/rest-json codecs, its SigV4 signer, its error and clock-skew
 handling). `tutorial_calls.js` runs the calls against the session cloudlet and prints one
-JSON report; this test fails on any failed step. The SDK comes from `npm ci` with the
+JSON report; `metrics_and_urls.js` does the same for CloudWatch metrics (client-cloudwatch
+speaks awsJson1_0, query-compatible) and Lambda function URLs (config through the SDK,
+serving through node:http and @smithy/signature-v4). A test fails on any failed step. The SDK comes from `npm ci` with the
 pinned package-lock.json, installed once into tests/js_sdk/node_modules.
 """
 
@@ -37,6 +39,20 @@ REQUIRED_STEPS = [
     "logs:FilterLogEvents",
     "error: sts GetCallerIdentity wrong secret -> SignatureDoesNotMatch 403",
     "cleanup: iam DetachRolePolicy/DeleteRole/DeletePolicy",
+]
+METRICS_AND_URL_STEPS = [
+    "cloudwatch:PutMetricData (Value, Values/Counts, StatisticValues, dimensions, StorageResolution 1)",
+    "cloudwatch:PutMetricData over 10 KB goes gzip-compressed (requestcompression) and is read",
+    "cloudwatch:GetMetricStatistics with Statistics and with ExtendedStatistics",
+    "cloudwatch:GetMetricData (MetricStat at 1 s and 60 s, an expression)",
+    "cloudwatch:ListMetrics by namespace, name and dimension filter",
+    "error: cloudwatch PutMetricData to AWS/ namespace -> InvalidParameterValueException 400",
+    "error: cloudwatch GetMetricStatistics Period 45 -> InvalidParameterValueException 400",
+    "lambda:CreateFunctionUrlConfig/GetFunctionUrlConfig/ListFunctionUrlConfigs",
+    "http: the URL without a public permission -> 403 Forbidden",
+    "http: the URL by Host header; fetch by its *.localhost name",
+    "http: AWS_IAM URL signed by @smithy/signature-v4; unsigned, wrong key, tampered body refused",
+    "lambda:DeleteFunctionUrlConfig, then Get -> ResourceNotFoundException 404",
 ]
 
 
@@ -74,19 +90,30 @@ def _env(server: Any) -> dict[str, str]:
     return env
 
 
-def test_tutorial_calls_through_the_js_sdk(cloudlet_server: Any) -> None:
+def _run(server: Any, script: str, required: list[str]) -> dict[str, Any]:
     node, npm = _tools()
     _install(npm)
     cp = subprocess.run(
-        [node, "tutorial_calls.js"], cwd=HERE, env=_env(cloudlet_server), capture_output=True, text=True, timeout=240,
+        [node, script], cwd=HERE, env=_env(server), capture_output=True, text=True, timeout=240,
     )
     try:
-        report = json.loads(cp.stdout)
+        report: dict[str, Any] = json.loads(cp.stdout)
     except ValueError:
         pytest.fail(f"node exited {cp.returncode} without a JSON report:\n{cp.stdout[-3000:]}\n{cp.stderr[-3000:]}")
     steps = report["steps"]
     failed = [s for s in steps if not s["ok"]]
     assert not failed, "JS SDK steps failed:\n" + "\n".join(f"- {s['name']}: {json.dumps(s['error'])}" for s in failed)
     names = [s["name"] for s in steps]
-    assert [n for n in REQUIRED_STEPS if n not in names] == []
+    assert [n for n in required if n not in names] == []
     assert report["ok"] is True and cp.returncode == 0, cp.stderr[-3000:]
+    return report
+
+
+def test_tutorial_calls_through_the_js_sdk(cloudlet_server: Any) -> None:
+    _run(cloudlet_server, "tutorial_calls.js", REQUIRED_STEPS)
+
+
+def test_metrics_and_function_urls_through_the_js_sdk(cloudlet_server: Any) -> None:
+    """client-cloudwatch 3.1164 speaks awsJson1_0 (query-compatible); function URLs by node:http."""
+    report = _run(cloudlet_server, "metrics_and_urls.js", METRICS_AND_URL_STEPS)
+    assert report["protocol"] == "json"

@@ -154,10 +154,9 @@ class QueryProtocol(Protocol):
     def type_error(self, exc: WireTypeError) -> AWSError:
         name = ".".join(exc.path)
         if self.style.wording == "coral":
-            member = exc.path[-1][:1].lower() + exc.path[-1][1:]
             message = (
-                f"1 validation error detected: Value '{exc.raw}' at '{member}' failed to satisfy constraint: "
-                f"Member must be a valid {exc.expected}"
+                f"1 validation error detected: Value '{exc.raw}' at '{_coral_path(exc.path)}' failed to satisfy "
+                f"constraint: Member must be a valid {exc.expected}"
             )
         else:
             message = f"Value ({exc.raw}) for parameter {name} is invalid. Expected a valid {exc.expected}."
@@ -257,6 +256,12 @@ class Ec2Protocol(QueryProtocol):
         out.append(f"</Error></Errors><RequestID>{xml_out.text(request_id)}</RequestID></Response>")
         headers = {"Content-Type": "text/xml;charset=UTF-8", "x-amzn-RequestId": request_id, **err.headers}
         return HttpResponse(status, headers, "".join(out).encode())
+
+
+def _coral_path(path: list[str]) -> str:
+    """A wire path as Coral names it in its validation messages, the whole path from the input
+    with list items as N.member (metricData.1.member.value), as the model checks word it."""
+    return ".".join(f"{part}.member" if part.isdigit() else part[:1].lower() + part[1:] for part in path)
 
 
 def _write_error_fields(out: list[str], shape: Shape | None, fields: dict[str, object]) -> None:
