@@ -19,6 +19,7 @@ from cloudlet.core.errors import AWSError
 from cloudlet.protocol import cbor
 from cloudlet.protocol.base import Protocol, WireTypeError
 from cloudlet.protocol.http import HttpRequest, HttpResponse
+from cloudlet.protocol.shape_walk import ShapeWalk
 from cloudlet.protocol.values import BadValue, to_datetime
 
 if TYPE_CHECKING:
@@ -124,89 +125,46 @@ class RpcV2CborProtocol(Protocol):
 # -- CBOR values <-> typed params, following a botocore shape ------------------
 
 
-def read_structure(shape: Shape, value: Any, path: list[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise WireTypeError(path, value, "structure")
-    if shape.metadata.get("document"):
+class CborWalk(ShapeWalk):
+    """CBOR bodies: members by their model name, `undefined` as absent, blobs as byte strings,
+    timestamps as epoch seconds (tag 1), integers only where the model says integer."""
+
+    def present(self, raw: Any) -> bool:
+        return raw is not None and raw is not cbor.UNDEFINED
+
+    def read_scalar(self, kind: str, shape: Shape, value: Any, path: list[str]) -> Any:
+        if kind in ("integer", "long", "short", "byte"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise WireTypeError(path, value, "integer")
+            return value
+        if kind in ("float", "double"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise WireTypeError(path, value, "number")
+            return float(value)
+        if kind == "timestamp":
+            raw = value.value if isinstance(value, cbor.Tagged) and value.tag == 1 else value
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+                raise WireTypeError(path, value, "timestamp")
+            try:
+                return to_datetime(raw)
+            except (BadValue, OverflowError, OSError, ValueError):
+                raise WireTypeError(path, value, "timestamp") from None
+        if kind == "blob":
+            if not isinstance(value, bytes):
+                raise WireTypeError(path, value, "blob")
+            return value
         return value
-    out: dict[str, Any] = {}
-    for name, member in shape.members.items():
-        raw = value.get(name)
-        if raw is not None and raw is not cbor.UNDEFINED:
-            out[name] = read_value(member, raw, path + [name])
-    return out
+
+    def write_scalar(self, kind: str, shape: Shape, value: Any) -> Any:
+        if kind == "timestamp":
+            return to_datetime(value) if not isinstance(value, dt.datetime) else value
+        if kind == "blob":
+            return bytes(value) if not isinstance(value, str) else value.encode()
+        return value
 
 
-def read_value(shape: Shape, value: Any, path: list[str]) -> Any:
-    kind = shape.type_name
-    if kind == "structure":
-        return read_structure(shape, value, path)
-    if kind == "list":
-        if not isinstance(value, list):
-            raise WireTypeError(path, value, "list")
-        return [None if v is None else read_value(shape.member, v, path + [str(i)]) for i, v in enumerate(value, 1)]
-    if kind == "map":
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise WireTypeError(path, value, "map")
-        return {k: None if v is None else read_value(shape.value, v, path + [k]) for k, v in value.items()}
-    if kind in ("string", "character"):
-        if not isinstance(value, str):
-            raise WireTypeError(path, value, "string")
-        return value
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            raise WireTypeError(path, value, "boolean")
-        return value
-    if kind in ("integer", "long", "short", "byte"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise WireTypeError(path, value, "integer")
-        return value
-    if kind in ("float", "double"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise WireTypeError(path, value, "number")
-        return float(value)
-    if kind == "timestamp":
-        raw = value.value if isinstance(value, cbor.Tagged) and value.tag == 1 else value
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
-            raise WireTypeError(path, value, "timestamp")
-        try:
-            return to_datetime(raw)
-        except (BadValue, OverflowError, OSError, ValueError):
-            raise WireTypeError(path, value, "timestamp") from None
-    if kind == "blob":
-        if not isinstance(value, bytes):
-            raise WireTypeError(path, value, "blob")
-        return value
-    return value
-
-
-def write_structure(shape: Shape, value: dict[str, Any]) -> dict[str, Any]:
-    if shape.metadata.get("document"):
-        return value
-    out: dict[str, Any] = {}
-    for name, member in shape.members.items():
-        v = value.get(name)
-        if v is not None:
-            out[name] = write_value(member, v)
-    return out
-
-
-def write_value(shape: Shape, value: Any) -> Any:
-    kind = shape.type_name
-    if kind == "structure":
-        return write_structure(shape, value) if isinstance(value, dict) else value
-    if kind == "list":
-        return [write_value(shape.member, v) for v in value if v is not None]
-    if kind == "map":
-        return {str(k): write_value(shape.value, v) for k, v in value.items() if v is not None}
-    if kind == "timestamp":
-        return to_datetime(value) if not isinstance(value, dt.datetime) else value
-    if kind in ("float", "double"):
-        return float(value)
-    if kind in ("integer", "long"):
-        return int(value)
-    if kind == "boolean":
-        return bool(value)
-    if kind == "blob":
-        return bytes(value) if not isinstance(value, str) else value.encode()
-    return value
+_WALK = CborWalk()
+read_structure = _WALK.read_structure
+read_value = _WALK.read_value
+write_structure = _WALK.write_structure
+write_value = _WALK.write_value
