@@ -609,6 +609,8 @@ class Environment:
             self._line(error_type)
             payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
         if outcome.killed_environment:
+            if not self.out_of_memory:
+                self._sample_memory()  # while the process is there to measure
             self.kill()
         result = InvokeResult(payload, function_error, (head or []) + inv.lines, duration_ms)
         close = self._closer(inv, outcome, duration_ms, time.time() - duration_ms / 1000, cold, result)
