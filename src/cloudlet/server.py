@@ -218,14 +218,11 @@ class FrontDoor:
         )
         call = Call(req, new_request_id(), request.remote or "127.0.0.1", too_large)
         resp = await self.dispatch(call)
-        access_log.info(
-            "%s %s %s %s %.1fms",
-            call.service or "-",
-            call.operation or "-",
-            call.principal.arn if call.principal else "-",
-            resp.status,
-            (time.perf_counter() - t0) * 1000,
-        )
+        if access_log.isEnabledFor(logging.INFO):
+            # Written after the response goes out: the caller does not wait on the log's I/O.
+            asyncio.get_running_loop().call_soon(
+                access_log.info, "%s %s %s %s %.1fms", call.service or "-", call.operation or "-",
+                call.principal.arn if call.principal else "-", resp.status, (time.perf_counter() - t0) * 1000)
         headers = dict(resp.headers)
         headers.setdefault("x-amzn-RequestId", call.request_id)
         if resp.stream is not None:

@@ -56,7 +56,11 @@ class Harness:
         raise AssertionError("function never became Active")
 
     async def invoke(self, name: str = "f1", event: Any = None, **kw: Any) -> dict[str, Any]:
-        return await self.p.invoke(self.ctx, {"FunctionName": name, "Payload": json.dumps(event or {}).encode(), **kw})
+        out = await self.p.invoke(self.ctx, {"FunctionName": name, "Payload": json.dumps(event or {}).encode(), **kw})
+        # As through the server: the answer is written, and what runs after it (the invoke's REPORT,
+        # its shipping to CloudWatch Logs) has run before the caller's next request is read.
+        await asyncio.sleep(0)
+        return out
 
 
 async def _harness() -> Harness:

@@ -83,6 +83,7 @@ class Invocation:
         self.result: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.lines: list[tuple[int, str]] = []
         self.stream: ResponseStream | None = None  # set for a caller that reads the response as it streams
+        self.wants_tail = False  # LogType=Tail: the answer carries the log, REPORT line included
 
 
 def _report_status(outcome: Outcome) -> tuple[str, str | None]:
@@ -169,6 +170,9 @@ class Environment:
         self._control: socket.socket | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._wiring: asyncio.Task[None] | None = None
+        # An invoke's closing bookkeeping (memory sample, END/REPORT, shipping), when it runs after
+        # the answer; anything that adds a line, ships or kills runs it first, so order holds.
+        self._closing: Callable[[], None] | None = None
 
     @property
     def isolated(self) -> bool:
@@ -408,6 +412,7 @@ class Environment:
 
     def kill(self) -> None:
         """End the environment: the sandbox (or the process group) and everything in it."""
+        self.settle()
         if self.proc is not None and self.proc.returncode is None:
             init = self._sandbox_init()
             if init:
@@ -486,6 +491,7 @@ class Environment:
                 return
 
     def _line(self, message: str, ts_ms: int | None = None) -> None:
+        self.settle()
         event = (_now_ms() if ts_ms is None else ts_ms, message)
         if self.current is not None:
             self.current.lines.append(event)
@@ -499,6 +505,7 @@ class Environment:
         self.flush_logs()
 
     def flush_logs(self) -> None:
+        self.settle()
         if self.pending:
             events, self.pending = self.pending, []
             self._ship(self, events)
@@ -531,6 +538,7 @@ class Environment:
 
     # ---- one invoke --------------------------------------------------------------
     async def run(self, inv: Invocation) -> InvokeResult:
+        self.settle()  # the previous invoke's REPORT goes before this one's START
         fv = self.fv
         self.state = EnvState.BUSY
         cold = self.cold
@@ -588,8 +596,6 @@ class Environment:
     ) -> InvokeResult:
         duration_ms = (time.perf_counter() - t0) * 1000
         self.drain()
-        if not self.out_of_memory:
-            self._sample_memory()
         payload = outcome.body
         # Every outcome but a returned result is an Unhandled function error.
         function_error = None if outcome.kind == OutcomeKind.OK else "Unhandled"
@@ -603,30 +609,54 @@ class Environment:
             self._line(error_type)
             payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
         if outcome.killed_environment:
+            if not self.out_of_memory:
+                self._sample_memory()  # while the process is there to measure
             self.kill()
-        settings = self.log_settings
-        status, platform_error = _report_status(outcome)
-        done = settings.runtime_done(inv.request_id, status, time.time() - duration_ms / 1000, duration_ms,
-                                     len(outcome.body) if outcome.kind == OutcomeKind.OK else 0,
-                                     platform_error or outcome.error_type)
-        if done is not None:
-            self._line(done)
-        end = settings.end(inv.request_id)
-        if end is not None:
-            self._line(end)
-        report = settings.report(inv.request_id, ReportMetrics(
-            duration_ms, self.fv.memory_size, self.max_memory_mb, self.init_duration_ms if cold else None,
-            status, platform_error))
-        if report is not None:
-            self._line(report)
+        result = InvokeResult(payload, function_error, (head or []) + inv.lines, duration_ms)
+        close = self._closer(inv, outcome, duration_ms, time.time() - duration_ms / 1000, cold, result)
+        deferred = not (inv.wants_tail or inv.stream is not None or self.state != EnvState.BUSY)
+        if not deferred:
+            # The caller reads the log (or the environment is going): REPORT first, then the answer.
+            close()
         self.current = None
         if inv.stream is not None:
             inv.stream.end()
-        self.flush_logs()
         self.last_used = time.monotonic()
+        if deferred:
+            # Nothing in the answer needs it: it runs right after the response is written, or
+            # before whatever next adds to this environment's log, ships it or kills it.
+            self._closing = close
+            asyncio.get_running_loop().call_soon(self.settle)
         if self.state == EnvState.BUSY:
             self.state = EnvState.IDLE
-        return InvokeResult(payload, function_error, (head or []) + inv.lines, duration_ms)
+        return result
+
+    def settle(self) -> None:
+        """Run the last invoke's closing bookkeeping now, if it has not run yet."""
+        close, self._closing = self._closing, None
+        if close is not None:
+            close()
+
+    def _closer(self, inv: Invocation, outcome: Outcome, duration_ms: float, started: float, cold: bool,
+                result: InvokeResult) -> Callable[[], None]:
+        def close() -> None:
+            if not self.out_of_memory:
+                self._sample_memory()  # REPORT's Max Memory Used
+            settings = self.log_settings
+            status, platform_error = _report_status(outcome)
+            done = settings.runtime_done(inv.request_id, status, started, duration_ms,
+                                         len(outcome.body) if outcome.kind == OutcomeKind.OK else 0,
+                                         platform_error or outcome.error_type)
+            report = settings.report(inv.request_id, ReportMetrics(
+                duration_ms, self.fv.memory_size, self.max_memory_mb, self.init_duration_ms if cold else None,
+                status, platform_error))
+            for line in (done, settings.end(inv.request_id), report):
+                if line is not None:
+                    event = (_now_ms(), line)
+                    result.lines.append(event)  # the log tail, when asked for
+                    self.pending.append(event)
+            self.flush_logs()
+        return close
 
     @staticmethod
     def _with_request_id(body: bytes, request_id: str) -> bytes:

@@ -784,6 +784,7 @@ class LambdaProvider(Provider):
         # The invoke's request id is the API request's: the caller finds its invoke in the logs by it.
         inv = Invocation(payload, invoked_arn, client_context=self._client_context(params.get("ClientContext")),
                          request_id=ctx.request_id)
+        inv.wants_tail = params.get("LogType") == "Tail"
         if kind == "Event":
             queue_event(self, fn, fv, inv, qualifier)
             return {"StatusCode": 202}
