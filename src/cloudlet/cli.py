@@ -247,6 +247,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     health = fetch_health(endpoint)
     print(f"cloudlet: running (pid {info['pid']})")
     print(f"endpoint: {endpoint}")
+    if info.get("console"):
+        print(f"console:  {info['console']} (sign-in secret: `cloudlet console`)")
     print(f"data dir: {config.data_dir}")
     if health is None:
         print("health: not answering")

@@ -25,17 +25,20 @@ def free_port() -> int:
         return port
 
 
-def cloudlet(*args: str, data_dir: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def cloudlet(*args: str, data_dir: Path, timeout: float = 60,
+             settings: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLOUDLET_"))}
     env["PYTHONPATH"] = str(SRC)
+    env.update(settings or {})
     return subprocess.run([sys.executable, "-m", "cloudlet", *args, "--data-dir", str(data_dir)],
                           check=False, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_start_status_env_stop(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    port = free_port()
-    r = cloudlet("start", "-d", "--port", str(port), data_dir=data)
+    port, console_port = free_port(), free_port()
+    r = cloudlet("start", "-d", "--port", str(port), data_dir=data,
+                 settings={"CLOUDLET_CONSOLE_PORT": str(console_port)})
     assert r.returncode == 0, r.stderr
     assert f"http://127.0.0.1:{port}" in r.stdout and "healthy in" in r.stdout
     info = json.loads((data / "cloudlet.pid").read_text())
@@ -50,6 +53,7 @@ def test_start_status_env_stop(tmp_path: Path) -> None:
         st = cloudlet("status", data_dir=data)
         assert st.returncode == 0, st.stdout + st.stderr
         assert f"endpoint: http://127.0.0.1:{port}" in st.stdout
+        assert f"console:  http://127.0.0.1:{console_port}/" in st.stdout
         for name in ("iam", "sts", "ec2", "elasticache", "lambda", "logs"):
             assert f"  {name}: " in st.stdout
 
