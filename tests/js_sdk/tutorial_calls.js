@@ -28,18 +28,7 @@ import {
   CloudWatchLogsClient, FilterLogEventsCommand, DescribeLogGroupsCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
 
-const endpoint = process.env.AWS_ENDPOINT_URL;
-const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || "us-east-1";
-const credentials = {
-  accessKeyId: process.env.AWS_ACCESS_KEY_ID,
-  secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY,
-};
-if (!endpoint || !credentials.accessKeyId || !credentials.secretAccessKey) {
-  console.error("set AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
-  process.exit(2);
-}
-// One attempt per call: a retried 5xx must show up as a failure, not hide behind a retry.
-const clientConfig = { endpoint, region, credentials, maxAttempts: 1 };
+import { clientConfig, endpoint, region, credentials } from "./env.js";
 const sts = new STSClient(clientConfig);
 const iam = new IAMClient(clientConfig);
 const ec2 = new EC2Client(clientConfig);

@@ -4,6 +4,7 @@ A subclass says how members are named on the wire and how scalars look there."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from botocore.model import Shape
@@ -11,7 +12,7 @@ from botocore.model import Shape
 from cloudlet.protocol.base import WireTypeError
 
 
-class ShapeWalk:
+class ShapeWalk(ABC):
     def wire_name(self, name: str, member: Shape) -> str:
         return name
 
@@ -22,11 +23,13 @@ class ShapeWalk:
     def present(self, raw: Any) -> bool:
         return raw is not None
 
+    @abstractmethod
     def read_scalar(self, kind: str, shape: Shape, value: Any, path: list[str]) -> Any:
-        raise NotImplementedError
+        """A number, timestamp or blob as the wire has it -> its typed value (WireTypeError if not one)."""
 
+    @abstractmethod
     def write_scalar(self, kind: str, shape: Shape, value: Any) -> Any:
-        raise NotImplementedError
+        """A typed number, timestamp or blob -> its wire form."""
 
     # -- the shared walk
 
