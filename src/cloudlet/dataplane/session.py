@@ -70,6 +70,9 @@ CAPTURE = (
 # CLUSTER subcommands the endpoint answers for its one virtual shard.
 LOCAL_CLUSTER = frozenset({b"SLOTS", b"SHARDS", b"NODES", b"INFO", b"MYID", b"KEYSLOT", b"REPLICAS"})
 BACKEND_CONNECT_TIMEOUT_S = 5.0
+# How long a reader-port login waits for the read replica's start (first use) before it is
+# answered as when valkey is unreachable.
+READER_START_TIMEOUT_S = 10.0
 # Flow control: stop reading one side when the other side's write buffer holds this much.
 WRITE_HIGH = 4 * 1024 * 1024
 WRITE_LOW = 1024 * 1024
@@ -151,6 +154,7 @@ class ClientSession(asyncio.Protocol):
         self._auth_timer: asyncio.TimerHandle | None = None
         self._iam_timer: asyncio.TimerHandle | None = None
         self._lost = False  # the client's transport has called connection_lost
+        self._reader_start: asyncio.Task[None] | None = None  # see connection_made
 
     # -- connection lifecycle -------------------------------------------------
 
@@ -162,6 +166,11 @@ class ClientSession(asyncio.Protocol):
             self.peer_ip = str(peer[0])
         self.cache.sessions.add(self)
         self.cache.accepted += 1  # the NewConnections metric
+        ready = self.cache.spec.reader_ready
+        if self.listener.reader and ready is not None:
+            # The read replica starts at the reader's first connection, while TLS and AUTH go on.
+            self._reader_start = self.loop.create_task(ready())
+            self._reader_start.add_done_callback(_retrieve)
         timeout = self.cache.world.config.cache_auth_timeout_s
         self._auth_timer = self.loop.call_later(timeout, self._auth_timed_out)
         if self.cache.spec.users is None:
@@ -347,6 +356,8 @@ class ClientSession(asyncio.Protocol):
         try:
             conn: BackendProtocol
             if self.backend is None:
+                if self._reader_start is not None:
+                    await asyncio.wait_for(self._reader_start, READER_START_TIMEOUT_S)
                 _, conn = await asyncio.wait_for(
                     self.loop.create_unix_connection(lambda: BackendProtocol(self), str(self._backend_socket())),
                     BACKEND_CONNECT_TIMEOUT_S,
@@ -843,3 +854,9 @@ def _parse_hello(args: list[bytes]) -> Hello | bytes:
         else:
             return replies.error(f"ERR Syntax error in HELLO option '{args[j].decode(errors='replace')}'")
     return Hello(version, user, password, setname)
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """A reader start's failure is the login's to report (or nobody's, if the client left first)."""
+    if not task.cancelled():
+        task.exception()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Literal
 
@@ -41,6 +42,9 @@ class CacheEndpoint:
     backend_secret: bytes  # derives each ACL user's valkey password (backend_password)
     # The read replica's socket, behind the reader port; None: the reader port uses valkey_socket.
     reader_socket: Path | None = None
+    # Awaited before a reader-port connection reaches reader_socket: the control plane starts
+    # the replica at the reader's first use. Raises ConnectionError when it cannot be served.
+    reader_ready: Callable[[], Awaitable[None]] | None = None
     port: int = 6379
     reader_port: int = 6380
     # None: no user group, the default user serves everyone (AWS's default).

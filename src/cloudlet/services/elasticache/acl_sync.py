@@ -81,6 +81,11 @@ async def sync(state: ElastiCacheState, cache: ServerlessCache) -> None:
         await _sync_one(proc, cache, members)
 
 
+async def sync_replica(state: ElastiCacheState, cache: ServerlessCache, replica: ValkeyProcess) -> None:
+    """A read replica just started (at the reader's first use): give it the cache's users."""
+    await _sync_one(replica, cache, group_members(state, cache))
+
+
 async def _sync_one(proc: ValkeyProcess, cache: ServerlessCache, members: list[CacheUserRecord] | None) -> None:
     client = proc.client()
     secret = cache.backend_secret

@@ -163,6 +163,7 @@ class ElastiCacheBase(Provider):
             address=cache.address,
             valkey_socket=cache.socket,
             reader_socket=cache.process.replica.socket if cache.process and cache.process.replica else None,
+            reader_ready=cache.process.ensure_replica if cache.process and cache.process.replica else None,
             backend_secret=cache.backend_secret,
             port=PORT,
             reader_port=READER_PORT,

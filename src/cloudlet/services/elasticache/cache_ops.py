@@ -163,6 +163,7 @@ class CacheOps(SnapshotOps):
                 maxmemory_bytes=maxmemory_of(cache.usage_limits),
                 on_restart=lambda: acl_sync.sync(st, cache),
                 replica_socket=self.socket_path(cache.workdir / "replica"),
+                on_replica_start=lambda replica: acl_sync.sync_replica(st, cache, replica),
             )
             await cache.process.start()
             cache.full_version = running_full_version(cache.engine, await cache.process.client().info("server"))

@@ -10,10 +10,11 @@ a relative name in the cache's directory (listener bind=valkey.sock). When that
 directory is too deep for a socket path, the path the data plane connects to is
 a symlink to it in the private socket directory.
 
-Each cache runs two: the primary (cluster mode, all slots) and a read replica
-(`replicaof` the primary, over TCP inside the primary's private network namespace,
-which the replica joins) that serves the reader endpoint, port 6380. The primary
-owns its replica: starts it after itself, bounces it after its own crash restart
+A cache runs the primary (cluster mode, all slots) and, once its reader endpoint
+(port 6380) is first used, a read replica (`replicaof` the primary, over TCP inside
+the primary's private network namespace, which the replica joins) that serves it:
+an idle cache costs one valkey. The primary owns its replica: starts it on the
+reader's first connection (ensure_replica), bounces it after its own crash restart
 (the new primary has a new namespace), stops it with itself.
 """
 
@@ -69,6 +70,10 @@ class ValkeyStartError(Exception):
     pass
 
 
+class ReplicaUnavailable(ConnectionError):
+    """The read replica could not be started (the reader endpoint answers as for an unreachable valkey)."""
+
+
 class ValkeyProcess:
     def __init__(
         self,
@@ -81,6 +86,7 @@ class ValkeyProcess:
         on_restart: Callable[[], Awaitable[None]] | None = None,
         replica_socket: Path | None = None,
         primary: ValkeyProcess | None = None,
+        on_replica_start: Callable[[ValkeyProcess], Awaitable[None]] | None = None,
     ) -> None:
         self.binary = binary
         self.workdir = workdir
@@ -90,22 +96,26 @@ class ValkeyProcess:
         self.maxmemory_bytes = maxmemory_bytes
         self.on_restart = on_restart
         # Restores: valkey loads dump.rdb only while AOF is off, so AOF is switched on after loading.
-        self.load_rdb_first = (workdir / "dump.rdb").exists() and not (workdir / "appendonlydir").exists()
+        # (A replica's dump.rdb is its last full sync: it never runs AOF.)
+        self.load_rdb_first = (
+            primary is None and (workdir / "dump.rdb").exists() and not (workdir / "appendonlydir").exists()
+        )
         self.proc: asyncio.subprocess.Process | None = None
         self.acl_restrictions: list[str] | None = None  # acl_sync.restrictions_of, once per process
         self.primary = primary  # set on a replica
-        self.replica: ValkeyProcess | None = None
-        if primary is None and replica_socket is not None:
-            self.replica = ValkeyProcess(
-                binary, workdir / "replica", replica_socket, admin_password, default_rules, maxmemory_bytes,
-                on_restart=on_restart, primary=self,
-            )
+        self.replica_socket = replica_socket if primary is None else None
+        self.on_replica_start = on_replica_start  # gives a started replica the cache's ACL users
+        self.replica: ValkeyProcess | None = self._new_replica()
+        self.replica_up = False  # the replica runs (ensure_replica has started it)
+        self._replica_starting: asyncio.Task[None] | None = None
         self.bus_port = _free_loopback_port()
         self.repl_port = _free_loopback_port()  # where a primary serves its replica (in its namespace)
         self.bus_exposed = False  # the cluster bus answers on the host's loopback (no private namespace)
         self.restarts = 0
         self._stopping = False
         self._supervisor: asyncio.Task[None] | None = None
+        # A replica's first start fails when it is not in sync in time (later restarts serve anyway).
+        self.bounded_sync = False
         self._watchdog: asyncio.Task[None] | None = None
         self._client: aioredis.Redis | None = None
 
@@ -207,8 +217,58 @@ class ValkeyProcess:
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
         if self.primary is None:
             self._watchdog = asyncio.get_running_loop().create_task(self._watch_scripts())
-        if self.replica is not None:
-            await self.replica.start()
+
+    # -- the read replica, started at the reader endpoint's first use -------------------
+
+    def _new_replica(self) -> ValkeyProcess | None:
+        if self.replica_socket is None:
+            return None
+        return ValkeyProcess(
+            self.binary, self.workdir / "replica", self.replica_socket, self.admin_password, self.default_rules,
+            self.maxmemory_bytes, on_restart=self.on_restart, primary=self,
+        )
+
+    async def ensure_replica(self) -> None:
+        """Return once the read replica runs, in sync and with the cache's users, starting it
+        on the first call. Concurrent callers share one start, and a caller that gives up
+        (its own timeout) does not cancel it. Raises ReplicaUnavailable when it cannot start;
+        the next call tries again."""
+        if self.replica_up or self.replica is None:
+            return
+        if self._stopping:
+            raise ReplicaUnavailable("the cache is stopping")
+        task = self._replica_starting
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._start_replica())
+            task.add_done_callback(self._replica_start_done)
+            self._replica_starting = task
+        await asyncio.shield(task)
+
+    def _replica_start_done(self, task: asyncio.Task[None]) -> None:
+        self._replica_starting = None
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("read replica of %s did not start: %s", self.workdir.name, task.exception())
+
+    async def _start_replica(self) -> None:
+        replica = self.replica
+        assert replica is not None
+        try:
+            replica.bounded_sync = True
+            try:
+                await replica.start()
+            finally:
+                replica.bounded_sync = False
+            self.replica_up = True  # from here on ACL syncs reach it (processes())
+            if self.on_replica_start is not None:
+                await self.on_replica_start(replica)
+        except BaseException as e:
+            self.replica_up = False
+            await replica.stop(graceful=False)
+            self.replica = self._new_replica()  # a stopped process object does not start again
+            if isinstance(e, Exception) and not isinstance(e, ReplicaUnavailable):
+                raise ReplicaUnavailable(f"read replica: {e}") from e
+            raise
+        log.info("read replica of %s started (pid %s)", self.workdir.name, replica.pid)
 
     async def _enable_aof(self) -> None:
         """Turn AOF on after an RDB restore and wait until the AOF holds the restored data."""
@@ -262,10 +322,12 @@ class ValkeyProcess:
             )
 
     async def _wait_replicating(self) -> None:
-        """A new replica: wait (bounded) for its first sync, so a fresh cache's reader starts in step."""
+        """A new replica: wait (bounded) for its first sync, so the reader starts in step."""
         deadline = time.monotonic() + START_TIMEOUT_S
         while (await self.client().info("replication")).get("master_link_status") != "up":
             if time.monotonic() > deadline:
+                if self.bounded_sync:
+                    raise ValkeyStartError(f"not in sync with its primary after {START_TIMEOUT_S:.0f} s")
                 log.warning("replica of %s: not in sync after %.0f s; serving anyway", self.workdir.parent.name,
                             START_TIMEOUT_S)
                 return
@@ -426,13 +488,20 @@ class ValkeyProcess:
             await asyncio.sleep(0.02)
 
     def processes(self) -> list[ValkeyProcess]:
-        """This valkey and its replica: what ACL changes must reach."""
-        return [self] if self.replica is None else [self, self.replica]
+        """This valkey and its replica once started: what ACL changes and metrics must reach."""
+        return [self, self.replica] if self.replica is not None and self.replica_up else [self]
 
     async def stop(self, graceful: bool = True, timeout: float = 5.0) -> None:
+        self._stopping = True  # first: no replica start begins from here on
+        starting = self._replica_starting
+        if starting is not None:
+            starting.cancel()
+            try:
+                await starting
+            except (asyncio.CancelledError, Exception):
+                pass
         if self.replica is not None:
             await self.replica.stop(graceful=False, timeout=timeout)
-        self._stopping = True
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
