@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 AuthType = Literal["iam", "password", "no-password"]
 
@@ -44,7 +44,7 @@ class CacheEndpoint:
     reader_socket: Path | None = None
     # Awaited before a reader-port connection reaches reader_socket: the control plane starts
     # the replica at the reader's first use. Raises ConnectionError when it cannot be served.
-    reader_ready: Callable[[], Awaitable[None]] | None = None
+    reader_ready: Callable[[], Coroutine[Any, Any, None]] | None = None
     port: int = 6379
     reader_port: int = 6380
     # None: no user group, the default user serves everyone (AWS's default).
