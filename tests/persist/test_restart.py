@@ -129,9 +129,9 @@ def test_whole_stack_survives_graceful_restart_and_kill(tmp_path: Path, cloudlet
             time.sleep(0.2)
         _wait_cache(ec, "cache-01", "available")
 
-        def cache_client(srv: Any) -> Any:
+        def cache_client(srv: Any, port: int = 6379) -> Any:
             return valkey.Valkey(
-                host=_cache_address(srv, endpoint), port=6379, ssl=True,
+                host=_cache_address(srv, endpoint), port=port, ssl=True,
                 ssl_ca_certs=str(srv.data_dir / "ca" / "ca.pem"), username="iam-user-01",
                 password=_iam_token("cache-01", "iam-user-01", key["AccessKeyId"], key["SecretAccessKey"]),
             )
@@ -141,6 +141,10 @@ def test_whole_stack_survives_graceful_restart_and_kill(tmp_path: Path, cloudlet
         uuid = c.get("uuid")
         assert uuid
         c.close()
+        # The reader endpoint used (its replica started at this first use) before the restarts.
+        r = cache_client(server, 6380)
+        assert r.execute_command("READONLY") in (True, b"OK") and r.get("persisted-key") == b"before-restart"
+        r.close()
         # Lambda: a second function with a version, an alias, a permission, concurrency, config.
         lam.create_function(FunctionName="echo", Role=f"arn:aws:iam::{ACCOUNT}:role/{ROLE}", Handler="echo.handler",
                             Runtime="python3.12", Code={"ZipFile": _echo_zip()},
@@ -211,6 +215,10 @@ def test_whole_stack_survives_graceful_restart_and_kill(tmp_path: Path, cloudlet
             assert c.get("persisted-key") == b"before-restart"
             assert c.get("uuid") == uuid
             c.close()
+            r = cache_client(server, 6380)  # the reader answers again, with the cache's users and data
+            assert r.execute_command("READONLY") in (True, b"OK") and r.get("persisted-key") == b"before-restart"
+            assert r.execute_command("ROLE")[0] == b"slave"
+            r.close()
             # Lambda: Active (cold), its configuration, versions, alias, policy, concurrency.
             cfg = lam.get_function_configuration(FunctionName="AccessValkey")
             assert cfg["State"] == "Active" and cfg["CodeSha256"] == before["function"]["CodeSha256"]
