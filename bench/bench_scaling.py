@@ -10,9 +10,13 @@ holding 1, 100 and 1,000 roles and caches, in turns. Roles are made with CreateR
 ElastiCache provider's state (status available, no process): the listing reads nothing
 else. The goal compares the page at 1,000 with the page at 100 (both full pages of 50).
 
-Memory per idle cache: one real cache made with CreateServerlessCache (its valkey primary
-and read replica), the resident memory of its processes after it went idle, against one
-bare `valkey-server` started on a unix socket with the same persistence (appendonly yes).
+Memory per idle cache: a cloudlet started as users start it (`python -m cloudlet start`), the
+resident memory (RSS) of its whole process tree (cloudlet and every valkey) with no cache, then
+after each of CACHES real caches made with CreateServerlessCache went idle, then after one
+reader connection (READONLY, one GET) to the first cache, which starts its read replica. A
+cache's cost is what the tree grew by: the first cache's growth includes the data plane's
+one-time loads (TLS, the valkey client); the goal is the mean growth per further cache, against
+one bare `valkey-server` on a unix socket with the same persistence (appendonly yes).
 
     python bench/bench_scaling.py [-n 200]
 """
@@ -23,13 +27,16 @@ import argparse
 import asyncio
 import datetime
 import json
+import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +46,8 @@ from aiohttp import web
 from botocore.config import Config as BotoConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
 from bench_api import free_port  # noqa: E402
 from goals import goal_missing, report  # noqa: E402
 
@@ -147,14 +155,19 @@ def pages(data: Path, n: int) -> None:
            "same at 100 caches", med["DescribeServerlessCaches"][100], "<=", 1.25, "x")
 
 
-def tree_rss(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
+def tree_rss(pid: int) -> tuple[int, int]:
+    """(RSS of PID alone, RSS of its whole process tree) in bytes."""
+    root = psutil.Process(pid)
+    own = total = 0
+    for p in [root, *root.children(recursive=True)]:
         try:
-            total += psutil.Process(pid).memory_info().rss
+            rss = p.memory_info().rss
         except psutil.NoSuchProcess:
-            pass
-    return total
+            continue
+        total += rss
+        if p.pid == pid:
+            own = rss
+    return own, total
 
 
 def bare_valkey_rss(binary: str, idle: float) -> int:
@@ -167,55 +180,138 @@ def bare_valkey_rss(binary: str, idle: float) -> int:
         while not (d / "v.sock").exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(idle)
-        return tree_rss([proc.pid])
+        return tree_rss(proc.pid)[1]
     finally:
         proc.terminate()
         proc.wait(10)
         shutil.rmtree(d, ignore_errors=True)
 
 
-def cache_memory(server: InProcessCloudlet, idle: float) -> None:
-    goal = "memory per idle cache"
-    binary = shutil.which(server.config.valkey_server)
-    if binary is None:
-        print(goal_missing(goal, "bare valkey-server", f"{server.config.valkey_server} not found"))
-        return
-    ec = client(server.port, "elasticache")
-    ec.create_serverless_cache(ServerlessCacheName="mem-idle", Engine="valkey")
-    deadline = time.monotonic() + 60
-    while ec.describe_serverless_caches(ServerlessCacheName="mem-idle")["ServerlessCaches"][0]["Status"] != "available":
-        if time.monotonic() > deadline:
-            print(goal_missing(goal, "bare valkey-server", "the cache did not become available in 60 s"))
-            return
-        time.sleep(0.05)
-    time.sleep(idle)
+class CloudletProcess:
+    """cloudlet as users start it (`python -m cloudlet start`), so its whole process tree is measured."""
 
-    def pids() -> list[int]:
-        ecp = server.world.provider_of(ElastiCacheProvider)
-        cache = ecp.store.get(server.config.account_id, "us-east-1").caches["mem-idle"]
-        assert cache.process is not None
-        return [p.pid for p in cache.process.processes() if p.pid]
-    cache_pids = server.call(pids)
-    cloudlet_side = tree_rss(cache_pids)
-    bare = bare_valkey_rss(binary, idle)
-    print(f"idle cache: {len(cache_pids)} valkey processes (primary + read replica), {cloudlet_side / 2**20:.1f} MiB; "
-          f"one bare valkey-server {bare / 2**20:.1f} MiB")
-    report(goal, cloudlet_side / 2**20, "MiB", "bare valkey-server", bare / 2**20, "<=", 1.0, "x")
-    ec.delete_serverless_cache(ServerlessCacheName="mem-idle")
+    def __init__(self, data: Path) -> None:
+        self.port = free_port()
+        self.data = data
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLOUDLET_"))}
+        env.update(PYTHONPATH=str(REPO / "src"), CLOUDLET_LOG_LEVEL="WARNING", CLOUDLET_CONSOLE_PORT="0",
+                   CLOUDLET_CACHE_NET="127.84")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cloudlet", "start", "--port", str(self.port), "--data-dir", str(data)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_cloudlet/health", timeout=1):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("cloudlet did not start") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def wait_available(ec: Any, name: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        cache: dict[str, Any] = ec.describe_serverless_caches(ServerlessCacheName=name)["ServerlessCaches"][0]
+        if cache["Status"] == "available":
+            return cache
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"cache {name} did not become available in 60 s")
+        time.sleep(0.05)
+
+
+def cache_address(server: CloudletProcess, hostname: str) -> str:
+    return next(line.split()[0] for line in (server.data / "hosts").read_text().splitlines()
+                if line.split()[1:2] == [hostname])
+
+
+def valkey_count(pid: int) -> int:
+    """The cloudlet's long-lived valkeys (not the short-lived forks a valkey makes to save or sync)."""
+    n = 0
+    for p in psutil.Process(pid).children(recursive=True):
+        try:
+            n += p.name() == "valkey-server" and p.parent().name() != "valkey-server"
+        except psutil.NoSuchProcess:
+            pass
+    return n
+
+
+def cache_memory(data: Path, idle: float, caches: int) -> None:
+    """What a cache adds to cloudlet's whole process tree (its valkeys and cloudlet's own growth),
+    idle and after a reader connection, against one bare valkey-server."""
+    import redis
+
+    goal = "memory per idle cache"
+    binary = shutil.which(Config.from_env({}).valkey_server)
+    if binary is None:
+        print(goal_missing(goal, "bare valkey-server", "valkey-server not found"))
+        return
+    server = CloudletProcess(data)
+    try:
+        ec = client(server.port, "elasticache")
+        time.sleep(idle)
+        base_own, base_tree = tree_rss(server.proc.pid)
+        own, tree = [base_own], [base_tree]  # after 0, 1, ... caches
+        endpoints = []
+        for i in range(caches):
+            ec.create_serverless_cache(ServerlessCacheName=f"mem-{i}", Engine="valkey")
+            endpoints.append(wait_available(ec, f"mem-{i}")["ReaderEndpoint"])
+            time.sleep(idle)
+            o, t = tree_rss(server.proc.pid)
+            own.append(o)
+            tree.append(t)
+        idle_valkeys = valkey_count(server.proc.pid)
+        # A reader connection (READONLY, one read) to the first cache, closed again.
+        r = redis.Redis(host=cache_address(server, endpoints[0]["Address"]), port=endpoints[0]["Port"], ssl=True,
+                        ssl_ca_certs=str(data / "ca" / "ca.pem"), ssl_check_hostname=False, socket_timeout=20)
+        r.execute_command("READONLY")
+        r.get("k")
+        r.close()
+        time.sleep(idle)
+        reader_own, reader_tree = tree_rss(server.proc.pid)
+        reader_valkeys = valkey_count(server.proc.pid)
+        for i in range(caches):
+            ec.delete_serverless_cache(ServerlessCacheName=f"mem-{i}")
+    finally:
+        server.stop()
+    bare = bare_valkey_rss(binary, idle) / 2**20
+    mib = [t / 2**20 for t in tree]
+    own_mib = [o / 2**20 for o in own]
+    first = mib[1] - mib[0]
+    per_cache = (mib[-1] - mib[1]) / (caches - 1)
+    per_cache_own = (own_mib[-1] - own_mib[1]) / (caches - 1)
+    after_reader = reader_tree / 2**20 - mib[-1]
+    print(f"cloudlet process tree: {mib[0]:.1f} MiB with no cache; {caches} idle caches: {idle_valkeys} valkeys "
+          f"(one per cache); after a reader connection to one: {reader_valkeys}")
+    print(f"first idle cache: +{first:.1f} MiB (valkey +{first - (own_mib[1] - own_mib[0]):.1f}, cloudlet "
+          f"+{own_mib[1] - own_mib[0]:.1f}, with the data plane's one-time loads)")
+    print(f"each further idle cache: +{per_cache:.1f} MiB (cloudlet's own growth +{per_cache_own:.2f} of it), "
+          f"mean of caches 2-{caches}")
+    print(f"cache after a reader connection (its read replica started): +{per_cache + after_reader:.1f} MiB "
+          f"(the replica and cloudlet's growth +{after_reader:.1f}); ratio to a bare valkey "
+          f"{(per_cache + after_reader) / bare:.2f}")
+    print(f"one bare valkey-server (unix socket, appendonly yes): {bare:.1f} MiB")
+    report(goal, per_cache, "MiB", "bare valkey-server", bare, "<=", 1.0, "x")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=200, help="timed pages per size")
     ap.add_argument("--idle", type=float, default=2.0, help="seconds a cache idles before its memory is read")
+    ap.add_argument("--caches", type=int, default=4, help="idle caches made for the memory figures (at least 2)")
     args = ap.parse_args()
     data = Path(tempfile.mkdtemp(prefix="bench-scaling-"))
     try:
-        server = InProcessCloudlet(data / "memory")
-        try:
-            cache_memory(server, args.idle)
-        finally:
-            server.stop()
+        cache_memory(data / "memory", args.idle, max(args.caches, 2))
         pages(data, args.n)
     finally:
         shutil.rmtree(data, ignore_errors=True)
