@@ -58,6 +58,9 @@ class Config:
     cache_iam_conn_max_s: float = 43200.0
     # CLOUDLET_CACHE_AUTH_TIMEOUT_S: a cache connection not authenticated by then is closed.
     cache_auth_timeout_s: float = 10.0
+    # CLOUDLET_CACHE_READER_IDLE_S: a cache's read replica is stopped when its reader endpoint
+    # has had no connection this long (the next one starts it again); 0: never.
+    cache_reader_idle_s: float = 600.0
     # CLOUDLET_LAMBDA_IDLE_S: a warm Lambda environment unused this long is stopped.
     lambda_idle_s: float = 300.0
     # CLOUDLET_LAMBDA_MAX_ENVIRONMENTS: cap on live Lambda environments (all functions).
@@ -122,6 +125,7 @@ class Config:
         c.lambda_event_retry_s = _number(e, "CLOUDLET_LAMBDA_EVENT_RETRY_S", c.lambda_event_retry_s, float)
         c.cache_iam_conn_max_s = _number(e, "CLOUDLET_CACHE_IAM_CONN_MAX_S", c.cache_iam_conn_max_s, float)
         c.cache_auth_timeout_s = _number(e, "CLOUDLET_CACHE_AUTH_TIMEOUT_S", c.cache_auth_timeout_s, float)
+        c.cache_reader_idle_s = _number(e, "CLOUDLET_CACHE_READER_IDLE_S", c.cache_reader_idle_s, float)
         c.persist = _bool(e.get("CLOUDLET_PERSIST"), True)
         c.persist_sync = e.get("CLOUDLET_PERSIST_SYNC", c.persist_sync).strip().lower()
         if c.persist_sync not in ("full", "normal"):

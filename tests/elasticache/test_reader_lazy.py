@@ -161,3 +161,70 @@ def test_a_deleted_cache_stops_its_replica(env: Harness) -> None:
     env.call("DeleteServerlessCache", ServerlessCacheName="lazy-gone")
     env.wait_for(lambda: env.cache_status("lazy-gone") is None, timeout=20)
     env.wait_for(lambda: not (valkeys() & pids), timeout=10)
+
+
+def test_a_first_connection_that_gives_up_leaves_the_start_running(env: Harness,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sync that outlasts the first connection's wait (a big dataset) is not torn down: that
+    connection is answered as unreachable, and a later one finds the replica in sync."""
+    from cloudlet.dataplane import session
+
+    create(env, "lazy-slow")
+    cache = env.cache("lazy-slow")
+    connect(env, "lazy-slow", 6379).set("s", "1")
+    monkeypatch.setattr(session, "READER_START_TIMEOUT_S", 0.0)
+    with pytest.raises(redis.ResponseError, match="service is not available"):
+        connect(env, "lazy-slow", 6380).get("s")
+    monkeypatch.undo()
+    env.wait_for(lambda: cache.process.replica_up, timeout=20)
+    pid = cache.process.replica.pid
+    assert connect(env, "lazy-slow", 6380).get("s") == b"1"
+    assert cache.process.replica.pid == pid
+
+
+@pytest.fixture(scope="module")
+def idle_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    h = Harness(tmp_path_factory.mktemp("idle-reader"), cache_net="127.80", cache_reader_idle_s=0.5)
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+def test_an_idle_reader_stops_its_replica_and_the_next_connection_starts_one(idle_env: Harness) -> None:
+    env = idle_env
+    before = valkeys()
+    create(env, "idle")
+    cache = env.cache("idle")
+    primary = connect(env, "idle", 6379)
+    primary.set("{i}k", "1")
+    reader = connect(env, "idle", 6380)
+    assert reader.get("{i}k") == b"1"
+    first = cache.process.replica.pid
+    time.sleep(1.5)  # an open connection keeps the replica, however long it idles
+    assert reader.get("{i}k") == b"1" and cache.process.replica.pid == first
+    reader.close()
+    env.wait_for(lambda: not cache.process.replica_up and valkeys() - before == {cache.process.pid}, timeout=10)
+    primary.set("{i}k", "2")  # written while no replica runs
+    assert connect(env, "idle", 6380).get("{i}k") == b"2"
+    assert cache.process.replica_up and cache.process.replica.pid != first
+    assert valkeys() - before == {cache.process.pid, cache.process.replica.pid}
+
+
+def test_reader_connections_around_an_idle_stop_are_all_served(idle_env: Harness) -> None:
+    """Connections that arrive while an idle replica is being stopped wait and get a new one."""
+    env = idle_env
+    create(env, "idle-race")
+    cache = env.cache("idle-race")
+    connect(env, "idle-race", 6379).set("r", "v")
+    pids = set()
+    deadline = time.monotonic() + 6
+    got = []
+    while time.monotonic() < deadline:
+        c = connect(env, "idle-race", 6380)
+        got.append(c.get("r"))
+        pids.add(cache.process.replica.pid)
+        c.close()
+        time.sleep(0.45 + 0.1 * (len(got) % 3))  # about the idle time: some land on a stop
+    assert got == [b"v"] * len(got)
+    assert len(pids) > 1, "the replica was stopped and started again meanwhile"

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import socket
 import ssl
+import time
 from typing import Any
 
 from cloudlet.core.world import World
@@ -37,6 +38,7 @@ class CacheState:
         self.world = world
         self.sessions: set[ClientSession] = set()
         self.accepted = 0  # connections ever accepted (AWS/ElastiCache NewConnections)
+        self.reader_last_used = time.monotonic()  # a reader-port connection last opened or closed
         self.ecpu: EcpuBucket | None = None
         self.set_spec(spec)
 
@@ -164,6 +166,13 @@ class DataPlane:
     async def stop(self) -> None:
         for name in list(self.caches):
             await self.close_cache(name)
+
+    def reader_idle_for(self, name: str) -> float | None:
+        """Seconds since the cache's reader port last had a connection; None while one is open."""
+        cache = self.caches.get(name)
+        if cache is None or any(s.listener.reader for s in cache.sessions):
+            return None
+        return time.monotonic() - cache.reader_last_used
 
     def connection_count(self, name: str) -> int:
         cache = self.caches.get(name)

@@ -32,6 +32,7 @@ import logging
 import secrets
 import struct
 import termios
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -167,6 +168,8 @@ class ClientSession(asyncio.Protocol):
         self.cache.sessions.add(self)
         self.cache.accepted += 1  # the NewConnections metric
         ready = self.cache.spec.reader_ready
+        if self.listener.reader:
+            self.cache.reader_last_used = time.monotonic()
         if self.listener.reader and ready is not None:
             # The read replica starts at the reader's first connection, while TLS and AUTH go on.
             self._reader_start = self.loop.create_task(ready())
@@ -186,6 +189,8 @@ class ClientSession(asyncio.Protocol):
             return
         self.state = "closed"
         self.cache.sessions.discard(self)
+        if self.listener.reader:
+            self.cache.reader_last_used = time.monotonic()
         for timer in (self._auth_timer, self._iam_timer):
             if timer is not None:
                 timer.cancel()

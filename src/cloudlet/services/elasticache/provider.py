@@ -9,6 +9,7 @@ import asyncio
 
 from cloudlet.services.elasticache.cache_ops import CacheOps
 from cloudlet.services.elasticache.metrics import CacheMetricsSampler
+from cloudlet.services.elasticache.reader_idle import ReaderIdleStopper
 from cloudlet.services.elasticache.tag_ops import TagOps
 from cloudlet.services.elasticache.user_ops import UserOps
 
@@ -16,15 +17,18 @@ from cloudlet.services.elasticache.user_ops import UserOps
 class ElastiCacheProvider(CacheOps, UserOps, TagOps):
     service = "elasticache"
     _metrics: asyncio.Task[None] | None = None  # the AWS/ElastiCache sampler (metrics.py)
+    _reader_idle: asyncio.Task[None] | None = None  # stops idle read replicas (reader_idle.py)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._metrics = self._loop.create_task(CacheMetricsSampler(self).run())
+        self._reader_idle = self._loop.create_task(ReaderIdleStopper(self).run())
 
     async def stop(self) -> None:
         """Stop every valkey (gracefully: AOF flushed) and the data plane."""
-        if self._metrics is not None:
-            self._metrics.cancel()
+        for loop_task in (self._metrics, self._reader_idle):
+            if loop_task is not None:
+                loop_task.cancel()
         for task in list(self._tasks):
             task.cancel()
         await self.settle()

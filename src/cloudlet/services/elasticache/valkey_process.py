@@ -108,6 +108,7 @@ class ValkeyProcess:
         self.replica: ValkeyProcess | None = self._new_replica()
         self.replica_up = False  # the replica runs (ensure_replica has started it)
         self._replica_starting: asyncio.Task[None] | None = None
+        self._replica_stopping: asyncio.Task[None] | None = None
         self.bus_port = _free_loopback_port()
         self.repl_port = _free_loopback_port()  # where a primary serves its replica (in its namespace)
         self.bus_exposed = False  # the cluster bus answers on the host's loopback (no private namespace)
@@ -235,8 +236,12 @@ class ValkeyProcess:
         the next call tries again."""
         if self.replica_up or self.replica is None:
             return
+        if self._replica_stopping is not None:  # an idle replica on its way out: start anew after
+            await asyncio.shield(self._replica_stopping)
         if self._stopping:
             raise ReplicaUnavailable("the cache is stopping")
+        if self.replica_up:
+            return
         task = self._replica_starting
         if task is None:
             task = asyncio.get_running_loop().create_task(self._start_replica())
@@ -269,6 +274,26 @@ class ValkeyProcess:
                 raise ReplicaUnavailable(f"read replica: {e}") from e
             raise
         log.info("read replica of %s started (pid %s)", self.workdir.name, replica.pid)
+
+    def stop_idle_replica(self) -> bool:
+        """Stop the running replica, whose reader endpoint has no connection. The caller checks
+        that in the same step (no await between): from here on a new reader connection waits in
+        ensure_replica for this stop, then starts a fresh replica."""
+        replica = self.replica
+        if not self.replica_up or replica is None or self._replica_starting is not None or self._stopping:
+            return False
+        self.replica_up = False  # out of processes(): ACL syncs and metrics leave it now
+        self.replica = self._new_replica()
+        task = asyncio.get_running_loop().create_task(replica.stop(graceful=False))
+        task.add_done_callback(self._replica_stop_done)
+        self._replica_stopping = task
+        log.info("read replica of %s stopped: its reader endpoint is idle", self.workdir.name)
+        return True
+
+    def _replica_stop_done(self, task: asyncio.Task[None]) -> None:
+        self._replica_stopping = None
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("read replica of %s: stop failed: %s", self.workdir.name, task.exception())
 
     async def _enable_aof(self) -> None:
         """Turn AOF on after an RDB restore and wait until the AOF holds the restored data."""
@@ -322,12 +347,24 @@ class ValkeyProcess:
             )
 
     async def _wait_replicating(self) -> None:
-        """A new replica: wait (bounded) for its first sync, so the reader starts in step."""
+        """A new replica: wait (bounded) for its first sync, so the reader starts in step. On a
+        first start (bounded_sync) a sync still transferring or loading is waited out however
+        long the data takes; one that makes no progress for START_TIMEOUT_S fails the start."""
+        import redis.asyncio as aioredis
+
         deadline = time.monotonic() + START_TIMEOUT_S
-        while (await self.client().info("replication")).get("master_link_status") != "up":
+        while True:
+            try:
+                info = await self.client().info("replication")
+            except (aioredis.TimeoutError, aioredis.BusyLoadingError):
+                info = {"master_sync_in_progress": 1}  # busy loading what it received
+            if info.get("master_link_status") == "up":
+                return
+            if self.bounded_sync and info.get("master_sync_in_progress"):
+                deadline = time.monotonic() + START_TIMEOUT_S
             if time.monotonic() > deadline:
                 if self.bounded_sync:
-                    raise ValkeyStartError(f"not in sync with its primary after {START_TIMEOUT_S:.0f} s")
+                    raise ValkeyStartError(f"no sync with its primary under way for {START_TIMEOUT_S:.0f} s")
                 log.warning("replica of %s: not in sync after %.0f s; serving anyway", self.workdir.parent.name,
                             START_TIMEOUT_S)
                 return
@@ -500,6 +537,8 @@ class ValkeyProcess:
                 await starting
             except (asyncio.CancelledError, Exception):
                 pass
+        if self._replica_stopping is not None:
+            await asyncio.gather(self._replica_stopping, return_exceptions=True)
         if self.replica is not None:
             await self.replica.stop(graceful=False, timeout=timeout)
         if self._watchdog is not None:
