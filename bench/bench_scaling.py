@@ -15,8 +15,9 @@ resident memory (RSS) of its whole process tree (cloudlet and every valkey) with
 after each of CACHES real caches made with CreateServerlessCache went idle, then after one
 reader connection (READONLY, one GET) to the first cache, which starts its read replica. A
 cache's cost is what the tree grew by: the first cache's growth includes the data plane's
-one-time loads (TLS, the valkey client); the goal is the mean growth per further cache, against
-one bare `valkey-server` on a unix socket with the same persistence (appendonly yes).
+one-time loads (TLS, the valkey client). Both the mean growth per further cache and the first
+cache's growth are goals, against one bare `valkey-server` on a unix socket with the same
+persistence (appendonly yes); the cache after a reader connection is printed beside them.
 
     python bench/bench_scaling.py [-n 200]
 """
@@ -301,6 +302,8 @@ def cache_memory(data: Path, idle: float, caches: int) -> None:
           f"{(per_cache + after_reader) / bare:.2f}")
     print(f"one bare valkey-server (unix socket, appendonly yes): {bare:.1f} MiB")
     report(goal, per_cache, "MiB", "bare valkey-server", bare, "<=", 1.0, "x")
+    report(f"{goal}, the first (with the data plane's one-time loads)", first, "MiB", "bare valkey-server", bare,
+           "<=", 1.0, "x")
 
 
 def main() -> int:
