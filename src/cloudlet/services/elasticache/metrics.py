@@ -20,6 +20,8 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
+from cloudlet.services.elasticache.admin_client import AdminError
+
 if TYPE_CHECKING:
     from cloudlet.services.elasticache.base import ElastiCacheBase
     from cloudlet.services.elasticache.state import ServerlessCache
@@ -64,12 +66,9 @@ class CacheMetricsSampler:
             for cache in list(st.caches.values()):
                 if cache.status != "available" or cache.process is None:
                     continue
-                # A running cache has imported the valkey client already; an idle server has not.
-                import redis.asyncio as aioredis
-
                 try:
                     await self.sample(account, region, cache)
-                except (aioredis.RedisError, OSError, TimeoutError) as e:
+                except (AdminError, OSError, TimeoutError) as e:
                     log.debug("metrics of cache %s not sampled: %s", cache.name, e)
 
     async def sample(self, account: str, region: str, cache: ServerlessCache) -> None:

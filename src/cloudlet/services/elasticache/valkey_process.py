@@ -30,14 +30,11 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cloudlet.core.child_process import spawn
 from cloudlet.dataplane.spec import ADMIN_USER
 from cloudlet.services.elasticache import private_network, serverless_config
-
-if TYPE_CHECKING:  # redis is imported at a cache's first start: cloudlet starts without it
-    import redis.asyncio as aioredis
+from cloudlet.services.elasticache.admin_client import AdminClient, AdminError, AdminLoading, AdminReplyError
 
 log = logging.getLogger("cloudlet.elasticache.valkey")
 
@@ -118,7 +115,7 @@ class ValkeyProcess:
         # A replica's first start fails when it is not in sync in time (later restarts serve anyway).
         self.bounded_sync = False
         self._watchdog: asyncio.Task[None] | None = None
-        self._client: aioredis.Redis | None = None
+        self._client: AdminClient | None = None
 
     @property
     def bind_path(self) -> Path:
@@ -350,13 +347,11 @@ class ValkeyProcess:
         """A new replica: wait (bounded) for its first sync, so the reader starts in step. On a
         first start (bounded_sync) a sync still transferring or loading is waited out however
         long the data takes; one that makes no progress for START_TIMEOUT_S fails the start."""
-        import redis.asyncio as aioredis
-
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             try:
                 info = await self.client().info("replication")
-            except (aioredis.TimeoutError, aioredis.BusyLoadingError):
+            except (TimeoutError, AdminLoading):
                 info = {"master_sync_in_progress": 1}  # busy loading what it received
             if info.get("master_link_status") == "up":
                 return
@@ -375,26 +370,24 @@ class ValkeyProcess:
         script over the limit makes valkey answer BUSY; ElastiCache then issues SCRIPT KILL, and
         restarts the engine when the script cannot be killed (it has written). Clients cannot
         send SCRIPT KILL themselves on serverless, so this is what ends a runaway script."""
-        import redis.asyncio as aioredis
-
         while not self._stopping:
             await asyncio.sleep(SCRIPT_WATCH_S)
             try:
                 await asyncio.wait_for(self.client().ping(), SCRIPT_WATCH_S * 2)
                 continue
-            except aioredis.ResponseError as e:
+            except AdminReplyError as e:
                 if not str(e).startswith("BUSY"):
                     continue
-            except (TimeoutError, aioredis.RedisError, OSError):
+            except (TimeoutError, AdminError, OSError):
                 continue  # down or restarting: the supervisor's business
             try:
                 await self.client().script_kill()
                 self._note("a script ran past lua-time-limit: SCRIPT KILL")
-            except aioredis.ResponseError as e:
+            except AdminReplyError as e:
                 if str(e).startswith("UNKILLABLE") and self.proc is not None and self.proc.returncode is None:
                     self._note("a script that wrote ran past lua-time-limit: restarting valkey")
                     self.proc.kill()
-            except (aioredis.RedisError, OSError):
+            except (TimeoutError, AdminError, OSError):
                 pass
 
     def _note(self, text: str) -> None:
@@ -435,8 +428,6 @@ class ValkeyProcess:
 
     async def _wait_ready(self) -> None:
         assert self.proc is not None
-        import redis.asyncio as aioredis
-
         deadline = time.monotonic() + START_TIMEOUT_S
         delay = 0.002
         while time.monotonic() < deadline:
@@ -446,7 +437,7 @@ class ValkeyProcess:
                 try:
                     if await self.client().ping():
                         return
-                except (aioredis.ConnectionError, aioredis.BusyLoadingError, OSError):
+                except (AdminLoading, OSError):
                     pass
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
@@ -460,17 +451,9 @@ class ValkeyProcess:
         lines = [ln for ln in text.splitlines() if ln.strip()]
         return " | ".join(lines[-3:])
 
-    def client(self) -> aioredis.Redis:
+    def client(self) -> AdminClient:
         if self._client is None:
-            import redis.asyncio as aioredis
-
-            self._client = aioredis.Redis(
-                unix_socket_path=str(self.socket),
-                username=ADMIN_USER,
-                password=self.admin_password,
-                decode_responses=True,
-                socket_timeout=30,
-            )
+            self._client = AdminClient(str(self.socket), ADMIN_USER, self.admin_password, timeout=30)
         return self._client
 
     async def _supervise(self) -> None:
@@ -512,14 +495,12 @@ class ValkeyProcess:
         """SAVE (synchronously inside valkey) and return the dump file's path. valkey refuses a
         SAVE while a background save of its own runs (a replica's full sync, until valkey has
         reaped that child): the snapshot waits it out, as a snapshot on AWS does not fail for it."""
-        import redis.asyncio as aioredis
-
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             try:
                 await self.client().save()
                 return self.workdir / "dump.rdb"
-            except aioredis.ResponseError as e:
+            except AdminReplyError as e:
                 if "save already in progress" not in str(e) or time.monotonic() > deadline:
                     raise
             await asyncio.sleep(0.02)
