@@ -17,7 +17,8 @@ APT_SOURCES ?= /etc/apt/sources.list /etc/apt/sources.list.d/
 install: system $(VENV)/.installed runtimes console-libs
 
 # What only root can install: python3-venv (Debian's python3 has no venv without it),
-# valkey-server 8 (Debian 12 has it in bookworm-backports), zip (the tutorial
+# valkey-server 8 (Debian 12 has it in bookworm-backports), openssl (issues each cache's
+# TLS certificate), zip (the tutorial
 # packages its function with it) and bubblewrap (each Lambda execution environment
 # runs in its own namespaces; see CLOUDLET_LAMBDA_ISOLATION), Node.js with npm (nodejs* Lambda
 # runtimes) and what AWS's Node.js runtime interface client (aws-lambda-ric) compiles its
@@ -29,6 +30,7 @@ system:
 	main=(); valkey=""
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || main+=(python3-venv)
 	command -v zip >/dev/null || main+=(zip)
+	command -v openssl >/dev/null || main+=(openssl)
 	command -v "$${CLOUDLET_BWRAP:-bwrap}" >/dev/null || main+=(bubblewrap)
 	command -v node >/dev/null || main+=(nodejs)
 	command -v npm >/dev/null || main+=(npm)

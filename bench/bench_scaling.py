@@ -15,7 +15,7 @@ resident memory (RSS) of its whole process tree (cloudlet and every valkey) with
 after each of CACHES real caches made with CreateServerlessCache went idle, then after one
 reader connection (READONLY, one GET) to the first cache, which starts its read replica. A
 cache's cost is what the tree grew by: the first cache's growth includes the data plane's
-one-time loads (TLS, the valkey client). Both the mean growth per further cache and the first
+one-time loads (its modules, TLS). Both the mean growth per further cache and the first
 cache's growth are goals, against one bare `valkey-server` on a unix socket with the same
 persistence (appendonly yes); the cache after a reader connection is printed beside them.
 

@@ -2,7 +2,8 @@
 
 The CA is made once per data directory (DATA_DIR/ca/ca.pem + ca.key, 0600);
 clients that want to verify the cache endpoint trust ca.pem. Each cache gets a
-leaf certificate for its hostname and loopback address, kept in memory only.
+leaf certificate for its hostname and loopback address, kept in memory only; the
+openssl command issues it, so only making a CA needs cryptography.
 """
 
 from __future__ import annotations
@@ -10,15 +11,13 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import re
+import shutil
 import ssl
+import subprocess
 import tempfile
 import threading
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 _LOCK = threading.Lock()
 
@@ -47,9 +46,17 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def ensure_ca(data_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """Load the CA, making it first if this data directory has none."""
+def ensure_ca(data_dir: Path) -> None:
+    """Make the CA if this data directory has none."""
     cert_path, key_path = ca_cert_path(data_dir), ca_key_path(data_dir)
+    if cert_path.exists() and key_path.exists():
+        return
+    # cryptography is loaded only to make a CA (`cloudlet start` does that in a child, cli_ca).
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     with _LOCK:
         if not (cert_path.exists() and key_path.exists()):
             ca_dir(data_dir).mkdir(parents=True, exist_ok=True)
@@ -96,42 +103,52 @@ def ensure_ca(data_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivate
                 ),
             )
             _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-            raise ValueError(f"{key_path} does not hold an EC private key")
-        key = loaded
-    return cert, key
 
 
 def issue_server_cert(data_dir: Path, hostnames: list[str], addresses: list[str]) -> tuple[bytes, bytes]:
-    """A leaf certificate (PEM chain: leaf + CA) and its key (PEM) for these names."""
-    ca_cert, ca_key = ensure_ca(data_dir)
-    key = ec.generate_private_key(ec.SECP256R1())
-    sans: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]
-    sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
-    now = _now()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0])]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    chain = cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return chain, key_pem
+    """A leaf certificate (PEM chain: leaf + CA) and its key (PEM) for these names, issued by
+    the openssl command (a few ms), so cloudlet's own process need not load cryptography
+    (~7 MiB of every cloudlet with a cache). The key comes back on a pipe, never on disk."""
+    ensure_ca(data_dir)
+    for name in hostnames:
+        if not _HOSTNAME.fullmatch(name):
+            raise ValueError(f"not a hostname for a certificate: {name!r}")
+    sans = [f"DNS:{h}" for h in hostnames] + [f"IP:{ipaddress.ip_address(a)}" for a in addresses]
+    config = "\n".join([
+        "[req]", "distinguished_name = dn", "x509_extensions = leaf", "prompt = no",
+        "[dn]", f"CN = {hostnames[0]}",
+        "[leaf]", f"subjectAltName = {','.join(sans)}", "basicConstraints = critical,CA:FALSE",
+        "extendedKeyUsage = serverAuth", "authorityKeyIdentifier = keyid", "",
+    ])
+    try:
+        out = subprocess.run(
+            [_openssl(), "req", "-x509", "-config", "/dev/stdin", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-sha256", "-days", "365", "-CA", str(ca_cert_path(data_dir)),
+             "-CAkey", str(ca_key_path(data_dir)), "-keyout", "/dev/stdout", "-out", "/dev/stdout"],
+            input=config.encode(), capture_output=True, check=True, timeout=30,
+        ).stdout
+    except subprocess.CalledProcessError as e:
+        raise OSError(f"openssl could not issue the certificate: {e.stderr.decode(errors='replace').strip()}") from e
+    key_pem = _pem_block(out, b"PRIVATE KEY")
+    leaf = _pem_block(out, b"CERTIFICATE")
+    return leaf + ca_cert_path(data_dir).read_bytes(), key_pem
+
+
+_HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+def _openssl() -> str:
+    found = shutil.which("openssl")
+    if found is None:
+        raise OSError("the openssl command is not installed (Debian: apt-get install openssl)")
+    return found
+
+
+def _pem_block(data: bytes, label: bytes) -> bytes:
+    begin, end = b"-----BEGIN " + label + b"-----", b"-----END " + label + b"-----"
+    i = data.index(begin)
+    j = data.index(end, i) + len(end)
+    return data[i:j] + b"\n"
 
 
 def server_context(data_dir: Path, hostnames: list[str], addresses: list[str]) -> ssl.SSLContext:

@@ -78,8 +78,7 @@ class ElastiCacheBase(Provider):
 
     @property
     def dataplane(self) -> DataPlane:
-        """Built at the first cache: until then cloudlet starts and idles without its TLS stack
-        (cryptography), which is a tenth of an idle cloudlet's memory."""
+        """Built at the first cache: until then cloudlet starts and idles without its modules."""
         if self._dataplane is None:
             from cloudlet.dataplane.server import DataPlane
 
