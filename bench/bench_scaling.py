@@ -17,7 +17,12 @@ reader connection (READONLY, one GET) to the first cache, which starts its read 
 cache's cost is what the tree grew by: the first cache's growth includes the data plane's
 one-time loads (its modules, TLS). Both the mean growth per further cache and the first
 cache's growth are goals, against one bare `valkey-server` on a unix socket with the same
-persistence (appendonly yes); the cache after a reader connection is printed beside them.
+persistence (appendonly yes); the cache after a reader connection (two valkeys) is printed
+beside them with its ratio.
+RSS counts the pages valkeys share (binary, libraries) in each, as the bare valkey's does;
+USS (memory no other process shares) is printed beside it. A bare valkey with the engine
+settings AWS fixes for serverless caches (serverless_config: cluster mode, maxclients
+65000) is printed too: what a cache costs over it is cloudlet's own.
 
     python bench/bench_scaling.py [-n 200]
 """
@@ -54,6 +59,7 @@ from goals import goal_missing, report  # noqa: E402
 
 from cloudlet.config import Config  # noqa: E402
 from cloudlet.server import FrontDoor, make_app  # noqa: E402
+from cloudlet.services.elasticache import serverless_config  # noqa: E402
 from cloudlet.services.elasticache.provider import ElastiCacheProvider  # noqa: E402
 from cloudlet.services.elasticache.state import ServerlessCache  # noqa: E402
 from cloudlet.services.registry import build_world  # noqa: E402
@@ -156,32 +162,42 @@ def pages(data: Path, n: int) -> None:
            "same at 100 caches", med["DescribeServerlessCaches"][100], "<=", 1.25, "x")
 
 
-def tree_rss(pid: int) -> tuple[int, int]:
-    """(RSS of PID alone, RSS of its whole process tree) in bytes."""
+def tree_memory(pid: int) -> tuple[int, int, int]:
+    """(RSS of PID alone, RSS of its whole process tree, USS of the tree) in bytes. RSS counts
+    pages shared between processes (the valkey binary, libraries) in each; USS (memory no
+    other process shares) is what a further process costs the machine at the least."""
     root = psutil.Process(pid)
-    own = total = 0
+    own = total = unique = 0
     for p in [root, *root.children(recursive=True)]:
         try:
-            rss = p.memory_info().rss
+            mem = p.memory_full_info()
         except psutil.NoSuchProcess:
             continue
-        total += rss
+        total += mem.rss
+        unique += mem.uss
         if p.pid == pid:
-            own = rss
-    return own, total
+            own = mem.rss
+    return own, total, unique
 
 
-def bare_valkey_rss(binary: str, idle: float) -> int:
+def bare_valkey_memory(binary: str, idle: float, engine_config: bool) -> tuple[int, int]:
+    """(RSS, USS) of one bare valkey-server on a unix socket with AOF; with engine_config, also the
+    engine settings AWS fixes for serverless caches that cloudlet applies (cluster mode, maxclients)."""
     d = Path(tempfile.mkdtemp(prefix="bench-bare-valkey-"))
-    proc = subprocess.Popen([binary, "--port", "0", "--unixsocket", str(d / "v.sock"), "--dir", str(d),
-                             "--appendonly", "yes", "--save", ""],
+    lines = ["port 0", f"unixsocket {d / 'v.sock'}", f"dir {d}", "appendonly yes", 'save ""']
+    if engine_config:
+        lines += [f"cluster-port {free_port()}", f"cluster-config-file {d / 'nodes.conf'}",
+                  *serverless_config.config_lines()]
+    (d / "valkey.conf").write_text("\n".join(lines) + "\n")
+    proc = subprocess.Popen([binary, str(d / "valkey.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 10
         while not (d / "v.sock").exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(idle)
-        return tree_rss(proc.pid)[1]
+        _, rss, uss = tree_memory(proc.pid)
+        return rss, uss
     finally:
         proc.terminate()
         proc.wait(10)
@@ -240,7 +256,8 @@ def valkey_count(pid: int) -> int:
     n = 0
     for p in psutil.Process(pid).children(recursive=True):
         try:
-            n += p.name() == "valkey-server" and p.parent().name() != "valkey-server"
+            parent = p.parent()
+            n += p.name() == "valkey-server" and parent is not None and parent.name() != "valkey-server"
         except psutil.NoSuchProcess:
             pass
     return n
@@ -260,16 +277,13 @@ def cache_memory(data: Path, idle: float, caches: int) -> None:
     try:
         ec = client(server.port, "elasticache")
         time.sleep(idle)
-        base_own, base_tree = tree_rss(server.proc.pid)
-        own, tree = [base_own], [base_tree]  # after 0, 1, ... caches
+        samples = [tree_memory(server.proc.pid)]  # (own RSS, tree RSS, tree USS) after 0, 1, ... caches
         endpoints = []
         for i in range(caches):
             ec.create_serverless_cache(ServerlessCacheName=f"mem-{i}", Engine="valkey")
             endpoints.append(wait_available(ec, f"mem-{i}")["ReaderEndpoint"])
             time.sleep(idle)
-            o, t = tree_rss(server.proc.pid)
-            own.append(o)
-            tree.append(t)
+            samples.append(tree_memory(server.proc.pid))
         idle_valkeys = valkey_count(server.proc.pid)
         # A reader connection (READONLY, one read) to the first cache, closed again.
         r = redis.Redis(host=cache_address(server, endpoints[0]["Address"]), port=endpoints[0]["Port"], ssl=True,
@@ -278,29 +292,33 @@ def cache_memory(data: Path, idle: float, caches: int) -> None:
         r.get("k")
         r.close()
         time.sleep(idle)
-        reader_own, reader_tree = tree_rss(server.proc.pid)
+        reader = tree_memory(server.proc.pid)
         reader_valkeys = valkey_count(server.proc.pid)
         for i in range(caches):
             ec.delete_serverless_cache(ServerlessCacheName=f"mem-{i}")
     finally:
         server.stop()
-    bare = bare_valkey_rss(binary, idle) / 2**20
-    mib = [t / 2**20 for t in tree]
-    own_mib = [o / 2**20 for o in own]
+    bare, bare_uss = (m / 2**20 for m in bare_valkey_memory(binary, idle, engine_config=False))
+    engine, engine_uss = (m / 2**20 for m in bare_valkey_memory(binary, idle, engine_config=True))
+    own_mib, mib, uss = ([x[k] / 2**20 for x in samples] for k in range(3))
     first = mib[1] - mib[0]
     per_cache = (mib[-1] - mib[1]) / (caches - 1)
     per_cache_own = (own_mib[-1] - own_mib[1]) / (caches - 1)
-    after_reader = reader_tree / 2**20 - mib[-1]
+    per_cache_uss = (uss[-1] - uss[1]) / (caches - 1)
+    after_reader = reader[1] / 2**20 - mib[-1]
+    after_reader_uss = reader[2] / 2**20 - uss[-1]
     print(f"cloudlet process tree: {mib[0]:.1f} MiB with no cache; {caches} idle caches: {idle_valkeys} valkeys "
           f"(one per cache); after a reader connection to one: {reader_valkeys}")
     print(f"first idle cache: +{first:.1f} MiB (valkey +{first - (own_mib[1] - own_mib[0]):.1f}, cloudlet "
           f"+{own_mib[1] - own_mib[0]:.1f}, with the data plane's one-time loads)")
-    print(f"each further idle cache: +{per_cache:.1f} MiB (cloudlet's own growth +{per_cache_own:.2f} of it), "
-          f"mean of caches 2-{caches}")
-    print(f"cache after a reader connection (its read replica started): +{per_cache + after_reader:.1f} MiB "
-          f"(the replica and cloudlet's growth +{after_reader:.1f}); ratio to a bare valkey "
-          f"{(per_cache + after_reader) / bare:.2f}")
-    print(f"one bare valkey-server (unix socket, appendonly yes): {bare:.1f} MiB")
+    print(f"each further idle cache: +{per_cache:.1f} MiB RSS (cloudlet's own growth +{per_cache_own:.2f} of it), "
+          f"+{per_cache_uss:.1f} MiB USS, mean of caches 2-{caches}")
+    print(f"cache after a reader connection (its read replica started): +{per_cache + after_reader:.1f} MiB RSS "
+          f"(the replica and cloudlet's growth +{after_reader:.1f}), +{per_cache_uss + after_reader_uss:.1f} MiB USS; "
+          f"ratio to a bare valkey {(per_cache + after_reader) / bare:.2f}")
+    print(f"one bare valkey-server (unix socket, appendonly yes): {bare:.1f} MiB RSS, {bare_uss:.1f} MiB USS")
+    print(f"the same with the engine settings AWS fixes (cluster mode, maxclients 65000, ...): {engine:.1f} MiB RSS, "
+          f"{engine_uss:.1f} MiB USS; a further idle cache / this: {per_cache / engine:.2f}")
     report(goal, per_cache, "MiB", "bare valkey-server", bare, "<=", 1.0, "x")
     report(f"{goal}, the first (with the data plane's one-time loads)", first, "MiB", "bare valkey-server", bare,
            "<=", 1.0, "x")
