@@ -14,8 +14,9 @@ Memory per idle cache: a cloudlet started as users start it (`python -m cloudlet
 resident memory (RSS) of its whole process tree (cloudlet and every valkey) with no cache, then
 after each of CACHES real caches made with CreateServerlessCache went idle, then after one
 reader connection (READONLY, one GET) to the first cache, which starts its read replica. A
-cache's cost is what the tree grew by: the first cache's growth includes the data plane's
-one-time loads (its modules, TLS). Both the mean growth per further cache and the first
+cache's cost is what the tree grew by, from after the ElastiCache API's first call (its
+botocore model, printed apart): the first cache's growth includes the data plane's one-time
+loads (its modules, the scanner's compiled pattern, TLS). Both the mean growth per further cache and the first
 cache's growth are goals, against one bare `valkey-server` on a unix socket with the same
 persistence (appendonly yes); the cache after a reader connection (two valkeys) is printed
 beside them with its ratio.
@@ -207,12 +208,14 @@ def bare_valkey_memory(binary: str, idle: float, engine_config: bool) -> tuple[i
 class CloudletProcess:
     """cloudlet as users start it (`python -m cloudlet start`), so its whole process tree is measured."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, cache_home: Path) -> None:
         self.port = free_port()
         self.data = data
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLOUDLET_"))}
+        # Its own service index (XDG_CACHE_HOME): one that another checkout left in the user's
+        # cache would be rebuilt at start, loading every botocore model into the baseline.
         env.update(PYTHONPATH=str(REPO / "src"), CLOUDLET_LOG_LEVEL="WARNING", CLOUDLET_CONSOLE_PORT="0",
-                   CLOUDLET_CACHE_NET="127.84")
+                   CLOUDLET_CACHE_NET="127.84", XDG_CACHE_HOME=str(cache_home))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cloudlet", "start", "--port", str(self.port), "--data-dir", str(data)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -273,9 +276,15 @@ def cache_memory(data: Path, idle: float, caches: int) -> None:
     if binary is None:
         print(goal_missing(goal, "bare valkey-server", "valkey-server not found"))
         return
-    server = CloudletProcess(data)
+    cache_home = data / "xdg-cache"
+    CloudletProcess(data / "warm-up", cache_home).stop()  # writes the service index the measured one reads
+    server = CloudletProcess(data / "measured", cache_home)
     try:
         ec = client(server.port, "elasticache")
+        time.sleep(idle)
+        no_api = tree_memory(server.proc.pid)
+        # The ElastiCache API's first call loads its botocore model: a cost of the API, not of a cache.
+        ec.describe_serverless_caches()
         time.sleep(idle)
         samples = [tree_memory(server.proc.pid)]  # (own RSS, tree RSS, tree USS) after 0, 1, ... caches
         endpoints = []
@@ -287,7 +296,7 @@ def cache_memory(data: Path, idle: float, caches: int) -> None:
         idle_valkeys = valkey_count(server.proc.pid)
         # A reader connection (READONLY, one read) to the first cache, closed again.
         r = redis.Redis(host=cache_address(server, endpoints[0]["Address"]), port=endpoints[0]["Port"], ssl=True,
-                        ssl_ca_certs=str(data / "ca" / "ca.pem"), ssl_check_hostname=False, socket_timeout=20)
+                        ssl_ca_certs=str(server.data / "ca" / "ca.pem"), ssl_check_hostname=False, socket_timeout=20)
         r.execute_command("READONLY")
         r.get("k")
         r.close()
@@ -307,6 +316,8 @@ def cache_memory(data: Path, idle: float, caches: int) -> None:
     per_cache_uss = (uss[-1] - uss[1]) / (caches - 1)
     after_reader = reader[1] / 2**20 - mib[-1]
     after_reader_uss = reader[2] / 2**20 - uss[-1]
+    print(f"cloudlet process tree: {no_api[1] / 2**20:.1f} MiB idle; after the ElastiCache API's first call "
+          f"(its model): {mib[0]:.1f} MiB")
     print(f"cloudlet process tree: {mib[0]:.1f} MiB with no cache; {caches} idle caches: {idle_valkeys} valkeys "
           f"(one per cache); after a reader connection to one: {reader_valkeys}")
     print(f"first idle cache: +{first:.1f} MiB (valkey +{first - (own_mib[1] - own_mib[0]):.1f}, cloudlet "
