@@ -221,3 +221,20 @@ def test_launchers_exist_only_for_functions_that_exist(cloudlet_factory: Any) ->
     for name in ("one", "two", "big-tmp"):
         account.lam.delete_function(FunctionName=name)
     assert wait_for(lambda: pooled_launchers(pid) == [])
+
+
+def test_a_launcher_that_dies_while_waiting_is_replaced(cloudlet_factory: Any) -> None:
+    import signal
+
+    account = Account(cloudlet_factory())
+    pid = account.server.pid
+    account.create("victim", account.role("r-victim"))
+    assert wait_for(lambda: len(pooled_launchers(pid)) == 1)
+    time.sleep(0.5)  # warm, waiting
+    [first] = pooled_launchers(pid)
+    os.kill(first, signal.SIGKILL)
+    assert wait_for(lambda: len(pooled_launchers(pid)) == 1 and pooled_launchers(pid) != [first])
+    assert wait_for(lambda: "exited (status" in account.server.log_tail(200), 5), account.server.log_tail(20)
+    time.sleep(1.5)
+    body, init_ms = account.invoke("victim")
+    assert body["age"] > 1.2 and init_ms < 1000

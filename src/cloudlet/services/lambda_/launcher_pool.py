@@ -70,6 +70,7 @@ class WarmLauncher:
         self.control: socket.socket | None = None
         self.out_fd = -1
         self.modules: frozenset[str] = frozenset()
+        self.discarded = False
         self.ready: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
     def fits(self, exec_env: dict[str, str], task_root: Path) -> bool:
@@ -96,10 +97,16 @@ class WarmLauncher:
         self.proc, self.control, self.out_fd = None, None, -1
         return proc, control, fd
 
-    def discard(self) -> None:
+    def stop(self) -> None:
+        """End its process (unless an environment took it: then the environment ends it)."""
+        self.discarded = True
         if self.proc is not None:
             kill_tree(self.proc)  # bwrap; the sandbox's init dies with it (--die-with-parent)
-            self.proc = None
+
+    def discard(self) -> None:
+        """End it and close what it holds (not while it is being started: see LauncherPool._fill)."""
+        self.stop()
+        self.proc = None
         if self.control is not None:
             self.control.close()
             self.control = None
@@ -117,7 +124,10 @@ def link_code(task_root: Path, slot: Path) -> None:
         rel = dirpath[base:].lstrip("/")
         target = slot / rel if rel else slot
         for d in dirnames:
-            (target / d).mkdir()
+            if os.path.islink(os.path.join(dirpath, d)):
+                filenames.append(d)  # a link to a directory is linked as it is, not walked
+            else:
+                (target / d).mkdir()
         for f in filenames:
             os.link(os.path.join(dirpath, f), target / f, follow_symlinks=False)
 
@@ -178,7 +188,10 @@ class LauncherPool:
         """Shapes no function has any more lose their launchers (idle cost follows use)."""
         for shape in [s for s in self._idle if s not in shapes]:
             for launcher in self._idle.pop(shape):
-                self._remove(launcher)
+                if launcher.ready.done():
+                    self._remove(launcher)
+                else:
+                    launcher.stop()  # still starting: _fill sees it end and cleans up
 
     def idle_count(self) -> int:
         return sum(len(v) for v in self._idle.values())
@@ -206,14 +219,15 @@ class LauncherPool:
             self._remove(launcher)
             return None
         if launcher.proc is None or launcher.proc.returncode is not None:
+            log.warning("a pre-started Lambda launcher for %s had exited", shape.runtime)
             self._remove(launcher)
             return None
         self.served += 1
         return launcher
 
     def release(self, launcher: WarmLauncher) -> None:
-        """The environment made from this launcher is gone: its slot goes too."""
-        shutil.rmtree(launcher.slot, ignore_errors=True)
+        """The environment made from this launcher is gone (or never started): so does the slot."""
+        self._remove(launcher)
 
     # ---- filling -----------------------------------------------------------------
     def _remove(self, launcher: WarmLauncher) -> None:
@@ -239,18 +253,38 @@ class LauncherPool:
             launcher.modules = frozenset(doc["modules"])
             launcher.ready.set_result(True)
             self._failures.pop(shape, None)
+            watcher = asyncio.ensure_future(self._watch(launcher))
+            self._tasks.add(watcher)
+            watcher.add_done_callback(self._tasks.discard)
             launcher = None
         except asyncio.CancelledError:
             raise
         except Exception as e:
-            log.warning("a pre-started Lambda launcher for %s failed: %s", shape.runtime, e)
-            self._failures[shape] = self._failures.get(shape, 0) + 1
+            if launcher is not None and not launcher.discarded:
+                log.warning("a pre-started Lambda launcher for %s failed: %s", shape.runtime, e)
+                self._failures[shape] = self._failures.get(shape, 0) + 1
         finally:
             self._filling[shape] = self._filling.get(shape, 1) - 1
             if launcher is not None:
                 if launcher in self._idle.get(shape, []):
                     self._idle[shape].remove(launcher)
                 self._remove(launcher)
+
+    async def _watch(self, launcher: WarmLauncher) -> None:
+        """A launcher that dies while it waits is dropped and replaced (so often, no more)."""
+        proc = launcher.proc
+        assert proc is not None
+        code = await proc.wait()
+        if launcher.proc is None or launcher.discarded:
+            return  # taken by an environment, or ended by the pool
+        log.warning("a pre-started Lambda launcher for %s exited (status %s) while waiting",
+                    launcher.shape.runtime, code)
+        idle = self._idle.get(launcher.shape, [])
+        if launcher in idle:
+            idle.remove(launcher)
+        self._remove(launcher)
+        self._failures[launcher.shape] = self._failures.get(launcher.shape, 0) + 1
+        self.expect(launcher.shape)
 
     async def _launch(self, launcher: WarmLauncher, choice: RuntimeChoice, isolation: sandbox.Isolation) -> None:
         layout = sandbox.SandboxLayout(
@@ -275,6 +309,10 @@ class LauncherPool:
         finally:
             os.close(wfd)
             child.close()
+        if launcher.discarded:  # its shape went out of use while it was being started
+            kill_tree(launcher.proc)
+            launcher.proc = None
+            raise ConnectionError("discarded")
 
 
 async def _read_frame(sock: socket.socket) -> dict[str, list[str]]:
