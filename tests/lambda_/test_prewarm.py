@@ -238,3 +238,22 @@ def test_a_launcher_that_dies_while_waiting_is_replaced(cloudlet_factory: Any) -
     time.sleep(1.5)
     body, init_ms = account.invoke("victim")
     assert body["age"] > 1.2 and init_ms < 1000
+
+
+def test_after_a_restart_launchers_are_started_for_the_functions_there_are(tmp_path: Any) -> None:
+    from cloudlet_process import CloudletProcess
+
+    first = CloudletProcess(tmp_path / "data")
+    try:
+        account = Account(first)
+        account.create("kept", account.role("r-kept"))
+    finally:
+        first.stop()
+    second = CloudletProcess(tmp_path / "data")
+    try:
+        assert wait_for(lambda: len(pooled_launchers(second.pid)) == 1)
+        time.sleep(1.5)
+        body, _ = Account(second).invoke("kept")
+        assert body["age"] > 1.2
+    finally:
+        second.stop()

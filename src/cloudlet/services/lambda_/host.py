@@ -276,13 +276,19 @@ class RuntimeHost:
             else:
                 env.retire_after_use = True
 
+    def _reconcile_pool(self) -> None:
+        """Launchers for the shapes of the functions there are (after a restart too), no others."""
+        versions = [fv for fn in self._functions() for fv in (fn.latest, *fn.versions.values())]
+        self.pool.keep_only({shape_of(fv) for fv in versions})
+        for shape in {shape_of(fv) for fv in versions if fv.state == "Active"}:
+            self.pool.expect(shape)
+
     async def _reap_loop(self) -> None:
         while True:
             await asyncio.sleep(1.0)
             idle_s = self.world.config.lambda_idle_s
             now = time.monotonic()
-            self.pool.keep_only({shape_of(fv) for fn in self._functions()
-                                 for fv in (fn.latest, *fn.versions.values())})
+            self._reconcile_pool()
             for env in list(self.envs):
                 env.drain()
                 env.flush_logs()

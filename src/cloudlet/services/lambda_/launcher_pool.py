@@ -155,7 +155,7 @@ class LauncherPool:
         self._filling: dict[Shape, int] = {}
         self._failures: dict[Shape, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.served = 0  # launchers taken by a function (for tests and benches)
+        self._off = False  # no sandboxes on this machine: nothing to pre-start
 
     def start(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -173,7 +173,7 @@ class LauncherPool:
     # ---- demand ----------------------------------------------------------------
     def expect(self, shape: Shape) -> None:
         """A function of this shape exists: keep SIZE launchers for it warm."""
-        if self.size <= 0 or not shape.runtime.startswith("python"):
+        if self.size <= 0 or self._off or not shape.runtime.startswith("python"):
             return
         if self._failures.get(shape, 0) >= _MAX_FAILURES:
             return
@@ -222,7 +222,6 @@ class LauncherPool:
             log.warning("a pre-started Lambda launcher for %s had exited", shape.runtime)
             self._remove(launcher)
             return None
-        self.served += 1
         return launcher
 
     def release(self, launcher: WarmLauncher) -> None:
@@ -239,6 +238,7 @@ class LauncherPool:
         try:
             isolation = await self._isolation()
             if not isolation.enabled:
+                self._off = True
                 return
             choice = await self._runtime(shape.runtime)
             if choice.node is not None:
