@@ -35,6 +35,11 @@ def handler(event, context):
     with open("/proc/self/environ", "rb") as f:
         exec_env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
     simplejson = sys.modules.get("simplejson")
+    try:  # the code is hard-linked to the stored copy every environment of it shares
+        open("/var/task/app.py", "a").close()
+        write = "written"
+    except OSError as e:
+        write = __import__("errno").errorcode[e.errno]
     return {
         "age": AGE,
         "environ": dict(os.environ),
@@ -46,6 +51,7 @@ def handler(event, context):
         "path": sys.path,
         "modules": sorted(m for m in sys.modules if not m.startswith(("boto", "urllib3", "s3transfer"))),
         "simplejson_from_task": getattr(simplejson, "FROM_TASK_ROOT", False),
+        "write": write,
     }
 '''
 
@@ -166,6 +172,7 @@ def test_a_pooled_environment_is_the_functions_own(pooled: Account, cloudlet_fac
             other = names[1 - names.index(n)]
             assert body["age"] > 1.2  # pre-started
             assert body["task"] == sorted(["app.py", f"{n}.txt"])
+            assert body["write"] == "EROFS"
             assert body["environ"]["OWN_MARKER"] == markers[n]
             assert f"ONLY_{n[4:]}" in body["environ"] and f"ONLY_{other[4:]}" not in body["environ"]
             assert body["environ"]["AWS_LAMBDA_FUNCTION_NAME"] == n
@@ -179,7 +186,7 @@ def test_a_pooled_environment_is_the_functions_own(pooled: Account, cloudlet_fac
         assert {k: v for k, v in mine["environ"].items() if k not in PER_ENVIRONMENT} == \
             {k: v for k, v in reference["environ"].items() if k not in PER_ENVIRONMENT}
         assert mine["exec_environ"] == reference["exec_environ"]
-        for key in ("task", "cwd", "flags", "path", "modules"):
+        for key in ("task", "cwd", "flags", "path", "modules", "write"):
             assert mine[key] == reference[key], key
         assert pooled_launchers(fresh.server.pid) == []  # PREWARM=0: none
     finally:
