@@ -200,6 +200,9 @@ def test_what_only_a_fresh_interpreter_honours_starts_afresh(pooled: Account) ->
     pooled.create(startup, pooled.role(f"r-{startup}"),
                   Environment={"Variables": {"PYTHONHASHSEED": "0", "PYTHONOPTIMIZE": "1"}})
     pooled.create(shadow, pooled.role(f"r-{shadow}"), files={"app.py": INSPECT, "simplejson.py": SHADOW})
+    # Python imports a usercustomize module it finds on its path as it starts (as it does sitecustomize).
+    hook = f"hook-{uuid.uuid4().hex[:8]}"
+    pooled.create(hook, pooled.role(f"r-{hook}"), files={"app.py": INSPECT, "usercustomize.py": "HOOKED = True\n"})
     try:
         time.sleep(1.5)
         body, _ = pooled.invoke(startup)
@@ -208,7 +211,11 @@ def test_what_only_a_fresh_interpreter_honours_starts_afresh(pooled: Account) ->
         body, _ = pooled.invoke(shadow)
         assert body["simplejson_from_task"] is True
         assert body["age"] < 1.0
+        body, _ = pooled.invoke(hook)
+        assert "usercustomize" in body["modules"]
+        assert body["age"] < 1.0
     finally:
+        pooled.lam.delete_function(FunctionName=hook)
         pooled.lam.delete_function(FunctionName=startup)
         pooled.lam.delete_function(FunctionName=shadow)
 

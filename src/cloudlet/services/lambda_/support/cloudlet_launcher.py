@@ -65,14 +65,18 @@ def _send(ctl, doc, fds=()):
 
 
 def _warm_up(ctl):
-    """Load the runtime, then say which top-level modules are loaded: a function whose code
-    holds one of those names would have shadowed it, so cloudlet starts that one afresh."""
+    """Load the runtime, then say which top-level modules are loaded or were looked for at start:
+    a function whose code holds one of those names would have shadowed it (or been imported by
+    site), so cloudlet starts that one afresh."""
     for name in _WARM_MODULES:
         try:
             importlib.import_module(name)
         except ImportError:
             pass
-    _send(ctl, {"modules": sorted({m.partition(".")[0] for m in sys.modules})})
+    loaded = {m.partition(".")[0] for m in sys.modules}
+    # What site imports at start when it finds it (found in /var/task only on a fresh start).
+    loaded.update(("sitecustomize", "usercustomize"))
+    _send(ctl, {"modules": sorted(loaded)})
 
 
 def main():
