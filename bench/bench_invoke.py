@@ -1,7 +1,8 @@
 """Lambda invoke latency: cloudlet through boto3 vs bare baselines, in one run.
 
 Measures, for the same trivial handler:
-  cold    create-function + first invoke (new environment)   -- cloudlet, boto3
+  cold    first invoke of a new function (new environment)   -- cloudlet, boto3
+          (and on a second cloudlet with CLOUDLET_LAMBDA_PREWARM=0, for contrast)
   warm    invoke on a warm environment                        -- cloudlet, boto3
   spawn   `python -c 'import app; app.handler({}, None)'` per call (a bare cold start)
   inproc  calling the handler in a warm in-process loop
@@ -47,13 +48,14 @@ def summary(name: str, xs: list[float]) -> tuple[str, float, float]:
     return name, statistics.median(xs), pct(xs, 99)
 
 
-def start_cloudlet() -> tuple[subprocess.Popen[bytes], str]:
+def start_cloudlet(**extra: str) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     data = tempfile.mkdtemp(prefix="cloudlet-bench-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent / "src")
+    env.update(extra)
     proc = subprocess.Popen([sys.executable, "-m", "cloudlet", "start", "--port", str(port), "--data-dir", data],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -68,7 +70,7 @@ def start_cloudlet() -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("cloudlet did not start")
 
 
-def bench_cloudlet(url: str, n: int, cold_n: int) -> tuple[list[float], list[float]]:
+def bench_cloudlet(url: str, n: int, cold_n: int, warm_up: int = 50) -> tuple[list[float], list[float]]:
     import boto3
     from botocore.config import Config as BotoConfig
 
@@ -95,7 +97,7 @@ def bench_cloudlet(url: str, n: int, cold_n: int) -> tuple[list[float], list[flo
         r["Payload"].read()
         cold.append((time.perf_counter() - t) * 1000)
     warm: list[float] = []
-    for _ in range(50):
+    for _ in range(warm_up):
         lam.invoke(FunctionName=names[0], Payload=b"{}")["Payload"].read()
     for _ in range(n):
         t = time.perf_counter()
@@ -183,10 +185,19 @@ def main() -> int:
         if proc is not None:
             proc.terminate()
             proc.wait(10)
+    # The same cold starts without pre-started launchers, for contrast (not a goal).
+    unpooled_proc, unpooled_url = start_cloudlet(CLOUDLET_LAMBDA_PREWARM="0")
+    try:
+        unpooled, _ = bench_cloudlet(unpooled_url, 0, args.cold, warm_up=0)
+    finally:
+        unpooled_proc.terminate()
+        unpooled_proc.wait(10)
     spawn = bench_spawn(max(5, args.cold * 2))
     inproc = bench_inproc(args.n)
     echo = bench_echo(args.n)
-    rows = [summary("cloudlet cold invoke (boto3)", cold), summary("cloudlet warm invoke (boto3)", warm),
+    rows = [summary("cloudlet cold invoke (boto3)", cold),
+            summary("  without pre-started launchers", unpooled),
+            summary("cloudlet warm invoke (boto3)", warm),
             summary("bare spawn python per call", spawn), summary("in-process warm loop", inproc),
             summary("aiohttp echo (urllib3)", echo)]
     print(f"{'':34s} {'p50 ms':>10s} {'p99 ms':>10s}")

@@ -65,6 +65,9 @@ class Config:
     lambda_idle_s: float = 300.0
     # CLOUDLET_LAMBDA_MAX_ENVIRONMENTS: cap on live Lambda environments (all functions).
     lambda_max_environments: int = 32
+    # CLOUDLET_LAMBDA_PREWARM: pre-started Lambda launchers kept per runtime (and /tmp size)
+    # some function uses, for quick cold starts; 0: none, each cold start starts its own.
+    lambda_prewarm: int = 1
     # CLOUDLET_LAMBDA_TRANSITION_S: the least time a function stays Pending after CreateFunction
     # (or InProgress after an update), so clients meet the ResourceConflictException AWS gives
     # to a call made before the transition ends.
@@ -121,6 +124,7 @@ class Config:
         c.lambda_max_environments = int(
             _number(e, "CLOUDLET_LAMBDA_MAX_ENVIRONMENTS", c.lambda_max_environments, int)
         )
+        c.lambda_prewarm = int(_number(e, "CLOUDLET_LAMBDA_PREWARM", c.lambda_prewarm, int))
         c.lambda_transition_s = _number(e, "CLOUDLET_LAMBDA_TRANSITION_S", c.lambda_transition_s, float)
         c.lambda_event_retry_s = _number(e, "CLOUDLET_LAMBDA_EVENT_RETRY_S", c.lambda_event_retry_s, float)
         c.cache_iam_conn_max_s = _number(e, "CLOUDLET_CACHE_IAM_CONN_MAX_S", c.cache_iam_conn_max_s, float)

@@ -7,7 +7,9 @@ starts as cloudlet_launcher, which receives the environment's variables over a
 control socket (so no /proc/PID/environ holds the credentials) and becomes
 awslambdaric (a Node.js runtime: node running aws-lambda-ric). Its stdout and stderr share one pipe that is read without
 blocking, so that when the runtime posts a result every line printed before it
-has already been collected.
+has already been collected. A sandboxed Python environment may instead take a
+pre-started launcher (launcher_pool.py): the same message then goes to a process
+that is already up, and the init phase (Init Duration) starts there.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloudlet.core.child_process import kill_tree, spawn
 from cloudlet.core.identity import Credential
@@ -40,6 +42,9 @@ from cloudlet.services.lambda_.response_stream import ResponseStream
 from cloudlet.services.lambda_.runtime_api import RuntimeApiServer
 from cloudlet.services.lambda_.runtimes import RuntimeChoice, runtime_version_label
 
+if TYPE_CHECKING:
+    from cloudlet.services.lambda_.launcher_pool import WarmLauncher
+
 log = logging.getLogger(__name__)
 
 _INIT_LIMIT_S = 10.0  # AWS's init phase limit for on-demand functions
@@ -49,6 +54,19 @@ RUNTIME_API_ADDRESS = ("127.0.0.1", 9001)  # AWS_LAMBDA_RUNTIME_API inside a san
 _STARTUP_PREFIXES = ("PYTHON", "LD_")
 _NODE_STARTUP = {"NODE_OPTIONS", "NODE_PATH", "NODE_EXTRA_CA_CERTS"}  # what node reads only at start
 _SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def python_sandbox_environ() -> dict[str, str]:
+    """A sandboxed Python launcher's exec environment before the function's own startup
+    variables: AWS's PATH and LD_LIBRARY_PATH, and the runtime, code and support dirs."""
+    return {
+        "PATH": sandbox.PATH,
+        "LD_LIBRARY_PATH": sandbox.LD_LIBRARY_PATH,
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": f"{sandbox.RUNTIME_DIR}:{sandbox.TASK_ROOT}:{sandbox.SUPPORT_MOUNT}",
+    }
 
 
 def _now_ms() -> int:
@@ -245,6 +263,10 @@ class Environment:
                 merged["AWS_SESSION_TOKEN"] = self.credential.session_token
         return merged
 
+    def exec_environ(self) -> dict[str, str]:
+        """This environment's exec environment (what a pooled launcher must have been started with)."""
+        return self._exec_environ(self._environ())
+
     @staticmethod
     def _exec_environ(full: dict[str, str]) -> dict[str, str]:
         """What the interpreter needs at exec; the rest (credentials, the function's variables)
@@ -253,7 +275,9 @@ class Environment:
         return {k: v for k, v in full.items()
                 if (k in keep or k.startswith(_STARTUP_PREFIXES)) and k not in _SECRETS}
 
-    async def start(self) -> None:
+    async def start(self, launcher: WarmLauncher | None = None) -> None:
+        """Start the runtime: a new launcher, or LAUNCHER, pre-started with this function's code
+        already in its /var/task, which gets the same message."""
         fv = self.fv
         if not self.isolated:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -272,6 +296,9 @@ class Environment:
         if self.runtime.node is not None:
             control["exec"] = [str(self.runtime.node), f"{support}/cloudlet_launcher.mjs"]
         message = json.dumps(control).encode()
+        if launcher is not None:
+            self._adopt(launcher, message)
+            return
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         parent.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # learn the runtime's host pid
         parent.sendall(len(message).to_bytes(4, "big") + message)
@@ -295,16 +322,7 @@ class Environment:
         rfd, wfd = os.pipe()
         os.set_blocking(rfd, False)
         self._fd = rfd
-        self._started = time.perf_counter()
-        init_start = self.log_settings.init_start(
-            runtime_version_label(self.python, fv.runtime), fv.runtime_version_arn(), fv.name, fv.version)
-        if init_start is not None:
-            self._line(init_start)
-        if self.warning:
-            self._line(self.warning)
-        note = self.isolation.log_line()
-        if note:
-            self._line(note)
+        self._init_starts()
         try:
             self.proc = await spawn(argv, cwd=cwd, env=exec_env, stdout=wfd, stderr=wfd,
                                     pass_fds=[child.fileno()], new_session=True)
@@ -316,9 +334,39 @@ class Environment:
         finally:
             os.close(wfd)
             child.close()
+        self._watch(parent)
+
+    def _adopt(self, launcher: WarmLauncher, message: bytes) -> None:
+        """Take over a pre-started launcher: its init phase starts now, with this message."""
+        self.proc, parent, self._fd = launcher.hand_over()
+        self._control = parent
+        self._init_starts()
+        # The launcher has been waiting for exactly this; the socket's buffer is empty.
+        parent.setblocking(True)
+        try:
+            parent.sendall(len(message).to_bytes(4, "big") + message)
+        finally:
+            parent.setblocking(False)
+        self._watch(parent)
+
+    def _init_starts(self) -> None:
+        """The init phase's clock and its first log lines."""
+        fv = self.fv
+        self._started = time.perf_counter()
+        init_start = self.log_settings.init_start(
+            runtime_version_label(self.python, fv.runtime), fv.runtime_version_arn(), fv.name, fv.version)
+        if init_start is not None:
+            self._line(init_start)
+        if self.warning:
+            self._line(self.warning)
+        note = self.isolation.log_line()
+        if note:
+            self._line(note)
+
+    def _watch(self, control: socket.socket) -> None:
         loop = asyncio.get_running_loop()
-        loop.add_reader(rfd, self.drain)
-        loop.add_reader(parent.fileno(), self._on_control)
+        loop.add_reader(self._fd, self.drain)
+        loop.add_reader(control.fileno(), self._on_control)
         self._watcher = asyncio.ensure_future(self._watch_exit())
 
     def _launcher_argv(self, support: str) -> list[str]:

@@ -3,6 +3,7 @@
 Picks a warm environment or starts one (within the function's reserved
 concurrency and cloudlet's environment cap), retires environments whose code,
 configuration or credentials are stale, reaps idle ones, ships their logs.
+A new environment takes a pre-started launcher when one fits (launcher_pool.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import shutil
 import subprocess
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,8 +22,9 @@ from cloudlet.core.identity import Credential
 from cloudlet.services.lambda_ import memory_limit, sandbox
 from cloudlet.services.lambda_.egress import EgressPolicy, EgressRelay
 from cloudlet.services.lambda_.environment import Environment, Invocation, InvokeResult
+from cloudlet.services.lambda_.launcher_pool import LauncherPool, Shape, WarmLauncher
 from cloudlet.services.lambda_.metrics import LambdaMetrics
-from cloudlet.services.lambda_.models import FunctionVersion
+from cloudlet.services.lambda_.models import Function, FunctionVersion
 from cloudlet.services.lambda_.outcome import EnvState
 from cloudlet.services.lambda_.runtime_api import RuntimeApiServer
 from cloudlet.services.lambda_.runtimes import RuntimeChoice, ensure_runtime_choice
@@ -51,9 +54,14 @@ class Throttled(Exception):
         self.reason = reason
 
 
+def shape_of(fv: FunctionVersion) -> Shape:
+    return Shape(fv.runtime, fv.ephemeral_storage)
+
+
 class RuntimeHost:
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, functions: Callable[[], Iterable[Function]] = tuple) -> None:
         self.world = world
+        self._functions = functions  # every function there is (the pool keeps launchers for their shapes)
         self.api = RuntimeApiServer("127.0.0.1")
         self.metrics = LambdaMetrics(world.metrics)
         self.pools: dict[tuple[str, str, str, str, str], list[Environment]] = {}
@@ -68,6 +76,20 @@ class RuntimeHost:
         self._memory: asyncio.Task[None] | None = None
         self._probe: asyncio.Task[sandbox.Isolation] | None = None
         self._started = False
+        self.pool = LauncherPool(
+            size=world.config.lambda_prewarm, root=world.config.data_dir / "lambda" / "pool",
+            support_dir=SUPPORT_DIR, dns_dir=self.dns_file.parent,
+            isolation=self._isolation, runtime=self.prepare_runtime)
+        self._launchers: dict[Environment, WarmLauncher] = {}
+
+    async def _isolation(self) -> sandbox.Isolation:
+        assert self._probe is not None, "RuntimeHost.start() first"
+        return await asyncio.shield(self._probe)
+
+    def expect(self, fv: FunctionVersion) -> None:
+        """A function of fv's shape exists: have a launcher ready for its cold start."""
+        if self._started:
+            self.pool.expect(shape_of(fv))
 
     async def start(self) -> None:
         if self._started:
@@ -76,6 +98,7 @@ class RuntimeHost:
         await self.api.start()
         if self.tmp_root.exists():
             shutil.rmtree(self.tmp_root, ignore_errors=True)
+        self.pool.start()
         self.world.hosts.add_mirror(self.dns_file)
         if self._probe is None:
             # Probed in the background: cloudlet is healthy without waiting for a sandbox to run.
@@ -103,6 +126,7 @@ class RuntimeHost:
                 await asyncio.wait_for(env.wait_dead(), 5)
             except (TimeoutError, asyncio.CancelledError):
                 pass
+        await self.pool.stop()
         await self.api.stop()
         self._started = False
 
@@ -142,6 +166,7 @@ class RuntimeHost:
             self.metrics.throttled(fv, inv)
             raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
         env = self._take_warm(fv)
+        spawned = env is None
         if env is None:
             if self._live() >= max_envs and not self._evict_idle():
                 self.metrics.throttled(fv, inv)
@@ -154,6 +179,8 @@ class RuntimeHost:
             return result
         finally:
             self.metrics.finished(fv, dims, result)
+            if spawned:
+                self.expect(fv)  # the pool refills once this cold start is over, not during it
             if env.retire_after_use or env.state != EnvState.IDLE:
                 env.kill()
 
@@ -199,10 +226,15 @@ class RuntimeHost:
             relay=self.relay,
             warning=choice.warning,
         )
+        launcher = None
+        if isolation.enabled and choice.node is None:
+            launcher = await self.pool.take(shape_of(fv), env.exec_environ(), fv.code.task_root)
+            if launcher is not None:
+                self._launchers[env] = launcher
         self.envs.add(env)
         self.pools.setdefault(pool_key(fv), []).append(env)
         try:
-            await env.start()
+            await env.start(launcher)
         except Exception:
             self._forget(env)
             env.kill()
@@ -227,6 +259,9 @@ class RuntimeHost:
                 del self.pools[pool_key(env.fv)]
         env.flush_logs()
         shutil.rmtree(env.tmp_dir, ignore_errors=True)
+        launcher = self._launchers.pop(env, None)
+        if launcher is not None:
+            self.pool.release(launcher)
 
     # ---- retirement --------------------------------------------------------------
     def retire(self, account_id: str, region: str, name: str, version: str | None = None) -> None:
@@ -241,11 +276,19 @@ class RuntimeHost:
             else:
                 env.retire_after_use = True
 
+    def _reconcile_pool(self) -> None:
+        """Launchers for the shapes of the functions there are (after a restart too), no others."""
+        versions = [fv for fn in self._functions() for fv in (fn.latest, *fn.versions.values())]
+        self.pool.keep_only({shape_of(fv) for fv in versions})
+        for shape in {shape_of(fv) for fv in versions if fv.state == "Active"}:
+            self.pool.expect(shape)
+
     async def _reap_loop(self) -> None:
         while True:
             await asyncio.sleep(1.0)
             idle_s = self.world.config.lambda_idle_s
             now = time.monotonic()
+            self._reconcile_pool()
             for env in list(self.envs):
                 env.drain()
                 env.flush_logs()

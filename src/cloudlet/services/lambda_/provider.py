@@ -62,7 +62,7 @@ class LambdaProvider(Provider):
     def __init__(self, world: World) -> None:
         super().__init__(world)
         self.store: AccountRegionStore[LambdaState] = AccountRegionStore(LambdaState)
-        self.host = RuntimeHost(world)
+        self.host = RuntimeHost(world, functions=self.all_functions)
         self.data_dir = world.config.data_dir / "lambda"
         self.permissions = FunctionPermissions(self, world.iam)
         self.event_invoke = EventInvokeConfigs(self)
@@ -238,6 +238,7 @@ class LambdaProvider(Provider):
                 raise _PrepareError("InvalidRuntime", f"cloudlet runs only Python and Node.js runtimes, not {fv.runtime}.")
             await asyncio.to_thread(codepkg.unpack, fv.code)
             await self.host.prepare_runtime(fv.runtime)
+            self.host.expect(fv)
         except _PrepareError as e:
             for t in targets:
                 self._mark_failed(t, e.code, e.message, updating and t is fv)

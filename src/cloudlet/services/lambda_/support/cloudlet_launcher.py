@@ -10,9 +10,16 @@ namespace, and passed back to cloudlet, which serves or relays every connection
 made to them. Then the launcher runs awslambdaric in this same interpreter, or,
 for a Node.js runtime, execs node with cloudlet_launcher.mjs, which reads the
 variables from a memory file (never its exec environment) and runs aws-lambda-ric.
+
+Started with --pooled it is a pre-started launcher (launcher_pool.py): before the
+message it imports what awslambdaric imports before the handler (all but bootstrap,
+which reads the log settings from the environment as it loads), tells cloudlet
+which top-level modules it holds and waits; the message comes only when a function
+takes it, with the function's code already linked into /var/task.
 """
 
 import array
+import importlib
 import json
 import os
 import runpy
@@ -43,8 +50,40 @@ def _exec_runtime(config):
     os.execve(argv[0], argv, env)
 
 
+# What awslambdaric loads before it imports the handler, bootstrap (and __main__) excepted.
+_WARM_MODULES = (
+    "awslambdaric.lambda_config", "awslambdaric.lambda_runtime_exception",
+    "awslambdaric.lambda_runtime_marshaller", "awslambdaric.lambda_runtime_client",
+    "awslambdaric.lambda_context", "awslambdaric.lambda_runtime_log_utils", "traceback",
+)
+
+
+def _send(ctl, doc, fds=()):
+    data = json.dumps(doc).encode()
+    ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+    ctl.sendmsg([len(data).to_bytes(4, "big") + data], ancillary)
+
+
+def _warm_up(ctl):
+    """Load the runtime, then say which top-level modules are loaded or were looked for at start:
+    a function whose code holds one of those names would have shadowed it (or been imported by
+    site), so cloudlet starts that one afresh."""
+    for name in _WARM_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    loaded = {m.partition(".")[0] for m in sys.modules}
+    # What site imports at start when it finds it (found in /var/task only on a fresh start).
+    loaded.update(("sitecustomize", "usercustomize"))
+    _send(ctl, {"modules": sorted(loaded)})
+
+
 def main():
     ctl = socket.socket(fileno=int(sys.argv[1]))
+    pooled = "--pooled" in sys.argv[2:]
+    if pooled:
+        _warm_up(ctl)
     size = int.from_bytes(_recv_exact(ctl, 4), "big")
     config = json.loads(_recv_exact(ctl, size))
     listeners, bound = [], []
@@ -60,15 +99,14 @@ def main():
             continue
         listeners.append(s)
         bound.append([host, port])
-    reply = json.dumps(bound).encode()
-    fds = array.array("i", [s.fileno() for s in listeners])
-    ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)] if listeners else []
-    ctl.sendmsg([len(reply).to_bytes(4, "big") + reply], ancillary)
+    _send(ctl, bound, [s.fileno() for s in listeners])
     for s in listeners:
         s.close()
     ctl.close()
     if config.get("exec"):
         _exec_runtime(config)
+    if pooled:
+        importlib.invalidate_caches()  # /var/task was empty when the import system first looked
     import sitecustomize  # cloudlet's resolver shim, loaded at start from the support dir
 
     sitecustomize.use_hosts_file(config.get("hosts_file", ""))
