@@ -54,6 +54,7 @@ def start_cloudlet() -> tuple[subprocess.Popen[bytes], str]:
     data = tempfile.mkdtemp(prefix="cloudlet-bench-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent / "src")
+    env["CLOUDLET_EXIT_WITH_PARENT"] = "1"  # a bench killed from outside leaves no server behind
     proc = subprocess.Popen([sys.executable, "-m", "cloudlet", "start", "--port", str(port), "--data-dir", data],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

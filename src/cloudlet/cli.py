@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import cloudlet
+from cloudlet import parent_death  # first: it notes which process started this one
 from cloudlet.cli_ca import finish_ca, start_ca
 from cloudlet.cli_checks import CliError, check_data_dir, check_port
 from cloudlet.cli_processes import (
@@ -44,6 +45,7 @@ def _config(args: argparse.Namespace) -> Config:
             port=getattr(args, "port", None),
             data_dir=Path(data_dir).expanduser().resolve() if data_dir else None,
             persist=False if getattr(args, "ephemeral", False) else None,
+            exit_with_parent=True if getattr(args, "exit_with_parent", False) else None,
         )
     except ConfigError as e:
         raise CliError(str(e)) from None
@@ -114,6 +116,14 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def _start(args: argparse.Namespace) -> int:
     config = _config(args)
+    if config.exit_with_parent:
+        if args.detach:
+            raise CliError("CLOUDLET_EXIT_WITH_PARENT (--exit-with-parent) is for a foreground start: a detached "
+                           "server's parent is this command, which returns once it answers")
+        try:
+            parent_death.exit_with_parent()
+        except (parent_death.ParentGone, OSError) as e:
+            raise CliError(str(e)) from None
     try:
         running = running_server(config.data_dir)
     except CliError:
@@ -425,6 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with -d: how long to wait for it to answer before giving up (default: %(default)g)")
     s.add_argument("--ephemeral", action="store_true",
                    help="keep state in memory only, as if new (CLOUDLET_PERSIST=0)")
+    s.add_argument("--exit-with-parent", action="store_true",
+                   help="stop when the process that started this one dies, even by SIGKILL: for test "
+                        "harnesses (CLOUDLET_EXIT_WITH_PARENT=1; foreground only)")
     s.set_defaults(func=cmd_start)
 
     s = command("stop", "stop the server and every process it started",
