@@ -13,9 +13,9 @@ import pytest
 
 from cloudlet.protocol import service_index
 from cloudlet.protocol.service_index import info_from_model, service_infos
-from cloudlet.services.registry import PROVIDER_CLASSES
+from cloudlet.services.registry import SERVICES
 
-NAMES = [cls.service for cls in PROVIDER_CLASSES]
+NAMES = list(SERVICES)
 
 
 def test_index_holds_what_the_models_say(tmp_path: Path) -> None:

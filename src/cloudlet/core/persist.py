@@ -215,17 +215,17 @@ class RestoreReport:
 class Persistence:
     """The data dir's durable state, or nothing (`--ephemeral`, CLOUDLET_PERSIST=0).
 
-    The front door calls, in order: `attach` (bind the providers' stores and the
-    credential registry), `restore` (rows -> states, before providers start),
-    `revive` (after they start: caches, functions) and `after_request` (after every
-    operation, before its response is sent).
+    Called in order: `attach` (the credential registry writes through), `restore` (the
+    credentials back, when the front door starts), `adopt` (each provider as it is built:
+    its store bound, its rows loaded), `revive` (each provider once started: caches,
+    functions), `after_request` (after every operation, before its response is sent).
     """
 
     def __init__(self, db: StateDB | None) -> None:
         self.db = db
         self.report = RestoreReport()
         self._stores: dict[str, Any] = {}
-        self._revivers: list[Any] = []
+        self._revivers: dict[str, Any] = {}
 
     @classmethod
     def open(cls, config: Any) -> Persistence:
@@ -240,19 +240,16 @@ class Persistence:
     def attach(self, world: Any) -> None:
         if self.db is None:
             return
-        from cloudlet.services.persisted import SERVICES
-
-        for service, (spec, reviver) in SERVICES.items():
-            provider = world.providers[service]
-            store = provider.store  # type: ignore[attr-defined]
-            store.bind(self.db, service, spec)
-            self._stores[service] = store
-            if reviver is not None:
-                self._revivers.append((reviver, provider))
         world.credentials.listener = self._credential_changed
 
+    def services_with_state(self) -> list[str]:
+        """The services the state file holds records of (their providers are built at start)."""
+        if self.db is None:
+            return []
+        return [row[0] for row in self.db.query("SELECT DISTINCT service FROM records")]
+
     def restore(self, world: Any) -> None:
-        """Everything back into memory; a row that fails is reported, the rest still loads."""
+        """The credentials back into memory; a row that fails is reported, the rest still load."""
         if self.db is None:
             return
         from cloudlet.core.codec import decode_record
@@ -267,18 +264,38 @@ class Persistence:
                 self.report.loaded += 1
             except Exception as e:  # noqa: BLE001 -- reported; the other keys still load
                 self.report.bad(f"credential {key_id}", e)
-        t0 = time.monotonic()
-        for store in self._stores.values():
-            store.restore(self.report)
-        self.report.load_s = time.monotonic() - t0
 
-    async def revive(self, world: Any) -> None:
-        """Bring back what runs (caches, functions) and report what was unreadable."""
-        for reviver, provider in self._revivers:
-            try:
-                await reviver(provider)
-            except Exception:
-                log.exception("restoring %s failed", provider.service)
+    def adopt(self, provider: Any) -> None:
+        """A provider just built: its store bound to the state file, its rows loaded into it."""
+        if self.db is None:
+            return
+        from cloudlet.services.persisted import SERVICES
+
+        load = SERVICES.get(provider.service)
+        if load is None:
+            return
+        spec, reviver = load()
+        store = provider.store
+        store.bind(self.db, provider.service, spec)
+        t0 = time.monotonic()
+        store.restore(self.report)
+        self.report.load_s += time.monotonic() - t0
+        self._stores[provider.service] = store
+        if reviver is not None:
+            self._revivers[provider.service] = reviver
+
+    async def revive(self, provider: Any) -> None:
+        """Bring back what a started provider's restored state runs (caches, functions)."""
+        reviver = self._revivers.get(provider.service)
+        if reviver is None:
+            return
+        try:
+            await reviver(provider)
+        except Exception:
+            log.exception("restoring %s failed", provider.service)
+
+    def log_restored(self) -> None:
+        """Said once the state found at start is back; with what could not be read."""
         if self.db is not None:
             log.info(
                 "state: %d records restored from %s (loaded in %.3f s, running again in %.3f s)",
@@ -288,7 +305,7 @@ class Persistence:
             log.error("%s", line)
 
     def after_request(self, service: str, account_id: str, region: str, operation: str, params: Any) -> None:
-        for name, store in self._stores.items():
+        for name, store in list(self._stores.items()):
             if name == service:
                 store.sync(account_id, region, params, operation)
             else:
@@ -296,7 +313,7 @@ class Persistence:
 
     def flush(self) -> None:
         """Write changes made outside requests (background transitions, internal writes)."""
-        for store in self._stores.values():
+        for store in list(self._stores.values()):
             store.sync(None, None, None, "Get")
 
     def _credential_changed(self, key_id: str, cred: Any) -> None:

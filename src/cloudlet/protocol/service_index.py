@@ -117,7 +117,7 @@ def service_infos(names: list[str], path: Path | None = None) -> list[ServiceInf
 
 
 if __name__ == "__main__":
-    from cloudlet.services.registry import PROVIDER_CLASSES
+    from cloudlet.services.registry import SERVICES
 
-    infos = service_infos([cls.service for cls in PROVIDER_CLASSES])
+    infos = service_infos(list(SERVICES))
     print(f"service index: {len(infos)} services in {index_path(_botocore_key())}")
