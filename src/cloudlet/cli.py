@@ -132,18 +132,17 @@ def _start(args: argparse.Namespace) -> int:
         raise CliError(f"already running (pid {running['pid']}) at {running['endpoint']}")
     check_data_dir(config.data_dir)
     check_port(config.host, config.port, who=lambda: port_holder(config.port))
-    from cloudlet.services.elasticache.valkey_binary import valkey_warning
+    from cloudlet.services.elasticache.valkey_binary import VersionCheck, valkey_warning
 
-    warning = valkey_warning(config.valkey_server)
-    if warning:
-        print(warning, file=sys.stderr)
+    # `valkey-server --version` answers while this process loads the server.
+    valkey = VersionCheck(config.valkey_server)
     # The CA exists from the start, so `cloudlet ca` names a real file before the first cache;
     # a new data dir's is made by a child while this process loads the server (cli_ca.py).
     ca = start_ca(config.data_dir)
     try:
-        from cloudlet.services.lambda_.sandbox import IsolationUnavailable, isolation_for
-
         if config.lambda_isolation == "on":
+            from cloudlet.services.lambda_.sandbox import IsolationUnavailable, isolation_for
+
             # Refused before anything starts; otherwise the probe overlaps the server's start.
             try:
                 isolation_for(config)
@@ -151,15 +150,17 @@ def _start(args: argparse.Namespace) -> int:
                 raise CliError(str(e)) from None
         if not args.detach:
             from cloudlet.server import run_forever
-
-            finish_ca(ca)
-            ca = None
-            args.serving = True  # from here on an OSError is the server's own, with its traceback
-            return run_forever(config)
+        warning = valkey_warning(valkey.problem())
+        if warning:
+            print(warning, file=sys.stderr)
         finish_ca(ca)
         ca = None
+        if not args.detach:
+            args.serving = True  # from here on an OSError is the server's own, with its traceback
+            return run_forever(config)
         return _start_detached(config, args.timeout, printed=warning or "")
     finally:
+        valkey.cancel()
         if ca is not None:  # refused before the CA was waited for
             ca.kill()
             ca.wait()

@@ -3,8 +3,9 @@
 Per request: the health check and providers' internal routes (no auth), else
 FrontDoor.dispatch's steps: read auth -> resolve service (credential scope /
 X-Amz-Target / rest-json URI) -> check size -> authenticate (SigV4) -> parse
-(and validate) -> authorize (IAM) -> invoke the operation's handler ->
-serialize. Every failure leaves as an AWS-shaped error in the wording of the
+(and validate) -> provide (the provider, built at its first call) -> authorize
+(IAM) -> invoke the operation's handler -> serialize. Every failure leaves as an
+AWS-shaped error in the wording of the
 target service's protocol.
 """
 
