@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import botocore.exceptions
 import botocore.loaders
 import pytest
 
@@ -91,3 +92,14 @@ def test_each_botocore_install_keeps_its_own_index(tmp_path: Path, monkeypatch: 
     theirs = service_index.index_path(other_key)
     assert theirs != ours and json.loads(theirs.read_text())["key"] == other_key
     assert json.loads(ours.read_text())["key"] != other_key
+
+
+def test_models_load_as_botocore_loads_them() -> None:
+    # load_model skips botocore's listing of every service; what it loads is the same document.
+    from cloudlet.protocol import registry
+
+    loader = botocore.loaders.create_loader()
+    for name in NAMES:
+        assert registry._service_data(name) == loader.load_service_model(name, "service-2")
+    with pytest.raises(botocore.exceptions.UnknownServiceError):
+        registry._service_data("no-such-service")
