@@ -28,7 +28,10 @@ async def main():
     await front.stop()
 asyncio.run(main())
 print(json.dumps({
-    "loaded": sorted(m for m in ("cryptography", "redis", "psutil", "cloudlet.dataplane.server") if m in sys.modules),
+    "loaded": sorted(m for m in ("cryptography", "redis", "psutil", "cloudlet.dataplane.server",
+                                          "sqlite3", "frozenlist._frozenlist") if m in sys.modules),
+    "state_file": os.path.exists(front.world.persistence.db.path),
+    "frozenlist_env": os.environ.get("FROZENLIST_NO_EXTENSIONS"),
     "provider_modules": sorted(m for m in sys.modules if m.startswith("cloudlet.services.") and m.endswith(".provider")),
     "built": [s for s in front.providers if front.providers.is_built(s)],
     "models": __import__("cloudlet.protocol.registry").protocol.registry.load_model.cache_info().currsize,
@@ -47,8 +50,13 @@ def test_idle_server_leaves_heavy_parts_to_their_first_use(tmp_path: Path) -> No
                          env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout.strip().splitlines()[-1])
-    # The data plane's TLS stack, the valkey client and psutil wait for a cache or the CLI.
+    # The data plane's TLS stack, the valkey client and psutil wait for a cache or the CLI;
+    # SQLite for the state file's first write (a fresh data dir has none to read); aiohttp's
+    # signal lists are pure Python (the compiled frozenlist links the C++ runtime), and the
+    # variable that asked for it is gone again (a function's environment never sees it).
     assert seen["loaded"] == []
+    assert seen["state_file"] is False
+    assert seen["frozenlist_env"] is None
     # No botocore model before a request names its service, and no provider: each service's
     # is imported and built at its first call.
     assert seen["models"] == 0
