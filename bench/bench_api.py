@@ -80,7 +80,8 @@ def start_cloudlet(data_dir: Path, **settings: str) -> tuple[subprocess.Popen[by
     """`cloudlet start` on DATA_DIR with extra CLOUDLET_* SETTINGS; (process, endpoint, seconds to healthy)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(PYTHONPATH=str(REPO / "src"), CLOUDLET_LOG_LEVEL="WARNING")
+    # CLOUDLET_EXIT_WITH_PARENT: a bench killed from outside leaves no server behind.
+    env.update(PYTHONPATH=str(REPO / "src"), CLOUDLET_LOG_LEVEL="WARNING", CLOUDLET_EXIT_WITH_PARENT="1")
     env.update(settings)
     t0 = time.monotonic()
     proc = subprocess.Popen(

@@ -7,6 +7,7 @@ Measures, for the same trivial handler:
   spawn   `python -c 'import app; app.handler({}, None)'` per call (a bare cold start)
   inproc  calling the handler in a warm in-process loop
   echo    an aiohttp echo server through a keep-alive urllib3 pool (the HTTP floor)
+  floor   boto3's Invoke answered at once by an aiohttp server (boto3's own share)
 and prints p50/p99 and the ratios. Needs a running cloudlet (AWS_ENDPOINT_URL,
 root credentials in the environment) or starts one with --start.
 
@@ -55,6 +56,7 @@ def start_cloudlet(**extra: str) -> tuple[subprocess.Popen[bytes], str]:
     data = tempfile.mkdtemp(prefix="cloudlet-bench-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent / "src")
+    env["CLOUDLET_EXIT_WITH_PARENT"] = "1"  # a bench killed from outside leaves no server behind
     env.update(extra)
     proc = subprocess.Popen([sys.executable, "-m", "cloudlet", "start", "--port", str(port), "--data-dir", data],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -169,6 +171,49 @@ def bench_echo(n: int) -> list[float]:
     return out
 
 
+def bench_boto3_floor(n: int) -> list[float]:
+    """boto3's own share: the same Invoke call answered at once by an aiohttp server with a
+    canned 200 (no auth, no function): what any server behind boto3 costs at the least."""
+    import boto3
+    from aiohttp import web
+    from botocore.config import Config as BotoConfig
+
+    ready = threading.Event()
+    port_box: list[int] = []
+
+    def serve() -> None:
+        async def answer(request: web.Request) -> web.Response:
+            await request.read()
+            return web.Response(body=b'{"ok": true}', headers={"Content-Type": "application/json",
+                                                               "X-Amz-Executed-Version": "$LATEST"})
+
+        async def main() -> None:
+            app = web.Application()
+            app.router.add_route("*", "/{tail:.*}", answer)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port_box.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+            ready.set()
+            await asyncio.Event().wait()
+
+        asyncio.run(main())
+
+    threading.Thread(target=serve, daemon=True).start()
+    ready.wait()
+    lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{port_box[0]}", region_name="us-east-1",
+                       aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x",
+                       config=BotoConfig(retries={"max_attempts": 0}))
+    out = []
+    for i in range(n + 50):
+        t = time.perf_counter()
+        lam.invoke(FunctionName="f", Payload=b'{"k": 1}')["Payload"].read()
+        if i >= 50:
+            out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--start", action="store_true", help="start a private cloudlet for the run")
@@ -195,17 +240,19 @@ def main() -> int:
     spawn = bench_spawn(max(5, args.cold * 2))
     inproc = bench_inproc(args.n)
     echo = bench_echo(args.n)
+    floor = bench_boto3_floor(args.n)
     rows = [summary("cloudlet cold invoke (boto3)", cold),
             summary("  without pre-started launchers", unpooled),
             summary("cloudlet warm invoke (boto3)", warm),
             summary("bare spawn python per call", spawn), summary("in-process warm loop", inproc),
-            summary("aiohttp echo (urllib3)", echo)]
+            summary("aiohttp echo (urllib3)", echo), summary("boto3 to a canned answer", floor)]
     print(f"{'':34s} {'p50 ms':>10s} {'p99 ms':>10s}")
     for name, p50, p99 in rows:
         print(f"{name:34s} {p50:10.3f} {p99:10.3f}")
     w50, c50 = statistics.median(warm), statistics.median(cold)
     print(f"\nwarm / echo            {w50 / statistics.median(echo):8.1f}x")
     print(f"warm / in-process      {w50 / max(statistics.median(inproc), 1e-6):8.0f}x")
+    print(f"warm - boto3 floor     {w50 - statistics.median(floor):8.3f} ms (cloudlet's and the function's share)")
     print(f"cold / bare spawn      {c50 / statistics.median(spawn):8.2f}x")
     report("warm invoke p50 (boto3)", w50, "ms", "aiohttp echo, urllib3", statistics.median(echo), "<=", 2)
     report("cold start vs bare python spawn", c50, "ms", "bare python spawn", statistics.median(spawn), "<=", 1.5, "x")

@@ -62,7 +62,7 @@ def bench_emit(n: int) -> None:
 def bench_api(requests: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+        env = dict(os.environ, PYTHONPATH=str(REPO / "src"), CLOUDLET_EXIT_WITH_PARENT="1")
         proc = subprocess.Popen(
             [sys.executable, "-m", "cloudlet", "start", "--port", str(port), "--data-dir", tmp],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -58,7 +58,7 @@ class Server:
     def start(self) -> float:
         import os
 
-        env = dict(os.environ, PYTHONPATH=str(REPO / "src"), **self.env)
+        env = dict(os.environ, PYTHONPATH=str(REPO / "src"), CLOUDLET_EXIT_WITH_PARENT="1", **self.env)
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cloudlet", "start", "--port", str(self.port), "--data-dir", str(self.data_dir)],

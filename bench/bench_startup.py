@@ -132,7 +132,7 @@ def run_once(server: Server, idle: float | None) -> tuple[float, int | None]:
 def cloudlet_server() -> Server:
     def command(port: int, data: Path) -> tuple[list[str], dict[str, str]]:
         return ([sys.executable, "-m", "cloudlet", "start", "--port", str(port), "--data-dir", str(data / "cloudlet")],
-                {"PYTHONPATH": str(REPO / "src"), "CLOUDLET_LOG_LEVEL": "WARNING"})
+                {"PYTHONPATH": str(REPO / "src"), "CLOUDLET_LOG_LEVEL": "WARNING", "CLOUDLET_EXIT_WITH_PARENT": "1"})
     return Server("cloudlet", command)
 
 

@@ -59,6 +59,8 @@ class CloudletProcess:
         env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         # Each test server its own console port, never the default every server would want.
         env["CLOUDLET_CONSOLE_PORT"] = str(free_port())
+        # A test run killed from outside (SIGKILLed pytest) leaves no server behind.
+        env["CLOUDLET_EXIT_WITH_PARENT"] = "1"
         env.update(extra_env or {})
         self.console_port = int(env["CLOUDLET_CONSOLE_PORT"])
         self.console_url = f"http://127.0.0.1:{self.console_port}/"

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import cloudlet
+from cloudlet import parent_death  # first: it notes which process started this one
 from cloudlet.cli_ca import finish_ca, start_ca
 from cloudlet.cli_checks import CliError, check_data_dir, check_port
 from cloudlet.cli_processes import (
@@ -44,6 +45,7 @@ def _config(args: argparse.Namespace) -> Config:
             port=getattr(args, "port", None),
             data_dir=Path(data_dir).expanduser().resolve() if data_dir else None,
             persist=False if getattr(args, "ephemeral", False) else None,
+            exit_with_parent=True if getattr(args, "exit_with_parent", False) else None,
         )
     except ConfigError as e:
         raise CliError(str(e)) from None
@@ -114,6 +116,14 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def _start(args: argparse.Namespace) -> int:
     config = _config(args)
+    if config.exit_with_parent:
+        if args.detach:
+            raise CliError("CLOUDLET_EXIT_WITH_PARENT (--exit-with-parent) is for a foreground start: a detached "
+                           "server's parent is this command, which returns once it answers")
+        try:
+            parent_death.exit_with_parent()
+        except (parent_death.ParentGone, OSError) as e:
+            raise CliError(str(e)) from None
     try:
         running = running_server(config.data_dir)
     except CliError:
@@ -122,18 +132,17 @@ def _start(args: argparse.Namespace) -> int:
         raise CliError(f"already running (pid {running['pid']}) at {running['endpoint']}")
     check_data_dir(config.data_dir)
     check_port(config.host, config.port, who=lambda: port_holder(config.port))
-    from cloudlet.services.elasticache.valkey_binary import valkey_warning
+    from cloudlet.services.elasticache.valkey_binary import VersionCheck, valkey_warning
 
-    warning = valkey_warning(config.valkey_server)
-    if warning:
-        print(warning, file=sys.stderr)
+    # `valkey-server --version` answers while this process loads the server.
+    valkey = VersionCheck(config.valkey_server)
     # The CA exists from the start, so `cloudlet ca` names a real file before the first cache;
     # a new data dir's is made by a child while this process loads the server (cli_ca.py).
     ca = start_ca(config.data_dir)
     try:
-        from cloudlet.services.lambda_.sandbox import IsolationUnavailable, isolation_for
-
         if config.lambda_isolation == "on":
+            from cloudlet.services.lambda_.sandbox import IsolationUnavailable, isolation_for
+
             # Refused before anything starts; otherwise the probe overlaps the server's start.
             try:
                 isolation_for(config)
@@ -141,15 +150,17 @@ def _start(args: argparse.Namespace) -> int:
                 raise CliError(str(e)) from None
         if not args.detach:
             from cloudlet.server import run_forever
-
-            finish_ca(ca)
-            ca = None
-            args.serving = True  # from here on an OSError is the server's own, with its traceback
-            return run_forever(config)
+        warning = valkey_warning(valkey.problem())
+        if warning:
+            print(warning, file=sys.stderr)
         finish_ca(ca)
         ca = None
+        if not args.detach:
+            args.serving = True  # from here on an OSError is the server's own, with its traceback
+            return run_forever(config)
         return _start_detached(config, args.timeout, printed=warning or "")
     finally:
+        valkey.cancel()
         if ca is not None:  # refused before the CA was waited for
             ca.kill()
             ca.wait()
@@ -425,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with -d: how long to wait for it to answer before giving up (default: %(default)g)")
     s.add_argument("--ephemeral", action="store_true",
                    help="keep state in memory only, as if new (CLOUDLET_PERSIST=0)")
+    s.add_argument("--exit-with-parent", action="store_true",
+                   help="stop when the process that started this one dies, even by SIGKILL: for test "
+                        "harnesses (CLOUDLET_EXIT_WITH_PARENT=1; foreground only)")
     s.set_defaults(func=cmd_start)
 
     s = command("stop", "stop the server and every process it started",

@@ -95,6 +95,9 @@ class Config:
     # CLOUDLET_METRICS_INTERVAL_S: how often each serverless cache's AWS/ElastiCache metrics
     # are sampled and published (AWS: once a minute); shorter to watch a graph move.
     metrics_interval_s: float = 60.0
+    # CLOUDLET_EXIT_WITH_PARENT: a foreground `cloudlet start` stops (as on SIGTERM) when the
+    # process that started it dies, even by SIGKILL: for test and bench harnesses.
+    exit_with_parent: bool = False
 
     @property
     def endpoint_url(self) -> str:
@@ -147,6 +150,7 @@ class Config:
         c.metrics_interval_s = _number(e, "CLOUDLET_METRICS_INTERVAL_S", c.metrics_interval_s, float)
         if c.metrics_interval_s <= 0:
             raise ConfigError(f"CLOUDLET_METRICS_INTERVAL_S={c.metrics_interval_s} must be greater than 0")
+        c.exit_with_parent = _bool(e.get("CLOUDLET_EXIT_WITH_PARENT"), False)
         for k, v in overrides.items():
             if v is not None:
                 setattr(c, k, v)

@@ -3,8 +3,9 @@
 Per request: the health check and providers' internal routes (no auth), else
 FrontDoor.dispatch's steps: read auth -> resolve service (credential scope /
 X-Amz-Target / rest-json URI) -> check size -> authenticate (SigV4) -> parse
-(and validate) -> authorize (IAM) -> invoke the operation's handler ->
-serialize. Every failure leaves as an AWS-shaped error in the wording of the
+(and validate) -> provide (the provider, built at its first call) -> authorize
+(IAM) -> invoke the operation's handler -> serialize. Every failure leaves as an
+AWS-shaped error in the wording of the
 target service's protocol.
 """
 
@@ -33,7 +34,6 @@ from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.ids import request_id as new_request_id
 from cloudlet.core.persist import StateUnreadable
-from cloudlet.core.provider import Provider
 from cloudlet.core.world import World
 from cloudlet.protocol.base import Protocol
 from cloudlet.protocol.http import HttpRequest, HttpResponse
@@ -46,6 +46,8 @@ log = logging.getLogger("cloudlet.server")
 access_log = logging.getLogger("cloudlet.access")
 
 MAX_BODY_BYTES = 128 * 1024 * 1024
+# Health of a service no call has needed yet: its provider is built at the first.
+IDLE = "idle (loaded at its first call)"
 # aiohttp's 8 KiB default cuts off request lines and headers before cloudlet sees
 # them (a plain-text 400); long names in URIs must reach validation instead.
 MAX_LINE_BYTES = 128 * 1024
@@ -142,9 +144,8 @@ class FrontDoor:
     def __init__(self, world: World) -> None:
         self.world = world
         self.config: Config = world.config
-        self.providers: list[Provider] = list(world.providers.values())
-        self.internal_routes = [r for p in self.providers for r in p.internal_routes()]
-        self.host_routes = [r for p in self.providers for r in p.host_routes()]
+        # Built at their service's first use (core/providers.py), routes with them.
+        self.providers = world.providers
         self._router: ServiceRouter | None = None
 
     # -- lifecycle
@@ -153,30 +154,34 @@ class FrontDoor:
         # Routing needs a few fields of each model, kept in a small index (protocol/service_index.py):
         # read in place (no thread). Each service's model is loaded at its first call, so start-up
         # and idle memory stay small.
-        self._router = ServiceRouter(service_infos([p.service for p in self.providers]))
-        # State back into memory before the providers start; what runs (caches, functions) after.
+        self._router = ServiceRouter(service_infos(list(self.providers)))
+        # Credentials back at once; the services the state file holds records of are built,
+        # restored and revived (caches, functions) in the background, each request to one of
+        # them (and the health check) waiting for its restore. The others wait for a call.
         self.world.persistence.restore(self.world)
-        for provider in self.providers:
-            await provider.start()
-        await self.world.persistence.revive(self.world)
+        with_state = self.world.persistence.services_with_state()
+        await self.providers.start(with_state)
+        if not with_state:
+            self.world.persistence.log_restored()
 
     async def stop(self) -> None:
-        for provider in reversed(self.providers):
-            try:
-                await provider.stop()
-            except Exception:
-                log.exception("stopping provider %s failed", provider.service)
+        await self.providers.stop()
         self.world.persistence.close()
 
     async def router(self) -> ServiceRouter:
         if self._router is None:  # dispatch without start() (in-process tests)
-            self._router = ServiceRouter(service_infos([p.service for p in self.providers]))
+            self._router = ServiceRouter(service_infos(list(self.providers)))
         return self._router
 
-    def health(self) -> dict[str, Any]:
+    async def health(self) -> dict[str, Any]:
+        await self.providers.restored()  # healthy: what the state file holds runs again
         services: dict[str, str] = {}
         lines: list[str] = list(self.world.persistence.report.lines())
-        for provider in self.providers:
+        for service in self.providers:
+            if not self.providers.is_built(service):
+                services[service] = IDLE
+                continue
+            provider = self.providers[service]
             try:
                 services[provider.service] = provider.health()
                 lines.extend(provider.status_lines())
@@ -193,13 +198,15 @@ class FrontDoor:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         t0 = time.perf_counter()
         host = request.headers.get("Host", "")
-        for host_route in self.host_routes:  # function URLs, by Host, before the AWS API
+        if self.providers.restoring:  # function URLs and code downloads of restored functions
+            await self.providers.restored()
+        for host_route in self.providers.host_routes:  # function URLs, by Host, before the AWS API
             if host_route.claims(host):
                 return await host_route.handler(request)
         raw_path, _, raw_query = request.raw_path.partition("?")
         if raw_path == HEALTH_PATH and request.method in ("GET", "HEAD"):
-            return web.json_response(self.health())
-        for route in self.internal_routes:
+            return web.json_response(await self.health())
+        for route in self.providers.internal_routes:
             if request.method == route.method and raw_path.startswith(route.prefix):
                 return route.handler(raw_path[len(route.prefix):])
         try:
@@ -236,6 +243,7 @@ class FrontDoor:
             self.check_size(call)
             self.authenticate(call)
             self.parse(call)
+            await self.provide(call)
             self.authorize(call)
             result = await self.invoke(call)
             return self.serialize(call, result)
@@ -304,6 +312,7 @@ class FrontDoor:
         come from elsewhere than a signed HTTP request (the console), so it meets the same rules."""
         self._proto(call).validate_input(call.operation, call.params)
         call.ctx = self._context(call)
+        await self.provide(call)
         self.authorize(call)
         return await self.invoke(call)
 
@@ -319,8 +328,13 @@ class FrontDoor:
             headers={k.lower(): v for k, v in call.req.headers.items()},
         )
 
+    async def provide(self, call: Call) -> None:
+        """The service's provider built, started and its state restored (at its first call)."""
+        await self.providers.ready(call.service)
+
     def authorize(self, call: Call) -> None:
-        if self.config.enforce_iam:
+        # Root is allowed everything: its calls need no policy engine (nor its import, at a start).
+        if self.config.enforce_iam and not self._ctx(call).principal.is_root:
             self.world.authorizer.authorize_request(self._ctx(call), call.params)
 
     async def invoke(self, call: Call) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from botocore.model import OperationModel, ServiceModel
 from botocore.parsers import ResponseParserError
 
 from cloudlet.config import Config
-from cloudlet.services.registry import PROVIDER_CLASSES
+from cloudlet.services.registry import provider_classes
 
 from .fuzz_values import MUTATIONS, ValueMaker, mutate
 from .fuzz_wire import REQUEST_TIMEOUT, Answer, Wire
@@ -50,7 +50,7 @@ _SESSION = botocore.session.get_session()
 
 def _implemented() -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
-    for cls in PROVIDER_CLASSES:
+    for cls in provider_classes():
         model = _SESSION.get_service_model(cls.service)
         found += [(cls.service, op) for op in model.operation_names if op in cls.operations]
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -382,7 +383,9 @@ def test_append_events_creates_and_is_thread_safe(logs: Logs) -> None:
     limit=st.integers(1, 7),
 )
 def test_paging_visits_every_event_once_in_order(tmp_path: Path, offsets: list[tuple[int, int]], limit: int) -> None:
-    world = build_world(Config(data_dir=tmp_path, account_id=ACCOUNT))
+    # A data dir per example: tmp_path is shared by them, and a provider built over a data dir
+    # with state restores it (the events of the examples before).
+    world = build_world(Config(data_dir=Path(tempfile.mkdtemp(dir=tmp_path)), account_id=ACCOUNT))
     provider = world.providers["logs"]
     assert isinstance(provider, LogsProvider)
     logs = Logs(provider, world)

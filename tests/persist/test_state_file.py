@@ -85,7 +85,9 @@ def test_an_unreadable_state_file_stops_start_and_is_left_as_it_was(tmp_path: Pa
 
 def test_a_state_file_of_a_newer_format_is_refused(tmp_path: Path, cloudlets: Any) -> None:
     data = tmp_path / "data"
-    cloudlets(data).stop()
+    server = cloudlets(data)
+    _client(server, "iam").create_role(RoleName="r", AssumeRolePolicyDocument=TRUST)  # the file's first write
+    server.stop()
     with sqlite3.connect(state_path(data)) as c:
         c.execute("UPDATE meta SET v=? WHERE k='format_version'", (str(FORMAT_VERSION + 1),))
     with pytest.raises(RuntimeError) as info:
@@ -156,6 +158,7 @@ def test_reset_asks_then_empties(tmp_path: Path, cloudlets: Any) -> None:
 def test_reset_refuses_while_running(tmp_path: Path, cloudlets: Any) -> None:
     server = cloudlets(tmp_path / "data")
     try:
+        _client(server, "iam").create_role(RoleName="kept", AssumeRolePolicyDocument=TRUST)
         out = _cli("reset", "--data-dir", str(server.data_dir), "--yes")
         assert out.returncode == 1 and "stop it first" in out.stderr
         assert state_path(server.data_dir).exists()

@@ -8,13 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import botocore.exceptions
 import botocore.loaders
+import pytest
 
 from cloudlet.protocol import service_index
 from cloudlet.protocol.service_index import info_from_model, service_infos
-from cloudlet.services.registry import PROVIDER_CLASSES
+from cloudlet.services.registry import SERVICES
 
-NAMES = [cls.service for cls in PROVIDER_CLASSES]
+NAMES = list(SERVICES)
 
 
 def test_index_holds_what_the_models_say(tmp_path: Path) -> None:
@@ -75,3 +77,29 @@ asyncio.run(main())
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["0", "1"]
+
+
+def test_each_botocore_install_keeps_its_own_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Several checkouts on one machine, each with its own virtualenv's botocore: one's start
+    # must not evict the other's index (a rebuild costs ~0.35 s and ~20 MiB at every start).
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    ours = service_index.index_path(service_index._botocore_key())
+    service_infos(["sts"])
+    assert json.loads(ours.read_text())["key"] == service_index._botocore_key()
+    other_key = "1:0.0.0:/another/checkout/.venv/botocore"
+    monkeypatch.setattr(service_index, "_botocore_key", lambda: other_key)
+    service_infos(["sts"])
+    theirs = service_index.index_path(other_key)
+    assert theirs != ours and json.loads(theirs.read_text())["key"] == other_key
+    assert json.loads(ours.read_text())["key"] != other_key
+
+
+def test_models_load_as_botocore_loads_them() -> None:
+    # load_model skips botocore's listing of every service; what it loads is the same document.
+    from cloudlet.protocol import registry
+
+    loader = botocore.loaders.create_loader()
+    for name in NAMES:
+        assert registry._service_data(name) == loader.load_service_model(name, "service-2")
+    with pytest.raises(botocore.exceptions.UnknownServiceError):
+        registry._service_data("no-such-service")

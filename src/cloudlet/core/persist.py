@@ -29,12 +29,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlite3
 
 log = logging.getLogger("cloudlet.persist")
 
@@ -67,7 +69,12 @@ def state_path(data_dir: Path) -> Path:
 
 
 class StateDB:
-    """The SQLite file; every method is safe to call from any thread."""
+    """The SQLite file; every method is safe to call from any thread.
+
+    A file that exists is opened at once (one that cannot be read stops the start). A
+    data dir without one (a fresh or ephemeral start) gets it at its first write: until
+    then there is nothing to read, and neither SQLite nor its fsync thread cost memory.
+    """
 
     def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
         self.path = path
@@ -79,17 +86,28 @@ class StateDB:
         self._lock = threading.RLock()
         self._closed = False
         self._unsynced = threading.Event()
-        full = synchronous.upper() == "FULL"
+        self._full = synchronous.upper() == "FULL"
+        self._db: sqlite3.Connection | None = None
+        self.format_version = FORMAT_VERSION
+        if path.exists():
+            self._connect()
+        elif not os.access(path.parent, os.W_OK | os.X_OK):  # said at start, not at a first write
+            raise StateUnreadable(f"{path}: cannot create it (no write access to {path.parent})")
+
+    def _connect(self) -> sqlite3.Connection:
+        import sqlite3  # here: a start without a state file never loads it
+
+        path = self.path
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
-            self._db.executescript(_SCHEMA)
-            row = self._db.execute("SELECT v FROM meta WHERE k='format_version'").fetchone()
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={'FULL' if self._full else 'NORMAL'}")
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT v FROM meta WHERE k='format_version'").fetchone()
         except sqlite3.DatabaseError as e:
             raise StateUnreadable(f"{path}: {e}") from e
         if row is None:
-            self._db.execute("INSERT INTO meta VALUES('format_version', ?)", (str(FORMAT_VERSION),))
+            db.execute("INSERT INTO meta VALUES('format_version', ?)", (str(FORMAT_VERSION),))
             self.format_version = FORMAT_VERSION
         else:
             try:
@@ -101,9 +119,20 @@ class StateDB:
                     f"{path}: written by a newer cloudlet (format {self.format_version}; "
                     f"this one reads up to {FORMAT_VERSION})"
                 )
+        self._db = db
         self._migrate()
-        if not full:
+        if not self._full:
             threading.Thread(target=self._sync_loop, name="state-fsync", daemon=True).start()
+        return db
+
+    @property
+    def opened(self) -> bool:
+        """False until the file exists (nothing was ever written to this data dir)."""
+        return self._db is not None
+
+    def _conn(self) -> sqlite3.Connection:
+        """The open connection, opened (the file created) at the first write. Under _lock."""
+        return self._db if self._db is not None else self._connect()
 
     def _sync_loop(self) -> None:
         """fsync the WAL soon after writes, off the request path (synchronous=NORMAL)."""
@@ -125,13 +154,14 @@ class StateDB:
     def _migrate(self) -> None:
         """Bring an older format up to FORMAT_VERSION (version 1 is the first: nothing yet)."""
         if self.format_version < FORMAT_VERSION:
-            self._db.execute("UPDATE meta SET v=? WHERE k='format_version'", (str(FORMAT_VERSION),))
+            self._conn().execute("UPDATE meta SET v=? WHERE k='format_version'", (str(FORMAT_VERSION),))
             self.format_version = FORMAT_VERSION
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._db.close()  # the last connection: checkpoints and syncs the WAL into the file
+            if self._db is not None:
+                self._db.close()  # the last connection: checkpoints and syncs the WAL into the file
         self._unsynced.set()
 
     def _open(self) -> bool:
@@ -145,31 +175,35 @@ class StateDB:
         with self._lock:
             if not self._open():
                 return
-            self._db.execute("BEGIN")
+            db = self._conn()
+            db.execute("BEGIN")
             try:
                 for sql, args in ops:
-                    self._db.execute(sql, args)
+                    db.execute(sql, args)
             except BaseException:
-                self._db.execute("ROLLBACK")
+                db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
             self._unsynced.set()
 
     def write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with self._lock:
             if not self._open():
                 return
-            self._db.execute("BEGIN")
+            db = self._conn()
+            db.execute("BEGIN")
             try:
-                self._db.executemany(sql, rows)
+                db.executemany(sql, rows)
             except BaseException:
-                self._db.execute("ROLLBACK")
+                db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
             self._unsynced.set()
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
+            if self._db is None:  # no file yet: nothing written, nothing to read
+                return []
             return self._db.execute(sql, args).fetchall()
 
     def records(self, service: str) -> Iterator[tuple[str, str, str, str, str]]:
@@ -215,17 +249,17 @@ class RestoreReport:
 class Persistence:
     """The data dir's durable state, or nothing (`--ephemeral`, CLOUDLET_PERSIST=0).
 
-    The front door calls, in order: `attach` (bind the providers' stores and the
-    credential registry), `restore` (rows -> states, before providers start),
-    `revive` (after they start: caches, functions) and `after_request` (after every
-    operation, before its response is sent).
+    Called in order: `attach` (the credential registry writes through), `restore` (the
+    credentials back, when the front door starts), `adopt` (each provider as it is built:
+    its store bound, its rows loaded), `revive` (each provider once started: caches,
+    functions), `after_request` (after every operation, before its response is sent).
     """
 
     def __init__(self, db: StateDB | None) -> None:
         self.db = db
         self.report = RestoreReport()
         self._stores: dict[str, Any] = {}
-        self._revivers: list[Any] = []
+        self._revivers: dict[str, Any] = {}
 
     @classmethod
     def open(cls, config: Any) -> Persistence:
@@ -240,20 +274,17 @@ class Persistence:
     def attach(self, world: Any) -> None:
         if self.db is None:
             return
-        from cloudlet.services.persisted import SERVICES
-
-        for service, (spec, reviver) in SERVICES.items():
-            provider = world.providers[service]
-            store = provider.store  # type: ignore[attr-defined]
-            store.bind(self.db, service, spec)
-            self._stores[service] = store
-            if reviver is not None:
-                self._revivers.append((reviver, provider))
         world.credentials.listener = self._credential_changed
 
-    def restore(self, world: Any) -> None:
-        """Everything back into memory; a row that fails is reported, the rest still loads."""
+    def services_with_state(self) -> list[str]:
+        """The services the state file holds records of (their providers are built at start)."""
         if self.db is None:
+            return []
+        return [row[0] for row in self.db.query("SELECT DISTINCT service FROM records")]
+
+    def restore(self, world: Any) -> None:
+        """The credentials back into memory; a row that fails is reported, the rest still load."""
+        if self.db is None or not self.db.opened:  # no state file: nothing to restore
             return
         from cloudlet.core.codec import decode_record
         from cloudlet.core.identity import Credential
@@ -267,18 +298,38 @@ class Persistence:
                 self.report.loaded += 1
             except Exception as e:  # noqa: BLE001 -- reported; the other keys still load
                 self.report.bad(f"credential {key_id}", e)
-        t0 = time.monotonic()
-        for store in self._stores.values():
-            store.restore(self.report)
-        self.report.load_s = time.monotonic() - t0
 
-    async def revive(self, world: Any) -> None:
-        """Bring back what runs (caches, functions) and report what was unreadable."""
-        for reviver, provider in self._revivers:
-            try:
-                await reviver(provider)
-            except Exception:
-                log.exception("restoring %s failed", provider.service)
+    def adopt(self, provider: Any) -> None:
+        """A provider just built: its store bound to the state file, its rows loaded into it."""
+        if self.db is None:
+            return
+        from cloudlet.services.persisted import SERVICES
+
+        load = SERVICES.get(provider.service)
+        if load is None:
+            return
+        spec, reviver = load()
+        store = provider.store
+        store.bind(self.db, provider.service, spec)
+        t0 = time.monotonic()
+        store.restore(self.report)
+        self.report.load_s += time.monotonic() - t0
+        self._stores[provider.service] = store
+        if reviver is not None:
+            self._revivers[provider.service] = reviver
+
+    async def revive(self, provider: Any) -> None:
+        """Bring back what a started provider's restored state runs (caches, functions)."""
+        reviver = self._revivers.get(provider.service)
+        if reviver is None:
+            return
+        try:
+            await reviver(provider)
+        except Exception:
+            log.exception("restoring %s failed", provider.service)
+
+    def log_restored(self) -> None:
+        """Said once the state found at start is back; with what could not be read."""
         if self.db is not None:
             log.info(
                 "state: %d records restored from %s (loaded in %.3f s, running again in %.3f s)",
@@ -288,7 +339,7 @@ class Persistence:
             log.error("%s", line)
 
     def after_request(self, service: str, account_id: str, region: str, operation: str, params: Any) -> None:
-        for name, store in self._stores.items():
+        for name, store in list(self._stores.items()):
             if name == service:
                 store.sync(account_id, region, params, operation)
             else:
@@ -296,7 +347,7 @@ class Persistence:
 
     def flush(self) -> None:
         """Write changes made outside requests (background transitions, internal writes)."""
-        for store in self._stores.values():
+        for store in list(self._stores.values()):
             store.sync(None, None, None, "Get")
 
     def _credential_changed(self, key_id: str, cred: Any) -> None:

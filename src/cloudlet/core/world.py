@@ -1,13 +1,18 @@
 """The World: everything one running cloudlet holds, handed to every provider.
 
-`cloudlet.services.registry.build_world` makes one with every provider built up
-front and wires the typed interfaces (core/interfaces.py) services use to reach
-each other: `world.iam`, `world.sts`, `world.ec2`, `world.logs`, `world.metrics`, and the
-`world.authorizer` that decides IAM for the API and the data plane.
+`cloudlet.services.registry.build_world` makes one from the catalog of served services:
+`world.providers` builds each provider at its first use (core/providers.py), and the
+typed interfaces (core/interfaces.py) services use to reach each other resolve, at
+their first use, to the provider or object that implements them: `world.iam`,
+`world.sts`, `world.ec2`, `world.logs`, `world.metrics`, and the `world.authorizer`
+that decides IAM for the API and the data plane.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
 from cloudlet.config import Config
@@ -23,6 +28,7 @@ from cloudlet.core.interfaces import (
     RoleSessions,
 )
 from cloudlet.core.persist import Persistence
+from cloudlet.core.providers import Factory, Providers
 
 if TYPE_CHECKING:
     from cloudlet.core.provider import Provider
@@ -30,20 +36,25 @@ if TYPE_CHECKING:
 P = TypeVar("P", bound="Provider")
 
 
-class World:
-    # Set by wire(); build_world() always calls it before anything runs.
-    iam: IdentityDirectory
-    sts: RoleSessions
-    ec2: NetworkDirectory
-    logs: LogSink
-    metrics: MetricSink
-    authorizer: Authorizer
+@dataclasses.dataclass(frozen=True)
+class Catalog:
+    """The served services (services/registry.py): how to build each one's provider, in start
+    order, and what implements each interface; nothing in it is imported until it is used."""
 
-    def __init__(self, config: Config) -> None:
+    providers: Mapping[str, Factory]
+    iam: Callable[[World], IdentityDirectory]
+    sts: Callable[[World], RoleSessions]
+    ec2: Callable[[World], NetworkDirectory]
+    logs: Callable[[World], LogSink]
+    metrics: Callable[[World], MetricSink]
+    authorizer: Callable[[World], Authorizer]
+
+
+class World:
+    def __init__(self, config: Config, catalog: Catalog) -> None:
         self.config = config
         self.credentials = CredentialRegistry()
         self.hosts = HostsRegistry(config.data_dir / "hosts")
-        self.providers: dict[str, Provider] = {}
         self.root = Principal(
             arn=f"arn:aws:iam::{config.account_id}:root",
             account_id=config.account_id,
@@ -55,26 +66,35 @@ class World:
         self.credentials.add(Credential(config.access_key_id, config.secret_access_key, self.root))
         # The data dir's state file (or nothing when ephemeral); raises StateUnreadable.
         self.persistence = Persistence.open(config)
+        self.catalog = catalog
+        self.providers = Providers(self, catalog.providers)
 
-    def wire(
-        self,
-        providers: list[Provider],
-        *,
-        iam: IdentityDirectory,
-        sts: RoleSessions,
-        ec2: NetworkDirectory,
-        logs: LogSink,
-        metrics: MetricSink,
-        authorizer: Authorizer,
-    ) -> None:
-        self.providers = {p.service: p for p in providers}
-        self.iam, self.sts, self.ec2, self.logs, self.authorizer = iam, sts, ec2, logs, authorizer
-        self.metrics = metrics
+    # The interfaces, each resolved at its first use (a test may assign its own stand-in).
+    @cached_property
+    def iam(self) -> IdentityDirectory:
+        return self.catalog.iam(self)
+
+    @cached_property
+    def sts(self) -> RoleSessions:
+        return self.catalog.sts(self)
+
+    @cached_property
+    def ec2(self) -> NetworkDirectory:
+        return self.catalog.ec2(self)
+
+    @cached_property
+    def logs(self) -> LogSink:
+        return self.catalog.logs(self)
+
+    @cached_property
+    def metrics(self) -> MetricSink:
+        return self.catalog.metrics(self)
+
+    @cached_property
+    def authorizer(self) -> Authorizer:
+        return self.catalog.authorizer(self)
 
     def provider_of(self, cls: type[P]) -> P:
-        """The provider of CLS's service, typed: for a service's own modules that need its whole class
-        (others use the interfaces above). Every provider exists (build_world), so this never is None."""
-        provider = self.providers[cls.service]
-        if not isinstance(provider, cls):
-            raise TypeError(f"the {cls.service} provider is a {type(provider).__name__}, not a {cls.__name__}")
-        return provider
+        """The provider of CLS's service, typed (built if it was not yet): for a service's own
+        modules that need its whole class (others use the interfaces above)."""
+        return self.providers.get_typed(cls)

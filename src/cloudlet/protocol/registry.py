@@ -7,6 +7,7 @@ spoken by some SDK; protocol_for_request picks the one a request is written in.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import botocore.exceptions
 import botocore.loaders
@@ -34,10 +35,30 @@ def _loader() -> botocore.loaders.Loader:
     return botocore.loaders.create_loader()
 
 
+def _service_data(service: str) -> dict[str, Any]:
+    """SERVICE's latest service-2 document with its extras, as `Loader.load_service_model` gives it,
+    but without that method's first step, a listing of every service botocore has (~460
+    directories: ~10 ms of a start's first answer) only to check that SERVICE is one."""
+    loader = _loader()
+    try:
+        version = loader.determine_latest_version(service, "service-2")
+    except botocore.exceptions.DataNotFoundError:
+        known = ", ".join(loader.list_available_services("service-2"))
+        raise botocore.exceptions.UnknownServiceError(service_name=service, known_service_names=known) from None
+    data: dict[str, Any] = loader.load_data(f"{service}/{version}/service-2")
+    extras = []
+    for kind in loader.extras_types:
+        try:
+            extras.append(loader.load_data(f"{service}/{version}/service-2.{kind}-extras"))
+        except botocore.exceptions.DataNotFoundError:
+            pass
+    botocore.loaders.ExtrasProcessor().process(data, extras)
+    return data
+
+
 @functools.cache
 def load_model(service: str) -> ServiceModel:
-    data = _loader().load_service_model(service, "service-2")
-    return ServiceModel(data, service_name=service)
+    return ServiceModel(_service_data(service), service_name=service)
 
 
 @functools.cache

@@ -4,7 +4,9 @@ Routing reads a few fields of each botocore model (protocol, signing name, JSON 
 prefix, API version, the first segments of rest URIs). Parsing every model for them costs
 ~0.35 s and ~25 MiB (EC2's alone is 14 MiB), so they are kept in a small JSON index per
 user (`$XDG_CACHE_HOME/cloudlet`, else `~/.cache/cloudlet`), valid for one botocore
-version and data path; a request's own model is loaded only when that service is first
+version and data path (one file per botocore install: virtualenvs of several checkouts
+on one machine, each with its own botocore, would otherwise rebuild it in turn at every
+start); a request's own model is loaded only when that service is first
 called. `python -m cloudlet.protocol.service_index` builds it (`make install` does);
 without it (or when botocore changed) it is rebuilt from the models, with a throwaway
 loader so none of them stays in memory, and written back when the directory allows.
@@ -65,6 +67,13 @@ def _botocore_key() -> str:
     return f"{FORMAT}:{botocore.__version__}:{Path(botocore.__file__).parent}"
 
 
+def index_path(key: str) -> Path:
+    """This botocore install's index file (KEY names the install)."""
+    import hashlib
+
+    return cache_dir() / f"service-index-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+
+
 def _read(path: Path, key: str) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text())
@@ -85,8 +94,8 @@ def _write(path: Path, key: str, services: dict[str, Any]) -> None:
 
 def service_infos(names: list[str], path: Path | None = None) -> list[ServiceInfo]:
     """ServiceInfo for each of NAMES that botocore has a model of (others are logged and left out)."""
-    path = path or cache_dir() / "service-index.json"
     key = _botocore_key()
+    path = path or index_path(key)
     known = _read(path, key)
     missing = [n for n in names if n not in known]
     if missing:
@@ -108,7 +117,7 @@ def service_infos(names: list[str], path: Path | None = None) -> list[ServiceInf
 
 
 if __name__ == "__main__":
-    from cloudlet.services.registry import PROVIDER_CLASSES
+    from cloudlet.services.registry import SERVICES
 
-    infos = service_infos([cls.service for cls in PROVIDER_CLASSES])
-    print(f"service index: {len(infos)} services in {cache_dir() / 'service-index.json'}")
+    infos = service_infos(list(SERVICES))
+    print(f"service index: {len(infos)} services in {index_path(_botocore_key())}")

@@ -13,8 +13,10 @@ from cloudlet.protocol.values import b64encode, format_float, format_timestamp
 _ESCAPES = {"\r": "&#xD;", "\n": "&#xA;"}
 # Characters XML 1.0 cannot carry even as references (NUL, most C0 controls,
 # lone surrogates, U+FFFE/U+FFFF): an echoed bad value would make the whole
-# document unreadable to every client, so they go out as U+FFFD.
-_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# document unreadable to every client, so they go out as U+FFFD. Spelled as the
+# excluded ranges (the same set over all of Unicode): the complement of the allowed
+# ones compiles ~15x slower, at every start, for the first XML answer.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def text(value: str) -> str:

@@ -1,34 +1,106 @@
-"""Builds a World with every provider up front and wires their typed interfaces."""
+"""The catalog of served services and build_world, which makes a World of them.
+
+Nothing here imports a provider: each is imported and built at its service's first use
+(core/providers.py), so a start pays only for the services it is asked for.
+"""
 
 from __future__ import annotations
 
-from cloudlet.config import Config
-from cloudlet.core.provider import Provider
-from cloudlet.core.world import World
-from cloudlet.policy.authorizer import IamAuthorizer
-from cloudlet.services.cloudwatch.provider import CloudWatchProvider
-from cloudlet.services.ec2.provider import Ec2Provider
-from cloudlet.services.elasticache.provider import ElastiCacheProvider
-from cloudlet.services.iam.provider import IamProvider
-from cloudlet.services.lambda_.provider import LambdaProvider
-from cloudlet.services.logs.provider import LogsProvider
-from cloudlet.services.sts.provider import StsProvider
+import importlib
+from collections.abc import Callable
 
-# Every service cloudlet serves, in start order (stopped in reverse).
-PROVIDER_CLASSES: tuple[type[Provider], ...] = (
-    IamProvider, StsProvider, Ec2Provider, CloudWatchProvider, ElastiCacheProvider, LambdaProvider, LogsProvider,
+from cloudlet.config import Config
+from cloudlet.core.interfaces import (
+    Authorizer,
+    IdentityDirectory,
+    LogSink,
+    MetricSink,
+    NetworkDirectory,
+    RoleSessions,
+)
+from cloudlet.core.provider import Provider
+from cloudlet.core.world import Catalog, World
+
+# Every service cloudlet serves, in start order (stopped in reverse): (service, module, class).
+PROVIDERS: tuple[tuple[str, str, str], ...] = (
+    ("iam", "cloudlet.services.iam.provider", "IamProvider"),
+    ("sts", "cloudlet.services.sts.provider", "StsProvider"),
+    ("ec2", "cloudlet.services.ec2.provider", "Ec2Provider"),
+    ("cloudwatch", "cloudlet.services.cloudwatch.provider", "CloudWatchProvider"),
+    ("elasticache", "cloudlet.services.elasticache.provider", "ElastiCacheProvider"),
+    ("lambda", "cloudlet.services.lambda_.provider", "LambdaProvider"),
+    ("logs", "cloudlet.services.logs.provider", "LogsProvider"),
+)
+SERVICES: tuple[str, ...] = tuple(service for service, _, _ in PROVIDERS)
+
+
+def provider_class(service: str) -> type[Provider]:
+    """SERVICE's provider class (importing its module)."""
+    _, module, name = next(p for p in PROVIDERS if p[0] == service)
+    cls = getattr(importlib.import_module(module), name)
+    if not (isinstance(cls, type) and issubclass(cls, Provider) and cls.service == service):
+        raise TypeError(f"{module}.{name} is not the {service} provider")
+    return cls
+
+
+def provider_classes() -> list[type[Provider]]:
+    """Every provider class, in start order (imports them all: tests and tools, not start-up)."""
+    return [provider_class(s) for s in SERVICES]
+
+
+def _factory(service: str) -> Callable[[World], Provider]:
+    def build(world: World) -> Provider:
+        return provider_class(service)(world)
+
+    return build
+
+
+# The interfaces: which provider (or object) implements each, typed.
+def _iam(world: World) -> IdentityDirectory:
+    from cloudlet.services.iam.provider import IamProvider
+
+    return world.provider_of(IamProvider)
+
+
+def _sts(world: World) -> RoleSessions:
+    from cloudlet.services.sts.provider import StsProvider
+
+    return world.provider_of(StsProvider)
+
+
+def _ec2(world: World) -> NetworkDirectory:
+    from cloudlet.services.ec2.provider import Ec2Provider
+
+    return world.provider_of(Ec2Provider)
+
+
+def _logs(world: World) -> LogSink:
+    from cloudlet.services.logs.provider import LogsProvider
+
+    return world.provider_of(LogsProvider)
+
+
+def _metrics(world: World) -> MetricSink:
+    from cloudlet.services.cloudwatch.provider import CloudWatchProvider
+
+    return world.provider_of(CloudWatchProvider)
+
+
+def _authorizer(world: World) -> Authorizer:
+    from cloudlet.policy.authorizer import IamAuthorizer
+
+    return IamAuthorizer(world)
+
+
+CATALOG = Catalog(
+    providers={service: _factory(service) for service in SERVICES},
+    iam=_iam, sts=_sts, ec2=_ec2, logs=_logs, metrics=_metrics, authorizer=_authorizer,
 )
 
 
 def build_world(config: Config) -> World:
-    world = World(config)
-    iam, sts, ec2, logs = IamProvider(world), StsProvider(world), Ec2Provider(world), LogsProvider(world)
-    metrics = CloudWatchProvider(world)
-    # The interfaces are wired before the others are built: they may use them from their constructors.
-    world.wire([iam, sts, ec2, logs, metrics], iam=iam, sts=sts, ec2=ec2, logs=logs, metrics=metrics,
-               authorizer=IamAuthorizer(world))
-    built = {p.service: p for p in (iam, sts, ec2, logs, metrics, ElastiCacheProvider(world), LambdaProvider(world))}
-    world.providers = {cls.service: built[cls.service] for cls in PROVIDER_CLASSES}
-    # The providers' stores and the credential registry write through to the data dir's state.
+    world = World(config, CATALOG)
+    # The credential registry writes through to the data dir's state; each provider's store
+    # is bound (and its rows loaded) when it is built.
     world.persistence.attach(world)
     return world

@@ -19,28 +19,56 @@ INSTALL_AS_ROOT = (
 )
 
 
+class VersionCheck:
+    """`BINARY --version`, started at once and read by `problem()`: `cloudlet start` runs it
+    while the server's modules load instead of waiting for it first."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.path = shutil.which(binary)
+        self._proc: subprocess.Popen[str] | None = None
+        self._found: str | None = None
+        if self.path is None:
+            where = "does not exist" if "/" in binary else "is not on PATH"
+            self._found = f"{binary} {where} (CLOUDLET_VALKEY_SERVER names the valkey-server binary)"
+            return
+        try:
+            self._proc = subprocess.Popen([self.path, "--version"], stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        except OSError as e:
+            self._found = f"{self.path} does not run: {e}"
+
+    def problem(self) -> str | None:
+        """None when the binary runs and is valkey MIN_MAJOR or newer; otherwise what is wrong."""
+        proc, path = self._proc, self.path
+        if proc is None:
+            return self._found
+        try:
+            stdout, stderr = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            return f"{path} does not run: {path} --version did not answer within 10 s"
+        m = re.search(r"\bv=(\d+)\.", stdout)
+        if proc.returncode != 0 or m is None:
+            said = (stdout.strip() or stderr.strip()).splitlines()
+            return f"{path} --version does not report a valkey version: {said[0] if said else '(nothing)'}"
+        if int(m.group(1)) < MIN_MAJOR:
+            return f"{path} is valkey {m.group(1)}, cloudlet needs valkey {MIN_MAJOR} or newer"
+        return None
+
+    def cancel(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.communicate()
+
+
 def valkey_problem(binary: str) -> str | None:
     """None when BINARY runs and is valkey MIN_MAJOR or newer; otherwise what is wrong."""
-    path = shutil.which(binary)
-    if path is None:
-        where = "does not exist" if "/" in binary else "is not on PATH"
-        return f"{binary} {where} (CLOUDLET_VALKEY_SERVER names the valkey-server binary)"
-    try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError) as e:
-        return f"{path} does not run: {e}"
-    m = re.search(r"\bv=(\d+)\.", out.stdout)
-    if out.returncode != 0 or m is None:
-        said = (out.stdout.strip() or out.stderr.strip()).splitlines()
-        return f"{path} --version does not report a valkey version: {said[0] if said else '(nothing)'}"
-    if int(m.group(1)) < MIN_MAJOR:
-        return f"{path} is valkey {m.group(1)}, cloudlet needs valkey {MIN_MAJOR} or newer"
-    return None
+    return VersionCheck(binary).problem()
 
 
-def valkey_warning(binary: str) -> str | None:
-    """The start-up warning for BINARY's problem, with the fix; None when it is fine."""
-    problem = valkey_problem(binary)
+def valkey_warning(problem: str | None) -> str | None:
+    """The start-up warning for a valkey binary's PROBLEM, with the fix; None when there is none."""
     if problem is None:
         return None
     return (

@@ -17,8 +17,6 @@ from cloudlet.core.context import Principal, RequestContext
 from cloudlet.core.errors import AWSError
 from cloudlet.core.identity import Credential
 from cloudlet.core.provider import Provider, operation
-from cloudlet.policy.grammar import parse_policy_document
-from cloudlet.policy.trust import can_assume_role
 from cloudlet.services.sts.sessions import credentials_shape, issue
 from cloudlet.services.sts.transitive import transitive_tags
 
@@ -124,6 +122,9 @@ class StsProvider(Provider):
         if params.get("TransitiveTagKeys"):
             context["sts:TransitiveTagKeys"] = list(params["TransitiveTagKeys"])
 
+        # Imported here: GetCallerIdentity, often a start's first call, needs no policy engine.
+        from cloudlet.policy.trust import can_assume_role
+
         allowed, reason = can_assume_role(self.world, caller, None, role, context)
         if not allowed:
             raise AWSError("AccessDenied", reason or denied.message, 403)
@@ -174,6 +175,8 @@ class StsProvider(Provider):
     def _session_policies(self, caller: Principal, params: dict[str, Any]) -> tuple[dict[str, Any], ...]:
         docs: list[dict[str, Any]] = []
         if params.get("Policy"):
+            from cloudlet.policy.grammar import parse_policy_document
+
             docs.append(parse_policy_document(params["Policy"], "session"))
         for ref in params.get("PolicyArns") or []:
             arn = ref.get("arn", "")
