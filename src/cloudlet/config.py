@@ -89,6 +89,10 @@ class Config:
     # CLOUDLET_METRICS_INTERVAL_S: how often each serverless cache's AWS/ElastiCache metrics
     # are sampled and published (AWS: once a minute); shorter to watch a graph move.
     metrics_interval_s: float = 60.0
+    # CLOUDLET_DATAPLANE: proxy | native. How clients reach a serverless cache: through
+    # cloudlet's TLS proxy (proxy), or valkey's own TLS listener with cloudlet deciding AUTH
+    # through a valkey module (native, needs gcc; see docs/ARCHITECTURE.md).
+    dataplane: str = "proxy"
 
     @property
     def endpoint_url(self) -> str:
@@ -139,6 +143,9 @@ class Config:
         c.metrics_interval_s = _number(e, "CLOUDLET_METRICS_INTERVAL_S", c.metrics_interval_s, float)
         if c.metrics_interval_s <= 0:
             raise ConfigError(f"CLOUDLET_METRICS_INTERVAL_S={c.metrics_interval_s} must be greater than 0")
+        c.dataplane = e.get("CLOUDLET_DATAPLANE", c.dataplane).strip().lower() or "proxy"
+        if c.dataplane not in ("proxy", "native"):
+            raise ConfigError(f"CLOUDLET_DATAPLANE={c.dataplane!r} is not proxy or native")
         for k, v in overrides.items():
             if v is not None:
                 setattr(c, k, v)
