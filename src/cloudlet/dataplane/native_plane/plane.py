@@ -118,7 +118,7 @@ class NativeCache:
         login = self.logins.pop(key, None)
         if login is not None:
             log.info("cache %s: IAM connection of %s reached its maximum age; closing", self.name, login.user_name)
-            self._background(self._kill([key]))
+            self._background(self.kill([key]))
 
     def _auth_timed_out(self, port: int, key: PeerKey, sock: socket.socket) -> None:
         if self.spec is not None and self.spec.users is None:
@@ -144,7 +144,7 @@ class NativeCache:
             log.info("cache %s: %s sent nothing within the auth timeout; closing", self.name, key[0])
             shutdown(sock)
 
-    async def _kill(self, keys: list[tuple[int, int]]) -> None:
+    async def kill(self, keys: list[tuple[int, int]]) -> None:
         for port, client_id in keys:
             proc = self._process_of(port)
             if proc is None:
@@ -165,7 +165,8 @@ class NativeCache:
                 login.timer.cancel()
 
     # ---- endpoint
-    def set_spec(self, spec: CacheEndpoint) -> None:
+    def set_spec(self, spec: CacheEndpoint) -> list[tuple[int, int]]:
+        """New logins use SPEC; -> the logins it no longer allows (for end_logins)."""
         self.spec = spec
         self.authenticator = CacheAuthenticator(self.world, spec)
         gone = [k for k, login in self.logins.items() if not self.authenticator.user_allowed(login.user_name)]
@@ -174,8 +175,7 @@ class NativeCache:
             if login.timer is not None:
                 login.timer.cancel()
             log.info("cache %s: user %r no longer allowed; closing its connection", self.name, login.user_name)
-        if gone:
-            self._background(self._kill(gone))
+        return gone
 
     async def apply_ecpu(self, maximum: int | None) -> None:
         self.ecpu_max = maximum
@@ -296,7 +296,7 @@ class NativeDataPlane:
             raise RuntimeError(f"cache {spec.name}: no native valkey was made for it")
         if spec.address != cache.link.address:
             await self._move(cache, spec)
-        cache.set_spec(spec)
+        await cache.kill(cache.set_spec(spec))
         await cache.apply_ecpu(spec.ecpu_per_second_max)
         opened: list[PortAcceptor] = []
         try:
@@ -332,7 +332,7 @@ class NativeDataPlane:
         cache = self.caches.get(spec.name)
         if cache is None:
             return
-        cache.set_spec(spec)
+        await cache.kill(cache.set_spec(spec))
         if spec.ecpu_per_second_max != cache.ecpu_max:
             await cache.apply_ecpu(spec.ecpu_per_second_max)
 
