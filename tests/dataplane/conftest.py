@@ -343,7 +343,10 @@ class NativeDataPlaneEnv(DataPlaneEnv):
 
     def _start_backend(self) -> None:
         from cloudlet.dataplane.native_plane.plane import NativeDataPlane
+        from cloudlet.services.elasticache.base import ElastiCacheBase
 
+        socket_path = ElastiCacheBase.socket_path
+        (self.tmp / "cache").mkdir()
         self.lt = LoopThread()
         self.admin_pw = backend_password(self.secret, ADMIN_USER)
         self.address = f"127.77.{random.randint(200, 254)}.{random.randint(2, 254)}"
@@ -356,8 +359,8 @@ class NativeDataPlaneEnv(DataPlaneEnv):
         self.dp = self.lt.run(make())
         self.proc = self.lt.run(self.dp.new_process(
             name="cache-01", hostname=hostname, address=self.address, port=self.port,
-            reader_port=self.port + 1, workdir=self.tmp / "cache", socket_path=self.tmp / "cache" / "valkey.sock",
-            replica_socket=self.tmp / "cache" / "replica" / "valkey.sock", backend_secret=self.secret,
+            reader_port=self.port + 1, workdir=self.tmp / "cache", socket_path=socket_path(self.tmp / "cache"),
+            replica_socket=socket_path(self.tmp / "cache" / "replica"), backend_secret=self.secret,
             admin_password=self.admin_pw, default_rules="off", maxmemory_bytes=0, on_restart=None,
         ), timeout=60)
         self.lt.run(self.proc.start(), timeout=60)

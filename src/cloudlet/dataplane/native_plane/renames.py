@@ -1,12 +1,12 @@
 """The commands a native cache's valkey knows under secret names, and ACL rules to match.
 
 Serverless lacks whole commands (commands.NOT_OFFERED) and some subcommands of the
-containers (commands.PARTIAL). Natively valkey's configuration renames each of them
-(`rename-command NAME SECRET`): a whole command becomes unreachable (valkey answers
-"unknown command" itself, and aborts a transaction on it); a container's real command
-is reached only through the cloudlet module, which registers a container of the same
-name and rewrites argv[0] to the secret when the subcommand is one serverless offers.
-cloudlet's own admin connection uses the secret names (AdminNames).
+containers (commands.PARTIAL). Natively valkey's configuration renames each whole one
+(`rename-command NAME SECRET`): it becomes unreachable (valkey answers "unknown command"
+itself, and aborts a transaction on it). The containers keep their names: the cloudlet
+module (`container NAME sub,sub,...`) makes every subcommand serverless lacks one valkey
+cannot find. cloudlet's own admin connection sends the renamed commands by their secret
+names (admin_name).
 
 Secrets are derived from the cache's backend secret: stable across restarts (the ACL
 file valkey reloads names them), unguessable to clients.
@@ -35,7 +35,7 @@ class Renames:
     """One cache's renamed commands: upper-case name -> secret name."""
 
     def __init__(self, secret: bytes) -> None:
-        self.secret_of: dict[str, str] = {name: secret_name(secret, name) for name in (*WHOLE, *CONTAINERS)}
+        self.secret_of: dict[str, str] = {name: secret_name(secret, name) for name in WHOLE}
         self.secrets = frozenset(self.secret_of.values())
 
     def config_lines(self) -> list[str]:
@@ -46,36 +46,25 @@ class Renames:
         return self.secret_of.get(command.upper(), command)
 
     def container_args(self) -> list[str]:
-        """The module's `container NAME SECRET sub,sub,...` arguments, one triple per container."""
+        """The module's `container NAME sub,sub,...` arguments, one triple per container."""
         args: list[str] = []
         for name in CONTAINERS:
             subs = ",".join(sorted(s.decode().lower() for s in PARTIAL[name.encode()]))
-            args += ["container", name, self.secret_of[name], subs]
+            args += ["container", name, subs]
         return args
 
     def acl_rules(self, rules: list[str]) -> list[str]:
         """A user's ACL rules for this valkey: a rule naming a whole renamed command is dropped
-        (the command is unreachable under any name a client knows); one naming a container is
-        applied to the module's container and the real one under its secret name; one naming a
-        container's subcommand to the real one's (the module's container has none)."""
+        (the command is unreachable under any name a client knows; valkey would refuse the rule)."""
         out: list[str] = []
         for rule in rules:
-            if rule[:1] not in "+-" or rule[1:2] == "@":
-                out.append(rule)
+            if rule[:1] in "+-" and rule[1:2] != "@" and rule[1:].partition("|")[0].upper() in WHOLE:
                 continue
-            top, bar, sub = rule[1:].partition("|")
-            name = top.upper()
-            if name in WHOLE:
-                continue
-            if name in CONTAINERS:
-                out.append(f"{rule[0]}{self.secret_of[name]}{bar}{sub}")
-                if bar:
-                    continue  # the module's container has no subcommands of its own to name
             out.append(rule)
         return out
 
     def restrictable(self, table: dict[str, list[str]]) -> dict[str, list[str]]:
         """The part of valkey's command table the ACL restrictions still need to cover: commands
-        neither renamed, nor the module's containers, nor the module's own (cloudlet.*)."""
-        skip = self.secrets | {c.lower() for c in CONTAINERS}
-        return {top: subs for top, subs in table.items() if top not in skip and not top.startswith("cloudlet.")}
+        neither renamed nor the module's own (cloudlet.*, which it refuses to clients itself)."""
+        return {top: subs for top, subs in table.items()
+                if top not in self.secrets and not top.startswith("cloudlet.")}
