@@ -294,7 +294,7 @@ class NativeValkeyProcess(ValkeyProcess):
                     if time.monotonic() > deadline:
                         raise ValkeyStartError(f"replica could not replicate the primary: {e}") from e
             else:
-                await client.execute_command("CLUSTER", "MEET", "127.0.0.1", str(primary.bus_port))
+                await client.execute_command("CLUSTER", "MEET", "127.0.0.1", str(primary.repl_port), str(primary.bus_port))
             if time.monotonic() > deadline:
                 raise ValkeyStartError("replica did not meet its primary's cluster bus")
             await asyncio.sleep(0.05)
