@@ -97,6 +97,14 @@ class Valkey:
             "ACL", "SETUSER", name, "reset", "on", f"#{acl_hash(backend_password(self.secret, name))}", *rules
         )
 
+    def open_default_user(self) -> None:
+        """The default user as the control plane sets it on a cache with no user group (the proxy
+        logs its connections in with cloudlet's password for it)."""
+        self.admin().execute_command(
+            "ACL", "SETUSER", "default", "reset", "on",
+            ">" + backend_password(self.secret, "default"), "~*", "&*", "+@all",
+        )
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
@@ -332,6 +340,13 @@ class NativeValkey:
         args = acl_sync.setuser_args(self.env.secret, name, access_string, restrictions, proc.link.renames)
         for p in proc.processes():
             self.env.lt.run(p.client().execute_command(*args))
+
+    def open_default_user(self) -> None:
+        """The default user as the control plane sets it on a cache with no user group: valkey
+        admits every connection as it, with no AUTH."""
+        for p in self.env.proc.processes():
+            self.env.lt.run(p.client().execute_command("ACL", "SETUSER", "default", "reset", "on", "nopass",
+                                                       "~*", "&*", "+@all"))
 
     def stop(self) -> None:
         self.env.lt.run(self.env.proc.stop(graceful=False))
