@@ -165,6 +165,7 @@ class NativeValkeyProcess(ValkeyProcess):
             f"port {self.repl_port}",  # the replica's link, inside the private namespace
             "repl-diskless-sync-delay 0",
             "repl-backlog-size 1mb",
+            "repl-ping-replica-period 1",
             f"unixsocket {BIND_NAME}",
             "unixsocketperm 700",
             f"dir {self.workdir}",
@@ -269,6 +270,15 @@ class NativeValkeyProcess(ValkeyProcess):
             log.warning("valkey of %s: no private network namespace here; its cluster bus listens on 127.0.0.1:%d",
                         self.workdir.name, self.bus_port)
 
+    async def _own_all_slots(self) -> None:
+        client = self.client()
+        info = str(await client.execute_command("CLUSTER", "INFO"))
+        if "cluster_my_epoch:0" in info and "cluster_known_nodes:1\r" in info:
+            # A serverless endpoint's node shows config epoch 1 (valkey starts at 0; only a node
+            # alone in its cluster may set it).
+            await client.execute_command("CLUSTER", "SET-CONFIG-EPOCH", "1")
+        await super()._own_all_slots()
+
     def _drop_client(self) -> None:
         client, self._client = self._client, None
         if client is not None:
@@ -285,11 +295,11 @@ class NativeValkeyProcess(ValkeyProcess):
             known = any(line.split()[:1] == [primary_id] for line in nodes.splitlines())
             mine = next((ln for ln in nodes.splitlines() if "myself" in ln), "")
             if known and f" {primary_id} " in f" {mine} ":
-                return  # replicating the primary already
+                break  # replicating the primary already
             if known:
                 try:
                     await client.execute_command("CLUSTER", "REPLICATE", primary_id)
-                    return
+                    break
                 except Exception as e:  # the primary's node not yet confirmed by a handshake
                     if time.monotonic() > deadline:
                         raise ValkeyStartError(f"replica could not replicate the primary: {e}") from e
@@ -297,6 +307,27 @@ class NativeValkeyProcess(ValkeyProcess):
                 await client.execute_command("CLUSTER", "MEET", "127.0.0.1", str(primary.repl_port), str(primary.bus_port))
             if time.monotonic() > deadline:
                 raise ValkeyStartError("replica did not meet its primary's cluster bus")
+            await asyncio.sleep(0.05)
+        # Until the primary's gossip has it as its replica, CLUSTER SLOTS/SHARDS leave it out.
+        my_id = str(await client.execute_command("CLUSTER", "MYID"))
+        while True:
+            nodes = str(await primary.client().execute_command("CLUSTER", "NODES"))
+            line = next((ln for ln in nodes.splitlines() if ln.startswith(my_id)), "")
+            if f" {primary_id} " in line:
+                break
+            if time.monotonic() > deadline:
+                log.warning("replica of %s: its primary does not list it yet", self.workdir.parent.name)
+                return
+            await asyncio.sleep(0.02)
+        # valkey lists a replica in CLUSTER SLOTS once the primary has gossip of its replication
+        # offset past 0: the primary's pings to it (repl-ping-replica-period 1) move it, no data written.
+        while True:
+            slots = await primary.client().execute_command("CLUSTER", "SLOTS")
+            if slots and len(slots[0]) > 3:
+                return
+            if time.monotonic() > deadline:
+                log.warning("replica of %s: not in CLUSTER SLOTS yet", self.workdir.parent.name)
+                return
             await asyncio.sleep(0.05)
 
     def client(self) -> aioredis.Redis:
