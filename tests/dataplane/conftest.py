@@ -294,6 +294,11 @@ class DataPlaneEnv:
         kw.setdefault("retry", Retry(NoBackoff(), 0))
         return redis.Redis(host=self.address, port=self.port + (1 if reader else 0), **kw)
 
+    def connections(self) -> int:
+        """Client connections open on the cache's endpoint now, as its metrics count them."""
+        stats = self.lt.run(self.dp.connection_stats("cache-01"))
+        return int(stats.current) if stats is not None else 0
+
     def close(self) -> None:
         try:
             self.lt.run(self.dp.stop())

@@ -51,7 +51,7 @@ class PortAcceptor:
         port: int,
         sender: Callable[[], socket.socket | None],
         valkey_pid: Callable[[], int | None],
-        auth_timeout_s: float,
+        auth_timeout_s: Callable[[], float],
         on_timeout: Callable[[PeerKey, socket.socket], None],
     ) -> None:
         self.port = port
@@ -114,7 +114,7 @@ class PortAcceptor:
         if old is not None:
             old.timer.cancel()
             old.sock.close()
-        timer = self._loop.call_later(self.auth_timeout_s, self._timed_out, key)
+        timer = self._loop.call_later(self.auth_timeout_s(), self._timed_out, key)
         self.pending[key] = Pending(conn, timer)
         if self._watcher is None or self._watcher.done():
             self._watcher = self._loop.create_task(self._watch())

@@ -66,7 +66,7 @@ class NativeCache:
                 port,
                 sender=lambda port=port: self.link.senders.get(port),  # type: ignore[misc]
                 valkey_pid=lambda port=port: self._pid(port),  # type: ignore[misc]
-                auth_timeout_s=world.config.cache_auth_timeout_s,
+                auth_timeout_s=lambda: world.config.cache_auth_timeout_s,
                 on_timeout=lambda key, sock, port=port: self._auth_timed_out(port, key, sock),  # type: ignore[misc]
             )
 
