@@ -30,12 +30,13 @@ from cloudlet.dataplane.native_plane.acceptor import PeerKey, PortAcceptor, shut
 from cloudlet.dataplane.native_plane.renames import Renames
 from cloudlet.dataplane.native_plane.valkey_native import NativeLink, NativeValkeyProcess
 from cloudlet.dataplane.native_plane.verifier import Verifier
-from cloudlet.dataplane.spec import ADMIN_USER, CacheEndpoint
+from cloudlet.dataplane.spec import ADMIN_USER, CacheEndpoint, backend_password
 from cloudlet.dataplane.stats import ConnectionStats
 
 log = logging.getLogger("cloudlet.dataplane.native")
 
 MAX_SOCKET_PATH = 100
+UNIX_PEER = "/unixsocket"  # the peer address the module gives for a unix-socket client
 
 
 @dataclasses.dataclass
@@ -46,9 +47,12 @@ class Login:
 
 
 class NativeCache:
-    def __init__(self, world: World, name: str, workdir: Path, admin_password: str, link: NativeLink) -> None:
+    def __init__(
+        self, world: World, name: str, workdir: Path, admin_password: str, backend_secret: bytes, link: NativeLink
+    ) -> None:
         self.world = world
         self.name = name
+        self.backend_secret = backend_secret
         self.admin_password = admin_password.encode()
         self.link = link
         self.spec: CacheEndpoint | None = None
@@ -93,6 +97,13 @@ class NativeCache:
         if user == ADMIN_USER.encode():
             if hmac.compare_digest(password, self.admin_password):
                 return b"ADMIN"
+            return b"ERR " + replies.WRONGPASS.rstrip(b"\r\n")
+        if ip == UNIX_PEER:
+            # cloudlet's own unix socket (mode 0700): a user by the password only cloudlet can
+            # compute (backend_password), as the proxy logs its connections in.
+            name = user.decode(errors="replace")
+            if hmac.compare_digest(password, backend_password(self.backend_secret, name).encode()):
+                return b"OK " + user
             return b"ERR " + replies.WRONGPASS.rstrip(b"\r\n")
         authenticator = self.authenticator
         if authenticator is None:  # the endpoint is not open (yet)
@@ -270,7 +281,7 @@ class NativeDataPlane:
             module=artifacts.module, handoff=artifacts.handoff,
             ca_file=tls.ca_cert_path(data_dir), renames=Renames(backend_secret),
         )
-        cache = NativeCache(self.world, name, workdir, admin_password, link)
+        cache = NativeCache(self.world, name, workdir, admin_password, backend_secret, link)
         for port_, verifier in cache.verifiers.items():
             link.verifier_paths[port_] = verifier.path
             await verifier.start()

@@ -71,6 +71,30 @@ class NativeLink:
     ecpu_max: int | None = None  # the cache's ECPUPerSecond maximum, set again after a restart
 
 
+def blocking_admin_client(renames: Renames, **kwargs: Any) -> Any:
+    """A blocking redis-py client that sends renamed commands by their secret names (tools, tests)."""
+    import redis
+
+    class RenamingBlockingRedis(redis.Redis):
+        def execute_command(self, *args: Any, **options: Any) -> Any:
+            return super().execute_command(*_renamed(self, renames, args), **options)
+
+    return RenamingBlockingRedis(**kwargs)
+
+
+def _renamed(client: Any, renames: Renames, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    first = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
+    top, _, rest = first.partition(" ")
+    secret = renames.admin_name(top)
+    if secret == top:
+        return args
+    renamed = f"{secret} {rest}" if rest else secret
+    callback = client.response_callbacks.get(first)
+    if callback is not None:  # redis-py parses a reply by the command's name
+        client.response_callbacks[renamed] = callback
+    return (renamed, *args[1:])
+
+
 def _renaming_redis_class() -> type[aioredis.Redis]:
     import redis.asyncio as aioredis
 
@@ -80,16 +104,7 @@ def _renaming_redis_class() -> type[aioredis.Redis]:
         renames: Renames
 
         async def execute_command(self, *args: Any, **options: Any) -> Any:
-            first = str(args[0]) if not isinstance(args[0], bytes) else args[0].decode()
-            top, _, rest = first.partition(" ")
-            secret = self.renames.admin_name(top)
-            if secret != top:
-                renamed = f"{secret} {rest}" if rest else secret
-                callback = self.response_callbacks.get(first)
-                if callback is not None:
-                    self.response_callbacks[renamed] = callback
-                args = (renamed, *args[1:])
-            return await super().execute_command(*args, **options)
+            return await super().execute_command(*_renamed(self, self.renames, args), **options)
 
     return RenamingRedis
 
