@@ -15,12 +15,13 @@
  *
  * Commands: a command filter (which valkey also runs for Lua's server.call) sees every request
  * before valkey looks its name up, and
- *   - leaves an offered subcommand of a container alone and makes any other one a name valkey's
- *     subcommand lookup cannot find, so valkey itself answers "unknown subcommand 'kill'. Try
- *     CLIENT HELP." at once (aborting a transaction) and never runs it (see unknown_at());
+ *   - leaves an offered subcommand of a container alone (any subcommand, for the admin) and
+ *     makes any other one a name valkey's subcommand lookup cannot find, so valkey itself answers
+ *     "unknown subcommand 'kill'. Try CLIENT HELP." at once (aborting a transaction) and never
+ *     runs it (see unknown_at());
  *   - refuses PSYNC/SYNC/REPLCONF (needed by name for replication) and the module's own commands
  *     to every client but cloudlet's admin and valkey's primary link, and AUTH / HELLO AUTH inside
- *     MULTI (AWS: no re-authentication in a transaction), as an unknown command (see unknown());
+ *     MULTI (AWS: no re-authentication in a transaction), as an unknown command (unknown_at());
  *   - refuses FLUSHALL/FLUSHDB inside MULTI (AWS: flushes cannot be in a serverless transaction)
  *     as unknown commands, and answers requests over maxargs arguments (refuse_command);
  *   - charges each command to the cache's ECPU bucket (CLOUDLET.ECPU), pausing all clients
@@ -426,7 +427,7 @@ static void filter(FilterCtx *f) {
         if (argc > 1) {
             size_t sl;
             const char *sub = StringPtrLen(CommandFilterArgGet(f, 1), &sl);
-            if (!offered(c, sub, sl)) unknown_at(f, 1, sub, sl);
+            if (!offered(c, sub, sl) && !is_admin_id(CommandFilterGetClientId(f))) unknown_at(f, 1, sub, sl);
         }
         return;
     }
