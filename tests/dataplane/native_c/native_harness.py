@@ -101,7 +101,7 @@ class NativeValkey:
         renames = [a for name, s in self.secrets.items() for a in ("--rename-command", name.decode(), s)]
         with socket.socket() as bus:
             bus.bind((self.address, 0))
-            bus_port = bus.getsockname()[1]
+            self.bus_port = int(bus.getsockname()[1])
         containers = [a for name, subs in PARTIAL.items()
                       for a in ("container", name.decode().lower(), ",".join(sorted(s.decode().lower() for s in subs)))]
         args = module_args if module_args is not None else [
@@ -110,7 +110,7 @@ class NativeValkey:
                 "--unixsocket", str(work / "valkey.sock"), "--aclfile", str(work / "users.acl"),
                 "--bind", self.address, "--tls-port", str(self.port), "--tls-cert-file", str(work / "tls.crt"),
                 "--tls-key-file", str(work / "tls.key"), "--tls-ca-cert-file", str(ca_cert_path(data)),
-                "--tls-auth-clients", "no", "--cluster-enabled", "yes", "--cluster-port", str(bus_port),
+                "--tls-auth-clients", "no", "--cluster-enabled", "yes", "--cluster-port", str(self.bus_port),
                 "--cluster-config-file", str(work / "nodes.conf"), "--logfile", str(work / "valkey.log"),
                 *renames, "--loadmodule", str(artifacts.module), *args]
         env = dict(os.environ, LD_PRELOAD=str(artifacts.handoff), CLOUDLET_HANDOFF=f"{theirs.fileno()}:{self.port}")
