@@ -25,6 +25,7 @@ from cloudlet.dataplane.tls import ca_cert_path, issue_server_cert
 from cloudlet.services.elasticache.valkey_process import acl_hash
 
 APP, APP_PW = "app", "app-password-0123456789"
+READER, READER_PW = "reader", "reader-password-0123456789"  # allowed GET on k* only
 LOCAL, LOCAL_PW = "local", "local-password-0123456789"  # a user only valkey's own ACL knows
 ADMIN_PW = "admin-password-0123456789"
 WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled."
@@ -83,6 +84,7 @@ class NativeValkey:
             (b"cloudlet-admin", ADMIN_PW.encode()): b"ADMIN",
             (APP.encode(), b"wrong-password"): b"ERR " + WRONGPASS,
             (b"default", APP_PW.encode()): b"OK " + APP.encode(),
+            (READER.encode(), READER_PW.encode()): b"OK " + READER.encode(),
         })
         data = work / "ca"
         chain, key = issue_server_cert(data, ["localhost"], [self.address])
@@ -91,6 +93,7 @@ class NativeValkey:
         # The ACL users cloudlet makes have passwords only cloudlet knows; LOCAL is valkey's own.
         (work / "users.acl").write_text(
             f"user {APP} on #{acl_hash(secrets.token_hex(16))} ~* &* +@all\n"
+            f"user {READER} on #{acl_hash(secrets.token_hex(16))} ~k* +get\n"
             f"user {LOCAL} on #{acl_hash(LOCAL_PW)} ~* &* +@all\n"
             "user default off ~* +@all\n")
         # "Cloudlet's" listener: connections are accepted here and their fds passed to valkey.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import redis
-from native_harness import APP, APP_PW, NativeValkey, encode, raw, replies
+from native_harness import APP, APP_PW, READER, READER_PW, NativeValkey, encode, raw, replies
 
 from cloudlet.dataplane import replies as wording
 from cloudlet.dataplane.commands import NOT_OFFERED, PARTIAL
@@ -106,6 +106,12 @@ def test_more_than_3999_arguments_never_run(cache: NativeValkey) -> None:
     assert got[3].startswith(b"-ERR unknown command 'SET'")
     assert got[4].startswith(b"-EXECABORT")
     assert r.get("{m}y") is None
+    # A user allowed only GET gets the same answer, not NOPERM for a command it never named.
+    with cache.tls() as s:
+        s.sendall(encode("AUTH", READER, READER_PW) + encode("GET", *["k"] * 4000) + encode("SET", "k", "1"))
+        got = replies(s, 3)
+    assert got[1] == line(wording.error("ERR too many arguments: the request has 4001, at most 3999 are allowed"))
+    assert got[2].startswith(b"-NOPERM")
 
 
 @pytest.mark.parametrize("flush", ["FLUSHALL", "FLUSHDB", "flushall"])

@@ -29,7 +29,6 @@ def test_a_client_is_slowed_to_about_the_rate(own_cache: NativeValkey) -> None:
         r.ping()
     elapsed = time.monotonic() - t0
     assert 1.5 < elapsed < 6, elapsed
-    assert elapsed > 10 * unthrottled
     assert _stats(own_cache) > 0
     # Big arguments cost by size: 20 SETs of 10 KB are 200 ECPUs, about 1-2 s at 100/s.
     t0 = time.monotonic()
