@@ -15,12 +15,13 @@
  *
  * Commands: a command filter (which valkey also runs for Lua's server.call) sees every request
  * before valkey looks its name up, and
- *   - leaves an offered subcommand of a container alone and makes any other one a name valkey's
- *     subcommand lookup cannot find, so valkey itself answers "unknown subcommand 'kill'. Try
- *     CLIENT HELP." at once (aborting a transaction) and never runs it (see unknown_at());
+ *   - leaves an offered subcommand of a container alone (any subcommand, for the admin) and
+ *     makes any other one a name valkey's subcommand lookup cannot find, so valkey itself answers
+ *     "unknown subcommand 'kill'. Try CLIENT HELP." at once (aborting a transaction) and never
+ *     runs it (see unknown_at());
  *   - refuses PSYNC/SYNC/REPLCONF (needed by name for replication) and the module's own commands
  *     to every client but cloudlet's admin and valkey's primary link, and AUTH / HELLO AUTH inside
- *     MULTI (AWS: no re-authentication in a transaction), as an unknown command (see unknown());
+ *     MULTI (AWS: no re-authentication in a transaction), as an unknown command (unknown_at());
  *   - refuses FLUSHALL/FLUSHDB inside MULTI (AWS: flushes cannot be in a serverless transaction)
  *     as unknown commands, and answers requests over maxargs arguments (refuse_command);
  *   - charges each command to the cache's ECPU bucket (CLOUDLET.ECPU), pausing all clients
@@ -426,7 +427,7 @@ static void filter(FilterCtx *f) {
         if (argc > 1) {
             size_t sl;
             const char *sub = StringPtrLen(CommandFilterArgGet(f, 1), &sl);
-            if (!offered(c, sub, sl)) unknown_at(f, 1, sub, sl);
+            if (!offered(c, sub, sl) && !is_admin_id(CommandFilterGetClientId(f))) unknown_at(f, 1, sub, sl);
         }
         return;
     }
@@ -462,7 +463,10 @@ static void filter(FilterCtx *f) {
 
 /* ---- the module's commands ------------------------------------------------------------ */
 
-/* Reached only through the filter: a request over maxargs, outside MULTI (today's wording). */
+/* Reached only through the filter: a request over maxargs, outside MULTI (today's wording).
+ * "no-auth" because valkey's ACL skips the command check for such commands: a user allowed only
+ * GET still gets this answer rather than NOPERM for a command it never named. (Unauthenticated
+ * clients never get here: valkey refuses their requests over 10 arguments itself.) */
 static int refuse_command(Ctx *ctx, Str **argv, int argc) {
     (void)argv;
     char msg[128];
@@ -634,7 +638,7 @@ int ValkeyModule_OnLoad(Ctx *ctx, Str **argv, int argc) {
     const char *rules[] = {"on", "allkeys", "allchannels", "allcommands"};
     for (size_t i = 0; i < sizeof rules / sizeof *rules; i++)
         if (SetModuleUserACL(admin, rules[i]) != MOD_OK) return refuse_load(ctx, "the admin user's rules");
-    if (CreateCommand(ctx, "cloudlet.refuse", refuse_command, "", 0, 0, 0) != MOD_OK ||
+    if (CreateCommand(ctx, "cloudlet.refuse", refuse_command, "no-auth", 0, 0, 0) != MOD_OK ||
         CreateCommand(ctx, "cloudlet.ecpu", ecpu_command, "admin", 0, 0, 0) != MOD_OK ||
         CreateCommand(ctx, "cloudlet.stats", stats_command, "admin", 0, 0, 0) != MOD_OK)
         return refuse_load(ctx, "its commands");
