@@ -337,7 +337,7 @@ class NativeDataPlane:
             client = p.client()
             await client.execute_command("CONFIG", "SET", "tls-cert-file", str(p.cert_path),
                                          "tls-key-file", str(p.key_path))
-            await client.execute_command("CONFIG", "SET", "cluster-announce-ip", spec.address)
+            await client.execute_command("CONFIG", "SET", "bind", spec.address, "cluster-announce-ip", spec.address)
 
     async def update_cache(self, spec: CacheEndpoint) -> None:
         cache = self.caches.get(spec.name)

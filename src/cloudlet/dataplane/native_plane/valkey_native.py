@@ -127,6 +127,12 @@ class NativeValkeyProcess(ValkeyProcess):
                          on_restart=on_restart, replica_socket=None, primary=primary)
         self.link = link
         self.tls_port = link.port if primary is None else link.reader_port
+        # Cluster announcements show the bus port (and CLUSTER SHARDS the plain one): the
+        # conventional ones, the same for every cache, bound on the cache's own address inside
+        # its private namespace (on the host's loopback without one: still its own address).
+        if self.tls_port + 10000 <= 65535:
+            self.bus_port = self.tls_port + 10000
+            self.repl_port = self.tls_port + 1000
         if primary is None and replica_socket is not None:
             self.replica = NativeValkeyProcess(
                 binary, workdir / "replica", replica_socket, admin_password, default_rules, maxmemory_bytes,
@@ -195,9 +201,8 @@ class NativeValkeyProcess(ValkeyProcess):
             "protected-mode no",
             "io-threads 1",
             "cluster-config-file nodes.conf",
-            # Inside the private namespace every 127/8 address is its own loopback: the bus and
-            # the replication port answer on the announced address too.
-            f"bind 127.0.0.1 {self.link.address}",
+            # The cluster bus and the replica's link: on the cache's own address only.
+            f"bind {self.link.address}",
             *serverless_config.config_lines(),
             *self._native_lines(),
         ]
@@ -220,7 +225,7 @@ class NativeValkeyProcess(ValkeyProcess):
             "protected-mode no",
             "io-threads 1",
             "cluster-config-file nodes.conf",
-            f"bind 127.0.0.1 {self.link.address}",
+            f"bind {self.link.address}",
             *serverless_config.config_lines(),
             *self._native_lines(),
         ]
@@ -280,10 +285,11 @@ class NativeValkeyProcess(ValkeyProcess):
             await self._wait_replicating()
             return
         await self._own_all_slots()
-        self.bus_exposed = await asyncio.get_running_loop().run_in_executor(None, _answers, self.bus_port)
+        self.bus_exposed = await asyncio.get_running_loop().run_in_executor(
+            None, _answers, self.link.address, self.bus_port)
         if self.bus_exposed:
-            log.warning("valkey of %s: no private network namespace here; its cluster bus listens on 127.0.0.1:%d",
-                        self.workdir.name, self.bus_port)
+            log.warning("valkey of %s: no private network namespace here; its cluster bus listens on %s:%d",
+                        self.workdir.name, self.link.address, self.bus_port)
 
     async def _own_all_slots(self) -> None:
         client = self.client()
@@ -319,7 +325,8 @@ class NativeValkeyProcess(ValkeyProcess):
                     if time.monotonic() > deadline:
                         raise ValkeyStartError(f"replica could not replicate the primary: {e}") from e
             else:
-                await client.execute_command("CLUSTER", "MEET", "127.0.0.1", str(primary.repl_port), str(primary.bus_port))
+                await client.execute_command("CLUSTER", "MEET", self.link.address, str(primary.repl_port),
+                                             str(primary.bus_port))
             if time.monotonic() > deadline:
                 raise ValkeyStartError("replica did not meet its primary's cluster bus")
             await asyncio.sleep(0.05)
@@ -373,9 +380,9 @@ async def _close_quietly(client: aioredis.Redis) -> None:
         pass
 
 
-def _answers(port: int) -> bool:
+def _answers(address: str, port: int) -> bool:
     try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        socket.create_connection((address, port), timeout=0.5).close()
     except OSError:
         return False
     return True
