@@ -157,3 +157,18 @@ def test_reauth_outside_multi_and_data_commands_in_multi_work(cache: NativeValke
         s.sendall(encode("AUTH", APP, APP_PW) + encode("MULTI") + encode("SET", "{t}x", "1") + encode("EXEC")
                   + encode("AUTH", APP, APP_PW))
         assert replies(s, 6) == [b"+OK", b"+OK", b"+QUEUED", b"*1", b"+OK", b"+OK"]
+
+
+def test_hello_without_a_login_runs_inside_multi(cache: NativeValkey) -> None:
+    """Only HELLO's AUTH option is a login: a client named "auth" is not refused."""
+    r = cache.client()
+    pipe = r.pipeline(transaction=True)
+    pipe.execute_command("HELLO", "2", "SETNAME", "auth").set("{h}x", "1").client_getname()
+    _, ok, name = pipe.execute()
+    assert ok and name in ("auth", b"auth") and r.get("{h}x") == b"1"
+    # The option keyword is read as valkey reads it (up to a NUL, any case): still a login.
+    with cache.tls() as s:
+        s.sendall(encode("AUTH", APP, APP_PW) + encode("MULTI") + encode("HELLO", "2", "SETNAME", "n", "Auth\0", APP, APP_PW)
+                  + encode("EXEC"))
+        got = replies(s, 4)
+    assert got[2].startswith(b"-ERR unknown command 'HELLO'") and got[3].startswith(b"-EXECABORT")

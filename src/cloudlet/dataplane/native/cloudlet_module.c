@@ -442,11 +442,13 @@ static void filter(FilterCtx *f) {
     case 'a': case 'h': case 'f': {
         int auth = name_is(name, len, "auth");
         int hello_auth = 0;
-        if (name_is(name, len, "hello"))
-            for (int i = 2; i < argc && !hello_auth; i++) {
+        if (name_is(name, len, "hello")) /* options as valkey reads them: AUTH u p, SETNAME n */
+            for (int i = 2; i < argc;) {
                 size_t al;
                 const char *a = StringPtrLen(CommandFilterArgGet(f, i), &al);
-                hello_auth = name_is(a, al, "auth");
+                if (name_is(a, al, "auth") && argc - i > 2) hello_auth = 1;
+                if (!name_is(a, al, "setname") || argc - i < 2) break;
+                i += 2; /* "HELLO 3 SETNAME auth" is no login */
             }
         int flush = name_is(name, len, "flushall") || name_is(name, len, "flushdb");
         if (!auth && !hello_auth && !flush) return;
