@@ -53,6 +53,7 @@
 #define REPLY_NULL 4
 #define ANSWER_MAX 1024
 #define VERIFY_TIMEOUT_S 10
+#define VERIFY_STACK (128 * 1024)
 #define MAX_CONTAINERS 16
 #define MAX_SUBS 32
 #define NAME_MAX_LEN 64
@@ -350,6 +351,8 @@ static int auth_callback(Ctx *ctx, Str *username, Str *password, Str **err) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* it only talks to a socket: a small stack, so thousands of logins at once stay cheap */
+    pthread_attr_setstacksize(&attr, VERIFY_STACK);
     if (pthread_create(&tid, &attr, verify_thread, r) != 0) {
         r->answer[0] = '\0';
         UnblockClient(r->bc, r); /* answered "service is not available" */
