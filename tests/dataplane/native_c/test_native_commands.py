@@ -172,3 +172,18 @@ def test_hello_without_a_login_runs_inside_multi(cache: NativeValkey) -> None:
                   + encode("EXEC"))
         got = replies(s, 4)
     assert got[2].startswith(b"-ERR unknown command 'HELLO'") and got[3].startswith(b"-EXECABORT")
+
+
+@pytest.mark.parametrize("refused", [
+    [b"CLIENT", b"KILL", b"ID", b"1"], [b"KEYS", b"*"], [b"PSYNC", b"?", b"-1"], [b"CLOUDLET.ECPU", b"1"],
+])
+def test_refusals_inside_multi_abort_the_transaction(cache: NativeValkey, refused: list[bytes]) -> None:
+    """Refused at once, as the proxy does, and nothing of the transaction runs."""
+    want = wording.unknown_subcommand(refused) if refused[0] == b"CLIENT" else wording.unknown_command(refused)
+    with cache.tls() as s:
+        s.sendall(encode("AUTH", APP, APP_PW) + encode("MULTI") + encode("SET", "{x}a", "1") + encode(*refused)
+                  + encode("EXEC"))
+        got = replies(s, 5)
+    assert got[:3] == [b"+OK", b"+OK", b"+QUEUED"]
+    assert got[3] == line(want) and got[4].startswith(b"-EXECABORT")
+    assert cache.client().get("{x}a") is None
