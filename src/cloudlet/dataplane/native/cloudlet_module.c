@@ -25,7 +25,7 @@
  *   - refuses FLUSHALL/FLUSHDB inside MULTI (AWS: flushes cannot be in a serverless transaction)
  *     as unknown commands, and answers requests over maxargs arguments (refuse_command);
  *   - charges each command to the cache's ECPU bucket (CLOUDLET.ECPU), pausing all clients
- *     from a timer when it is overdrawn.
+ *     from a timer when it is overdrawn (the debt is capped at one second of the maximum).
  *
  * The module API is reached through the server's GetApi table (the first word of the module
  * context), as every module does; the few functions used are declared here. */
@@ -402,6 +402,10 @@ static void charge(FilterCtx *f, int argc) {
     long long cost = (long long)(bytes / KB);
     refill(now);
     tokens -= (double)(cost > 1 ? cost : 1);
+    /* The pause holds every client, cloudlet's own admin connection too (valkey exempts only
+     * replicas): a debt of more than one second of the maximum is forgiven, so no request
+     * (a 500 MB SET at 1,000 ECPU/s) stops the cache, or cloudlet's hand on it, for minutes. */
+    if (tokens < -(double)ecpu_max) tokens = -(double)ecpu_max;
     if (tokens < 0 && !pause_pending && now >= paused_until) {
         pause_pending = 1; /* CLIENT PAUSE cannot run inside a filter: from the event loop */
         CreateTimer(detached, 0, pause_clients, NULL);
