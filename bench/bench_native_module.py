@@ -137,8 +137,8 @@ def run(port: int, clients: int, pipeline: int, n: int) -> tuple[float, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--requests", type=int, default=20000, help="per case at pipeline 1 (x4 at 16)")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--requests", type=int, default=50000, help="per case at pipeline 1 (x4 at 16)")
     args = ap.parse_args()
     for tool in ("valkey-server", "valkey-benchmark", "valkey-cli"):
         if subprocess.run(["which", tool], capture_output=True).returncode != 0:
