@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 import redis
-from native_harness import APP, APP_PW, NativeValkey, encode, replies
 
 from cloudlet.dataplane.native.build import NativeArtifacts
+
+from .native_harness import APP, APP_PW, NativeValkey, encode, replies
 
 
 def test_passed_fds_are_served_over_tls_with_their_peer_address(cache: NativeValkey) -> None:

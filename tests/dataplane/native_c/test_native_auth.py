@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
-from native_harness import ADMIN_PW, APP, APP_PW, LOCAL, LOCAL_PW, WRONGPASS, NativeValkey, encode, raw, replies
 
 from cloudlet.dataplane import replies as wording
+
+from .native_harness import ADMIN_PW, APP, APP_PW, LOCAL, LOCAL_PW, WRONGPASS, NativeValkey, encode, raw, replies
 
 
 def test_login_is_the_verifiers_with_the_peer_address(cache: NativeValkey) -> None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 import redis
-from native_harness import APP, APP_PW, READER, READER_PW, NativeValkey, encode, raw, replies
 
 from cloudlet.dataplane import replies as wording
 from cloudlet.dataplane.commands import NOT_OFFERED, PARTIAL
+
+from .native_harness import APP, APP_PW, READER, READER_PW, NativeValkey, encode, raw, replies
 
 # One subcommand each container has in valkey 8 that serverless does not offer.
 UNOFFERED = {b"ACL": b"SETUSER", b"CLIENT": b"KILL", b"CLUSTER": b"ADDSLOTS", b"COMMAND": b"HELP",

@@ -8,7 +8,8 @@ import time
 
 import pytest
 import redis
-from native_harness import APP, APP_PW, NativeValkey, encode, raw, replies
+
+from .native_harness import APP, APP_PW, NativeValkey, encode, raw, replies
 
 
 def _read(r: redis.Redis, *args: str) -> object:

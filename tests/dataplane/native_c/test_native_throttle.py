@@ -8,7 +8,8 @@ import time
 
 import pytest
 import redis
-from native_harness import NativeValkey
+
+from .native_harness import NativeValkey
 
 
 def _stats(cache: NativeValkey) -> int:
