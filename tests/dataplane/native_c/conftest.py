@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from native_harness import NativeValkey
 
 from cloudlet.dataplane.native.build import NativeArtifacts, native_artifacts
+
+from .native_harness import NativeValkey
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

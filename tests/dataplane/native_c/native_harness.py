@@ -41,6 +41,7 @@ class Verifier:
     answers: dict[tuple[bytes, bytes], bytes]
     requests: list[tuple[str, str, int, bytes, bytes]] = field(default_factory=list)
     silent: bool = False
+    delay: float = 0.0  # seconds before each answer
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -66,6 +67,7 @@ class Verifier:
             if self.silent:
                 time.sleep(30)
                 return
+            time.sleep(self.delay)
             conn.sendall(self.answers.get((user, password), b"NEXT") + b"\n")
 
     def close(self) -> None:

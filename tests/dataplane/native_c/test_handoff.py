@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 import redis
-from native_harness import APP, APP_PW, NativeValkey, encode, replies
 
 from cloudlet.dataplane.native.build import NativeArtifacts
+
+from .native_harness import APP, APP_PW, NativeValkey, encode, replies
 
 
 def test_passed_fds_are_served_over_tls_with_their_peer_address(cache: NativeValkey) -> None:
@@ -123,3 +124,11 @@ def test_without_the_variable_valkey_listens_itself(tmp_path: Path, artifacts: N
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_an_empty_message_is_not_taken_for_cloudlet_gone(own_cache: NativeValkey) -> None:
+    """A zero-length message reads as 0 bytes, as the end of the socket does; only the end is."""
+    own_cache.handoff.send(b"")
+    time.sleep(0.3)
+    assert own_cache.client().ping()
+    assert own_cache.proc.poll() is None

@@ -3,11 +3,15 @@ asked with the connection's peer address; refusals keep valkey's and today's wor
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import redis
-from native_harness import ADMIN_PW, APP, APP_PW, LOCAL, LOCAL_PW, WRONGPASS, NativeValkey, encode, raw, replies
 
 from cloudlet.dataplane import replies as wording
+
+from .native_harness import ADMIN_PW, APP, APP_PW, LOCAL, LOCAL_PW, WRONGPASS, NativeValkey, encode, raw, replies
 
 
 def test_login_is_the_verifiers_with_the_peer_address(cache: NativeValkey) -> None:
@@ -84,3 +88,51 @@ def test_logins_in_flight_do_not_stop_other_clients(own_cache: NativeValkey) -> 
             assert r.incr("counter")
         s.settimeout(20)
         assert replies(s, 1) == [wording.SERVICE_UNAVAILABLE.rstrip(b"\r\n")]
+
+
+def test_admin_powers_end_with_its_login(cache: NativeValkey) -> None:
+    """A connection logged in as the admin that logs in as someone else keeps nothing of it."""
+    for relogin in ((APP, APP_PW), (LOCAL, LOCAL_PW)):  # the verifier's user, valkey's own user
+        admin = cache.admin()
+        assert admin.execute_command("CLOUDLET.STATS").startswith(b"throttled ")
+        admin.execute_command("AUTH", *relogin)
+        with pytest.raises(redis.ResponseError, match="unknown command 'CLOUDLET.STATS'"):
+            admin.execute_command("CLOUDLET.STATS")
+        with pytest.raises(redis.ResponseError, match="unknown subcommand 'LIST'"):
+            admin.execute_command("CLIENT", "LIST")
+        admin.close()
+    # RESET logs out (the default user is off here): no admin command either.
+    with cache.tls() as s:
+        s.sendall(encode("AUTH", "cloudlet-admin", ADMIN_PW) + encode("RESET") + encode("CLOUDLET.STATS"))
+        got = replies(s, 3)
+    assert got[:2] == [b"+OK", b"+RESET"] and not got[2].startswith(b"+throttled")
+
+
+def test_clients_gone_while_their_login_is_decided(own_cache: NativeValkey) -> None:
+    """The verifier answers after the client left: valkey drops the answer and serves on."""
+    own_cache.verifier.delay = 0.5
+    for _ in range(8):
+        s = own_cache.tls()
+        s.sendall(encode("AUTH", APP, APP_PW))
+        s.close()
+    time.sleep(1.5)
+    own_cache.verifier.delay = 0
+    assert own_cache.proc.poll() is None
+    assert own_cache.client().ping()
+
+
+def test_logins_are_decided_side_by_side(own_cache: NativeValkey) -> None:
+    """40 logins, each verified in 0.5 s, take about 0.5 s together, not 20 s."""
+    own_cache.verifier.delay = 0.5
+
+    def login(_: int) -> bytes:
+        r = own_cache.client()
+        try:
+            return r.acl_whoami()
+        finally:
+            r.close()
+
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(40) as pool:
+        assert set(pool.map(login, range(40))) == {APP}
+    assert time.monotonic() - t0 < 8

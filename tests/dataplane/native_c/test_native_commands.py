@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 import redis
-from native_harness import APP, APP_PW, READER, READER_PW, NativeValkey, encode, raw, replies
 
 from cloudlet.dataplane import replies as wording
 from cloudlet.dataplane.commands import NOT_OFFERED, PARTIAL
+
+from .native_harness import APP, APP_PW, READER, READER_PW, NativeValkey, encode, raw, replies
 
 # One subcommand each container has in valkey 8 that serverless does not offer.
 UNOFFERED = {b"ACL": b"SETUSER", b"CLIENT": b"KILL", b"CLUSTER": b"ADDSLOTS", b"COMMAND": b"HELP",
@@ -157,3 +158,33 @@ def test_reauth_outside_multi_and_data_commands_in_multi_work(cache: NativeValke
         s.sendall(encode("AUTH", APP, APP_PW) + encode("MULTI") + encode("SET", "{t}x", "1") + encode("EXEC")
                   + encode("AUTH", APP, APP_PW))
         assert replies(s, 6) == [b"+OK", b"+OK", b"+QUEUED", b"*1", b"+OK", b"+OK"]
+
+
+def test_hello_without_a_login_runs_inside_multi(cache: NativeValkey) -> None:
+    """Only HELLO's AUTH option is a login: a client named "auth" is not refused."""
+    r = cache.client()
+    pipe = r.pipeline(transaction=True)
+    pipe.execute_command("HELLO", "2", "SETNAME", "auth").set("{h}x", "1").client_getname()
+    _, ok, name = pipe.execute()
+    assert ok and name in ("auth", b"auth") and r.get("{h}x") == b"1"
+    # The option keyword is read as valkey reads it (up to a NUL, any case): still a login.
+    with cache.tls() as s:
+        s.sendall(encode("AUTH", APP, APP_PW) + encode("MULTI") + encode("HELLO", "2", "SETNAME", "n", "Auth\0", APP, APP_PW)
+                  + encode("EXEC"))
+        got = replies(s, 4)
+    assert got[2].startswith(b"-ERR unknown command 'HELLO'") and got[3].startswith(b"-EXECABORT")
+
+
+@pytest.mark.parametrize("refused", [
+    [b"CLIENT", b"KILL", b"ID", b"1"], [b"KEYS", b"*"], [b"PSYNC", b"?", b"-1"], [b"CLOUDLET.ECPU", b"1"],
+])
+def test_refusals_inside_multi_abort_the_transaction(cache: NativeValkey, refused: list[bytes]) -> None:
+    """Refused at once, as the proxy does, and nothing of the transaction runs."""
+    want = wording.unknown_subcommand(refused) if refused[0] == b"CLIENT" else wording.unknown_command(refused)
+    with cache.tls() as s:
+        s.sendall(encode("AUTH", APP, APP_PW) + encode("MULTI") + encode("SET", "{x}a", "1") + encode(*refused)
+                  + encode("EXEC"))
+        got = replies(s, 5)
+    assert got[:3] == [b"+OK", b"+OK", b"+QUEUED"]
+    assert got[3] == line(want) and got[4].startswith(b"-EXECABORT")
+    assert cache.client().get("{x}a") is None

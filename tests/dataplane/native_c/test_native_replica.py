@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 import redis
-from native_harness import ADMIN_PW, NativeValkey, encode, raw
 
 from cloudlet.dataplane import replies as wording
 from cloudlet.dataplane.native.build import NativeArtifacts
+
+from .native_harness import ADMIN_PW, NativeValkey, encode, raw
 
 
 def _free_port() -> int:

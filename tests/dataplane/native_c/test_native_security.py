@@ -4,9 +4,12 @@ stay out of reach, and cloudlet's admin stays invisible and unguessable."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
-from native_harness import APP, APP_PW, NativeValkey, encode, raw, replies
+
+from .native_harness import APP, APP_PW, NativeValkey, encode, raw, replies
 
 
 def _read(r: redis.Redis, *args: str) -> object:
@@ -82,3 +85,18 @@ def test_nul_tricks_reach_nothing(cache: NativeValkey) -> None:
                  ["config\0", "get", "dir"]):
         got = raw(cache, encode(*args), encode("PING"))
         assert got[0].startswith(b"-ERR unknown") and got[1] == b"+PONG"
+
+
+@pytest.mark.parametrize("call", [
+    "server.call('CLOUDLET.ECPU', '1')", "server.call('cloudlet.stats')", "server.call('REPLCONF', 'GETACK', '*')",
+    "server.call('PSYNC', '?', '-1')", "server.call('CLIENT', 'PAUSE', '60000', 'ALL')",
+])
+def test_scripts_are_no_way_around_the_refusals(cache: NativeValkey, call: str) -> None:
+    """Lua's server.call runs as a client of valkey's own: it is never taken for cloudlet's admin."""
+    r = cache.client()
+    with pytest.raises(redis.ResponseError, match="Unknown command called from script|unknown subcommand"):
+        r.eval(f"return {call}", 0)
+    t0 = time.monotonic()
+    for _ in range(50):
+        r.ping()
+    assert time.monotonic() - t0 < 2  # no maximum set, no pause in force

@@ -8,7 +8,8 @@ import time
 
 import pytest
 import redis
-from native_harness import NativeValkey
+
+from .native_harness import NativeValkey
 
 
 def _stats(cache: NativeValkey) -> int:
@@ -55,3 +56,19 @@ def test_only_the_admin_sets_the_maximum(own_cache: NativeValkey) -> None:
     assert time.monotonic() - t0 < 1.5  # no maximum was set by the attempts
     with pytest.raises(redis.ResponseError, match="value is not an integer or out of range"):
         own_cache.admin().execute_command("CLOUDLET.ECPU", "-1")
+
+
+def test_one_huge_request_does_not_stop_the_cache_for_long(own_cache: NativeValkey) -> None:
+    """The pause holds every client, cloudlet's admin too: a 2 MB SET at 100 ECPU/s (2,048 ECPUs,
+    20 s of debt) holds them about one second, and a new maximum reaches the module that soon."""
+    r = own_cache.client()
+    admin = own_cache.admin()
+    assert admin.execute_command("CLOUDLET.ECPU", "100") == b"OK"
+    r.set("huge", b"x" * (2 << 20))
+    time.sleep(0.1)  # the pause is in force
+    t0 = time.monotonic()
+    assert admin.execute_command("CLOUDLET.ECPU", "0") == b"OK"
+    assert time.monotonic() - t0 < 3
+    t0 = time.monotonic()
+    assert r.strlen("huge") == 2 << 20
+    assert time.monotonic() - t0 < 1

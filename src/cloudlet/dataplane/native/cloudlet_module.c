@@ -25,7 +25,7 @@
  *   - refuses FLUSHALL/FLUSHDB inside MULTI (AWS: flushes cannot be in a serverless transaction)
  *     as unknown commands, and answers requests over maxargs arguments (refuse_command);
  *   - charges each command to the cache's ECPU bucket (CLOUDLET.ECPU), pausing all clients
- *     from a timer when it is overdrawn.
+ *     from a timer when it is overdrawn (the debt is capped at one second of the maximum).
  *
  * The module API is reached through the server's GetApi table (the first word of the module
  * context), as every module does; the few functions used are declared here. */
@@ -53,6 +53,7 @@
 #define REPLY_NULL 4
 #define ANSWER_MAX 1024
 #define VERIFY_TIMEOUT_S 10
+#define VERIFY_STACK (128 * 1024)
 #define MAX_CONTAINERS 16
 #define MAX_SUBS 32
 #define NAME_MAX_LEN 64
@@ -350,6 +351,8 @@ static int auth_callback(Ctx *ctx, Str *username, Str *password, Str **err) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* it only talks to a socket: a small stack, so thousands of logins at once stay cheap */
+    pthread_attr_setstacksize(&attr, VERIFY_STACK);
     if (pthread_create(&tid, &attr, verify_thread, r) != 0) {
         r->answer[0] = '\0';
         UnblockClient(r->bc, r); /* answered "service is not available" */
@@ -399,6 +402,10 @@ static void charge(FilterCtx *f, int argc) {
     long long cost = (long long)(bytes / KB);
     refill(now);
     tokens -= (double)(cost > 1 ? cost : 1);
+    /* The pause holds every client, cloudlet's own admin connection too (valkey exempts only
+     * replicas): a debt of more than one second of the maximum is forgiven, so no request
+     * (a 500 MB SET at 1,000 ECPU/s) stops the cache, or cloudlet's hand on it, for minutes. */
+    if (tokens < -(double)ecpu_max) tokens = -(double)ecpu_max;
     if (tokens < 0 && !pause_pending && now >= paused_until) {
         pause_pending = 1; /* CLIENT PAUSE cannot run inside a filter: from the event loop */
         CreateTimer(detached, 0, pause_clients, NULL);
@@ -442,11 +449,13 @@ static void filter(FilterCtx *f) {
     case 'a': case 'h': case 'f': {
         int auth = name_is(name, len, "auth");
         int hello_auth = 0;
-        if (name_is(name, len, "hello"))
-            for (int i = 2; i < argc && !hello_auth; i++) {
+        if (name_is(name, len, "hello")) /* options as valkey reads them: AUTH u p, SETNAME n */
+            for (int i = 2; i < argc;) {
                 size_t al;
                 const char *a = StringPtrLen(CommandFilterArgGet(f, i), &al);
-                hello_auth = name_is(a, al, "auth");
+                if (name_is(a, al, "auth") && argc - i > 2) hello_auth = 1;
+                if (!name_is(a, al, "setname") || argc - i < 2) break;
+                i += 2; /* "HELLO 3 SETNAME auth" is no login */
             }
         int flush = name_is(name, len, "flushall") || name_is(name, len, "flushdb");
         if (!auth && !hello_auth && !flush) return;

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,13 +103,18 @@ static int take_fd(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
         ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0) return -1; /* errno EAGAIN (nothing waiting) or valkey's to report */
         if (n == 0 && msg.msg_controllen == 0) {
-            static int asked;
-            if (!asked) {
-                asked = 1;
-                kill(getpid(), SIGTERM); /* cloudlet closed its end: no client can come any more */
+            /* 0 bytes: the end of the socket, or an empty message (skipped); only poll tells */
+            struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+            if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP))) {
+                static int asked;
+                if (!asked) {
+                    asked = 1;
+                    kill(getpid(), SIGTERM); /* cloudlet closed its end: no client can come any more */
+                }
+                errno = EAGAIN;
+                return -1;
             }
-            errno = EAGAIN;
-            return -1;
+            continue;
         }
         int got[MAX_FDS_SEEN], count = 0;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
