@@ -22,7 +22,8 @@ install: system $(VENV)/.installed runtimes console-libs
 # packages its function with it) and bubblewrap (each Lambda execution environment
 # runs in its own namespaces; see CLOUDLET_LAMBDA_ISOLATION), Node.js with npm (nodejs* Lambda
 # runtimes) and what AWS's Node.js runtime interface client (aws-lambda-ric) compiles its
-# native client with: cmake, make, g++, autoconf, automake, libtool. As root, what is missing is installed; otherwise
+# native client with: cmake, make, g++, autoconf, automake, libtool; gcc and libc6-dev build the
+# native data plane's valkey module (CLOUDLET_DATAPLANE=native). As root, what is missing is installed; otherwise
 # the one command to run as root is printed and make stops. The valkey checked is the
 # one cloudlet will run (CLOUDLET_VALKEY_SERVER, else PATH's valkey-server).
 system:
@@ -31,12 +32,13 @@ system:
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || main+=(python3-venv)
 	command -v zip >/dev/null || main+=(zip)
 	command -v openssl >/dev/null || main+=(openssl)
+	[ -e /usr/include/stdio.h ] || main+=(libc6-dev)
 	command -v "$${CLOUDLET_BWRAP:-bwrap}" >/dev/null || main+=(bubblewrap)
 	command -v node >/dev/null || main+=(nodejs)
 	command -v npm >/dev/null || main+=(npm)
 	# The console's browser tests drive Debian's chromium (Playwright, no browser download).
 	command -v chromium >/dev/null || main+=(chromium)
-	for tool in cmake:cmake make:make g++:g++ autoconf:autoconf automake:automake libtoolize:libtool; do
+	for tool in cmake:cmake make:make g++:g++ gcc:gcc autoconf:autoconf automake:automake libtoolize:libtool; do
 	  command -v "$${tool%%:*}" >/dev/null || main+=("$${tool#*:}")
 	done
 	{ command -v "$$vk" >/dev/null && "$$vk" --version | grep -Eq 'v=(8|9|[1-9][0-9])\.'; } || valkey=1
@@ -81,6 +83,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt | system
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	done_in $$t
 	$(BIN)/python -m cloudlet.protocol.service_index
+	$(BIN)/python -m cloudlet.dataplane.native.build >/dev/null
 	touch $@
 
 # The Lambda runtimes' virtualenvs (awslambdaric + boto3 per interpreter) and Node.js

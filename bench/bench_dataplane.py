@@ -11,16 +11,15 @@ run by the handler, through the environment's egress relay). The three sides alt
 way the tutorial's ElastiCacheIAMProvider makes it); against the bare valkey that user logs in
 with a password, there being no IAM there.
 
-Beside them, the candidate design measured in the same run ("module" column): a valkey-server
-(cluster mode, all slots, its cluster bus in a private network namespace as a cache's is)
-terminating TLS itself on a socket of the host's namespace handed down to it (host_listener.c),
-with cloudlet_auth.so (dataplane_candidate/, built here with gcc) handing every AUTH to a
-verifier in this process that runs cloudlet's own CacheAuthenticator (IAM token verification,
-elasticache:Connect, password users) once per AUTH; after it the client talks to valkey alone. "module+splice": the same behind a byte relay (splice(2), two threads per
-connection), the other way to reach a valkey inside its network namespace. Neither
-is what caches use today: their figures say what that path would cost.
+Two cloudlets run side by side: one with the proxy data plane (CLOUDLET_DATAPLANE=proxy, the
+"host"/"function" columns) and one with the native data plane (CLOUDLET_DATAPLANE=native:
+valkey terminates TLS itself on the sockets cloudlet accepts, cloudlet decides each AUTH
+through its valkey module; "native"/"native fn" columns). A second peer, a bare valkey-server
+--tls in cluster mode (all slots on itself, as a cache's valkey runs), is measured too: the
+"vs cluster" column is the native host side's throughput over it, informative only (cluster
+mode itself costs valkey ~20% at pipeline 16).
 
-Prints a table, then per case and side two GOAL lines: throughput (requests of SET and GET
+Prints a table, then per case and side (host, function, native, native fn) two GOAL lines: throughput (requests of SET and GET
 over their time together) >= 0.9 of the peer's, and p99 (the worse of SET's and GET's)
 within 1.2x the peer's.
 
@@ -49,10 +48,8 @@ from typing import Any
 from urllib.parse import ParseResult, urlencode, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent / "dataplane_candidate"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from bench_api import start_cloudlet  # noqa: E402
-from candidate_auth import ModuleValkey, SpliceRelay  # noqa: E402
 from goals import goal_line  # noqa: E402
 
 from cloudlet.dataplane.tls import ca_cert_path, issue_server_cert  # noqa: E402
@@ -103,7 +100,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def start_bare_valkey(work: Path, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_bare_valkey(work: Path, data_dir: Path, cluster: bool = False) -> tuple[subprocess.Popen[bytes], int]:
+    """The peer: valkey-server --tls with the bench's two users; CLUSTER: in cluster mode, owning all slots."""
+    work.mkdir(parents=True)
     port = free_port()
     chain, key = issue_server_cert(data_dir, ["localhost"], ["127.0.0.1"])
     (work / "tls.crt").write_bytes(chain)
@@ -114,17 +113,27 @@ def start_bare_valkey(work: Path, data_dir: Path) -> tuple[subprocess.Popen[byte
         f"user {IAM_USER} on >{PASSWORD} ~* &* +@all\n"
         "user default off ~* +@all\n"
     )
+    sock = work / "valkey.sock"
+    extra = ["--cluster-enabled", "yes", "--cluster-config-file", str(work / "nodes.conf"),
+             "--cluster-port", str(free_port()), "--unixsocket", str(sock)] if cluster else []
     proc = subprocess.Popen(
         ["valkey-server", "--port", "0", "--save", "", "--appendonly", "no", "--dir", str(work),
          "--aclfile", str(work / "users.acl"), "--tls-port", str(port),
          "--tls-cert-file", str(work / "tls.crt"), "--tls-key-file", str(work / "tls.key"),
-         "--tls-ca-cert-file", str(ca_cert_path(data_dir)), "--tls-auth-clients", "no", "--bind", "127.0.0.1"],
+         "--tls-ca-cert-file", str(ca_cert_path(data_dir)), "--tls-auth-clients", "no", "--bind", "127.0.0.1",
+         *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 10
     while time.time() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            if cluster:
+                cli = ["valkey-cli", "-s", str(sock), "--user", PW_USER, "-a", PASSWORD, "--no-auth-warning"]
+                subprocess.run([*cli, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"], capture_output=True, timeout=10)
+                while "cluster_state:ok" not in subprocess.run([*cli, "CLUSTER", "INFO"], capture_output=True,
+                                                               text=True, timeout=10).stdout:
+                    time.sleep(0.05)
             return proc, port
         except OSError:
             time.sleep(0.05)
@@ -168,14 +177,24 @@ def on_host(argv: list[str]) -> Run:
 
 
 class Cloudlet:
-    """A cloudlet with the bench cache, its two users, and (unless off) a function in its VPC."""
+    """A cloudlet with the bench cache, its two users, and (unless off) a function in its VPC;
+    DATAPLANE: its CLOUDLET_DATAPLANE."""
 
-    def __init__(self, data: Path, function: bool) -> None:
+    def __init__(self, data: Path, function: bool, dataplane: str) -> None:
+
+        self.data = data
+        self.proc, url, _ = start_cloudlet(data, CLOUDLET_LAMBDA_ISOLATION="on", CLOUDLET_DATAPLANE=dataplane)
+        try:
+            self._set_up(url, function, dataplane)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _set_up(self, url: str, function: bool, dataplane: str) -> None:
         import boto3
         from botocore.config import Config as BotoConfig
 
-        self.data = data
-        self.proc, url, _ = start_cloudlet(data, CLOUDLET_LAMBDA_ISOLATION="on")
+        data = self.data
         kw: dict[str, Any] = {"endpoint_url": url, "region_name": REGION, "aws_access_key_id": KEY,
                               "aws_secret_access_key": SECRET,
                               "config": BotoConfig(retries={"max_attempts": 0}, read_timeout=600)}
@@ -193,6 +212,8 @@ class Cloudlet:
             cache = ec.describe_serverless_caches(ServerlessCacheName=CACHE)["ServerlessCaches"][0]
             if cache["Status"] == "available":
                 break
+            if cache["Status"] == "create-failed":
+                raise RuntimeError(f"the bench cache ({dataplane} data plane) failed to start")
             time.sleep(0.1)
         self.hostname = cache["Endpoint"]["Address"]
         # valkey-benchmark on the host resolves no cache names: the loopback address cloudlet gave it.
@@ -248,69 +269,66 @@ def main() -> int:
     if not args.no_function and not function:
         print("bwrap not found: no in-function side (functions need Lambda isolation here)")
     data = Path(tempfile.mkdtemp(prefix="cloudlet-bench-dp-"))
-    cloudlet = Cloudlet(data / "cloudlet", function)
-    work = data / "bare"
-    work.mkdir()
-    bare, bare_port = start_bare_valkey(work, data / "cloudlet")
-    sides: dict[str, Callable[[list[str]], Run]] = {"host": on_host}
+    cloudlet = Cloudlet(data / "cloudlet", function, "proxy")
+    try:
+        native: Cloudlet | None = Cloudlet(data / "native", function, "native")
+    except Exception as e:  # no gcc here, say: the proxy's figures still come
+        print(f"no native data plane side: {e}")
+        native = None
+    bare, bare_port = start_bare_valkey(data / "bare", data / "cloudlet")
+    clustered, cluster_port = start_bare_valkey(data / "bare-cluster", data / "cloudlet", cluster=True)
+    # side -> (how it runs, the cloudlet it measures, whether it runs in the function)
+    sides: dict[str, tuple[Callable[[list[str]], Run], Cloudlet, bool]] = {"host": (on_host, cloudlet, False)}
     if cloudlet.function is not None:
-        sides["function"] = cloudlet.in_function
-    candidate = ModuleValkey.start(data / "module", data / "cloudlet", CACHE, REGION, (PW_USER, PASSWORD), IAM_USER,
-                                   "127.77.250.1", private_net=True)
-    if candidate is None:
-        print("gcc not found: no candidate (valkey TLS + cloudlet_auth module) side")
-        relay = None
-    else:
-        sides["module"] = on_host
-        relay = SpliceRelay("127.77.250.2", (candidate.address, candidate.port))
-        sides["module+splice"] = on_host
+        sides["function"] = (cloudlet.in_function, cloudlet, True)
+    if native is not None:
+        sides["native"] = (on_host, native, False)
+        if native.function is not None:
+            sides["native fn"] = (native.in_function, native, True)
     goals: list[str] = []
     try:
         print(f"valkey-benchmark SET/GET -d 3, median of {args.repeat}, load average {os.getloadavg()[0]:.2f}; "
-              f"peer: valkey-server --tls 127.0.0.1:{bare_port}; cloudlet: {cloudlet.hostname} ({cloudlet.address})")
-        print(f"{'user':<9}{'conns':>6}{'P':>4}  {'peer rps':>10}{'p99':>7}  "
-              + "".join(f"{s + ' rps':>{width(s)}}{'p99':>7}{'ratio':>7}" for s in sides))
+              f"peer: valkey-server --tls 127.0.0.1:{bare_port}; cluster peer: the same in cluster mode; "
+              f"proxy cloudlet: {cloudlet.hostname} ({cloudlet.address})"
+              + (f"; native cloudlet: {native.address}" if native is not None else ""))
+        print(f"{'user':<9}{'conns':>6}{'P':>4}  {'peer rps':>10}{'p99':>7}{'cluster':>9}  "
+              + "".join(f"{s + ' rps':>{width(s)}}{'p99':>7}{'ratio':>7}" for s in sides)
+              + (f"{'vs cluster':>11}" if native is not None else ""))
         for user in ("password", "iam"):
             name = PW_USER if user == "password" else IAM_USER
             for clients in (int(c) for c in args.c.split(",")):
                 for pipeline in (int(p) for p in args.P.split(",")):
                     n = requests(args.n, clients, pipeline)
-                    runs: dict[str, list[Run]] = {"peer": [], **{s: [] for s in sides}}
+                    runs: dict[str, list[Run]] = {"peer": [], "cluster": [], **{s: [] for s in sides}}
                     for _ in range(args.repeat):
                         runs["peer"].append(on_host(
                             benchmark_argv("127.0.0.1", bare_port, name, PASSWORD, clients, pipeline, n)))
-                        for side, run in sides.items():
+                        runs["cluster"].append(on_host(
+                            benchmark_argv("127.0.0.1", cluster_port, name, PASSWORD, clients, pipeline, n)))
+                        for side, (run, target, inside) in sides.items():
                             secret = iam_token(name) if user == "iam" else PASSWORD
-                            host = {"host": cloudlet.address, "function": cloudlet.hostname}.get(side, "")
-                            port = 6379
-                            if side == "module":
-                                assert candidate is not None
-                                host, port = candidate.address, candidate.port
-                            elif side == "module+splice":
-                                assert relay is not None
-                                host, port = relay.address, relay.port
-                            runs[side].append(run(benchmark_argv(host, port, name, secret, clients, pipeline, n)))
+                            host = target.hostname if inside else target.address
+                            runs[side].append(run(benchmark_argv(host, 6379, name, secret, clients, pipeline, n)))
                     med = {s: Run(statistics.median(r.rps for r in rs), statistics.median(r.p99 for r in rs))
                            for s, rs in runs.items()}
                     peer = med["peer"]
-                    row = f"{user:<9}{clients:>6}{pipeline:>4}  {peer.rps:>10.0f}{peer.p99:>7.2f}  "
+                    row = f"{user:<9}{clients:>6}{pipeline:>4}  {peer.rps:>10.0f}{peer.p99:>7.2f}{med['cluster'].rps:>9.0f}  "
                     for side in sides:
                         got = med[side]
                         row += f"{got.rps:>{width(side)}.0f}{got.p99:>7.2f}{got.rps / peer.rps:>7.2f}"
-                        if side.startswith("module"):
-                            continue  # a candidate's figures, not a goal of what ships
                         case = f"data plane {user} user, {clients} conn, P{pipeline}, {side}"
                         goals.append(goal(case + " throughput", got.rps, peer.rps, "rps", ">=", THROUGHPUT_TARGET))
                         goals.append(goal(case + " p99", got.p99, peer.p99, "ms", "<=", P99_TARGET))
+                    if "native" in med:
+                        row += f"{med['native'].rps / med['cluster'].rps:>11.2f}"
                     print(row, flush=True)
     finally:
         cloudlet.stop()
-        if candidate is not None:
-            candidate.stop()
-        if relay is not None:
-            relay.stop()
-        bare.terminate()
-        bare.wait(5)
+        if native is not None:
+            native.stop()
+        for proc in (bare, clustered):
+            proc.terminate()
+            proc.wait(5)
         shutil.rmtree(data, ignore_errors=True)
     print()
     for line in goals:

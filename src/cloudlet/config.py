@@ -98,6 +98,10 @@ class Config:
     # CLOUDLET_EXIT_WITH_PARENT: a foreground `cloudlet start` stops (as on SIGTERM) when the
     # process that started it dies, even by SIGKILL: for test and bench harnesses.
     exit_with_parent: bool = False
+    # CLOUDLET_DATAPLANE: proxy | native. How clients reach a serverless cache: through
+    # cloudlet's TLS proxy (proxy), or valkey's own TLS listener with cloudlet deciding AUTH
+    # through a valkey module (native, needs gcc; see docs/ARCHITECTURE.md).
+    dataplane: str = "proxy"
 
     @property
     def endpoint_url(self) -> str:
@@ -151,6 +155,9 @@ class Config:
         if c.metrics_interval_s <= 0:
             raise ConfigError(f"CLOUDLET_METRICS_INTERVAL_S={c.metrics_interval_s} must be greater than 0")
         c.exit_with_parent = _bool(e.get("CLOUDLET_EXIT_WITH_PARENT"), False)
+        c.dataplane = e.get("CLOUDLET_DATAPLANE", c.dataplane).strip().lower() or "proxy"
+        if c.dataplane not in ("proxy", "native"):
+            raise ConfigError(f"CLOUDLET_DATAPLANE={c.dataplane!r} is not proxy or native")
         for k, v in overrides.items():
             if v is not None:
                 setattr(c, k, v)

@@ -11,6 +11,7 @@ running on its own uvloop thread, exactly as the control plane would drive it.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import resource
 import shutil
@@ -94,6 +95,14 @@ class Valkey:
         rules = access_string.split()
         self.admin().execute_command(
             "ACL", "SETUSER", name, "reset", "on", f"#{acl_hash(backend_password(self.secret, name))}", *rules
+        )
+
+    def open_default_user(self) -> None:
+        """The default user as the control plane sets it on a cache with no user group (the proxy
+        logs its connections in with cloudlet's password for it)."""
+        self.admin().execute_command(
+            "ACL", "SETUSER", "default", "reset", "on",
+            ">" + backend_password(self.secret, "default"), "~*", "&*", "+@all",
         )
 
     def stop(self) -> None:
@@ -189,29 +198,7 @@ class DataPlaneEnv:
         self.iam = PolicySource({})
         self.world.iam = self.iam
         self.secret = random.randbytes(32)
-        self.valkey = Valkey(tmp, self.secret)
-        self.valkey.start()
-        self.address = f"127.77.{random.randint(200, 254)}.{random.randint(2, 254)}"
-        self.port = random.randint(20000, 40000)
-        self.spec = CacheEndpoint(
-            name="cache-01",
-            arn=f"arn:aws:elasticache:{REGION}:{ACCOUNT}:serverlesscache:cache-01",
-            account_id=ACCOUNT,
-            region=REGION,
-            hostname="cache-01-abc123.serverless.use1.cache.amazonaws.com",
-            address=self.address,
-            valkey_socket=self.valkey.socket,
-            backend_secret=self.secret,
-            port=self.port,
-            reader_port=self.port + 1,
-            users=dict(DEFAULT_USERS),
-            tags={"team": "blue"},
-        )
-        for u in DEFAULT_USERS.values():
-            self.valkey.set_user(u.user_name, u.access_string)
-        self.lt = LoopThread()
-        self.dp: DataPlane = self.lt.run(self._make())
-        self.lt.run(self.dp.open_cache(self.spec))
+        self._start_backend()
         # An IAM user's long-term key and an STS-style temporary key.
         self.user_principal = Principal(
             arn=f"arn:aws:iam::{ACCOUNT}:user/app", account_id=ACCOUNT, user_id="AIDAEXAMPLEAPPUSER01",
@@ -227,6 +214,35 @@ class DataPlaneEnv:
         self.world.credentials.add(
             Credential("ASIATEMPEXAMPLE00001", "temp-secret/abcdefghijklmnopqrstuvwxyz0", self.role_principal,
                        session_token="FwoGZXIvYXdzEXAMPLETOKEN//" + "x" * 300, expires_at=time.time() + 3600)
+        )
+
+    def _start_backend(self) -> None:
+        """A bare valkey on a unix socket and the proxy DataPlane in front of it."""
+        self.valkey = Valkey(self.tmp, self.secret)
+        self.valkey.start()
+        self.address = f"127.77.{random.randint(200, 254)}.{random.randint(2, 254)}"
+        self.port = random.randint(20000, 40000)
+        self.spec = self._spec("cache-01-abc123.serverless.use1.cache.amazonaws.com", self.valkey.socket)
+        for u in DEFAULT_USERS.values():
+            self.valkey.set_user(u.user_name, u.access_string)
+        self.lt = LoopThread()
+        self.dp: Any = self.lt.run(self._make())
+        self.lt.run(self.dp.open_cache(self.spec))
+
+    def _spec(self, hostname: str, socket_path: Path) -> CacheEndpoint:
+        return CacheEndpoint(
+            name="cache-01",
+            arn=f"arn:aws:elasticache:{REGION}:{ACCOUNT}:serverlesscache:cache-01",
+            account_id=ACCOUNT,
+            region=REGION,
+            hostname=hostname,
+            address=self.address,
+            valkey_socket=socket_path,
+            backend_secret=self.secret,
+            port=self.port,
+            reader_port=self.port + 1,
+            users=dict(DEFAULT_USERS),
+            tags={"team": "blue"},
         )
 
     async def _make(self) -> DataPlane:
@@ -278,6 +294,11 @@ class DataPlaneEnv:
         kw.setdefault("retry", Retry(NoBackoff(), 0))
         return redis.Redis(host=self.address, port=self.port + (1 if reader else 0), **kw)
 
+    def connections(self) -> int:
+        """Client connections open on the cache's endpoint now, as its metrics count them."""
+        stats = self.lt.run(self.dp.connection_stats("cache-01"))
+        return int(stats.current) if stats is not None else 0
+
     def close(self) -> None:
         try:
             self.lt.run(self.dp.stop())
@@ -286,11 +307,105 @@ class DataPlaneEnv:
             self.valkey.stop()
 
 
+NATIVE = os.environ.get("CLOUDLET_DATAPLANE", "proxy").strip().lower() == "native"
+
+
+class NativeValkey:
+    """The native cache's valkey as the tests reach it: admin() (commands by the names clients
+    know, sent under their secret names) and set_user (as the control plane's ACL sync)."""
+
+    def __init__(self, env: NativeDataPlaneEnv) -> None:
+        self.env = env
+        self.socket = env.proc.socket
+
+    def admin(self) -> redis.Redis:
+        from cloudlet.dataplane.native_plane.renames import Renames
+
+        renames = Renames(self.env.secret)
+
+        class Admin(redis.Redis):
+            def execute_command(self, *args: Any, **options: Any) -> Any:
+                first = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
+                top, _, rest = first.partition(" ")
+                secret = renames.admin_name(top)
+                if secret != top:
+                    renamed = f"{secret} {rest}" if rest else secret
+                    if first in self.response_callbacks:
+                        self.response_callbacks[renamed] = self.response_callbacks[first]
+                    args = (renamed, *args[1:])
+                return super().execute_command(*args, **options)
+
+        return Admin(unix_socket_path=str(self.socket), username=ADMIN_USER, password=self.env.admin_pw)
+
+    def set_user(self, name: str, access_string: str) -> None:
+        from cloudlet.services.elasticache import acl_sync
+
+        proc = self.env.proc
+        restrictions = self.env.lt.run(acl_sync.restrictions_of(proc))
+        args = acl_sync.setuser_args(self.env.secret, name, access_string, restrictions, proc.link.renames)
+        for p in proc.processes():
+            self.env.lt.run(p.client().execute_command(*args))
+
+    def open_default_user(self) -> None:
+        """The default user as the control plane sets it on a cache with no user group: valkey
+        admits every connection as it, with no AUTH."""
+        for p in self.env.proc.processes():
+            self.env.lt.run(p.client().execute_command("ACL", "SETUSER", "default", "reset", "on", "nopass",
+                                                       "~*", "&*", "+@all"))
+
+    def stop(self) -> None:
+        self.env.lt.run(self.env.proc.stop(graceful=False))
+
+
+class NativeDataPlaneEnv(DataPlaneEnv):
+    """dp_env with CLOUDLET_DATAPLANE=native: the cache's valkey made and started by the native
+    data plane (module, hand-off, verifier), as the control plane makes it."""
+
+    def _start_backend(self) -> None:
+        from cloudlet.dataplane.native_plane.plane import NativeDataPlane
+        from cloudlet.services.elasticache.base import ElastiCacheBase
+
+        socket_path = ElastiCacheBase.socket_path
+        (self.tmp / "cache").mkdir()
+        self.lt = LoopThread()
+        self.admin_pw = backend_password(self.secret, ADMIN_USER)
+        self.address = f"127.77.{random.randint(200, 254)}.{random.randint(2, 254)}"
+        self.port = random.randint(20000, 40000)
+        hostname = "cache-01-abc123.serverless.use1.cache.amazonaws.com"
+
+        async def make() -> NativeDataPlane:
+            return NativeDataPlane(self.world)
+
+        self.dp = self.lt.run(make())
+        self.proc = self.lt.run(self.dp.new_process(
+            name="cache-01", hostname=hostname, address=self.address, port=self.port,
+            reader_port=self.port + 1, workdir=self.tmp / "cache", socket_path=socket_path(self.tmp / "cache"),
+            replica_socket=socket_path(self.tmp / "cache" / "replica"), backend_secret=self.secret,
+            admin_password=self.admin_pw, default_rules="off", maxmemory_bytes=0, on_restart=None,
+        ), timeout=60)
+        self.lt.run(self.proc.start(), timeout=60)
+        self.valkey = NativeValkey(self)  # type: ignore[assignment]
+        self.spec = self._spec(hostname, self.proc.socket)
+        for u in DEFAULT_USERS.values():
+            self.valkey.set_user(u.user_name, u.access_string)
+        self.lt.run(self.dp.open_cache(self.spec))
+
+    def close(self) -> None:
+        try:
+            self.lt.run(self.dp.stop())
+            self.lt.run(self.proc.stop(graceful=False))
+        finally:
+            self.lt.stop()
+
+
 @pytest.fixture
 def dp_env(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DataPlaneEnv]:
     marker = request.node.get_closest_marker("dp_config")
     overrides = dict(marker.kwargs) if marker else {}
-    env = DataPlaneEnv(tmp_path, overrides)
+    proxy_only = request.node.get_closest_marker("proxy_only")
+    if NATIVE and proxy_only is not None:
+        pytest.skip(f"not with the native data plane: {proxy_only.args[0]}")
+    env = (NativeDataPlaneEnv if NATIVE else DataPlaneEnv)(tmp_path, overrides)
     try:
         yield env
     finally:
@@ -309,3 +424,4 @@ def have_valkey_cli() -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "dp_config(**kw): Config overrides for the dp_env fixture")
+    config.addinivalue_line("markers", "proxy_only(why): the test is about the proxy data plane only")

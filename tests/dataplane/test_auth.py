@@ -189,10 +189,7 @@ def test_update_cache_closes_removed_users_and_uses_new_users(dp_env: DataPlaneE
 
 
 def test_no_user_group_default_user_open(dp_env: DataPlaneEnv) -> None:
-    dp_env.valkey.admin().execute_command(
-        "ACL", "SETUSER", "default", "reset", "on",
-        ">" + backend_password(dp_env.secret, "default"), "~*", "&*", "+@all",
-    )
+    dp_env.valkey.open_default_user()
     spec = dp_env.spec
     spec.users = None
     dp_env.lt.run(dp_env.dp.update_cache(spec))

@@ -79,9 +79,11 @@ def test_client_disconnect_mid_command_leaves_others_working(dp_env: DataPlaneEn
     r = dp_env.client(**PW)
     assert r.set("k", "ok") and r.get("k") == b"ok"
     time.sleep(0.3)
-    assert dp_env.lt.call(dp_env.dp.connection_count, "cache-01") <= 1
+    assert dp_env.connections() <= 1
 
 
+@pytest.mark.proxy_only("natively no one answers while valkey is down: new connections are reset, not answered "
+                        "'service is not available'; the native restart is tests/elasticache's crash test")
 def test_valkey_restart_drops_clients_then_new_connections_work(dp_env: DataPlaneEnv) -> None:
     r = dp_env.client(single_connection_client=True, **PW)
     assert r.set("before", "1")
@@ -129,7 +131,7 @@ def test_thousand_concurrent_connections(dp_env: DataPlaneEnv) -> None:
         for s in socks:
             assert s.recv(32).startswith(b":")
         assert dp_env.client(**PW).get("c") == b"1000"
-        assert dp_env.lt.call(dp_env.dp.connection_count, "cache-01") >= 1000
+        assert dp_env.connections() >= 1000
     finally:
         for s in socks:
             s.close()

@@ -77,7 +77,12 @@ def test_topology_names_the_endpoint_never_valkey(env: Harness) -> None:
     assert slots[0][:2] == [0, 16383] and slots[0][2][:2] == [cache.hostname.encode(), 6379]
     nodes = r.execute_command("CLUSTER", "NODES")
     text = nodes if isinstance(nodes, str) else str(nodes)
-    assert cache.hostname in text and str(cache.process.bus_port) not in text
+    if env.config.dataplane == "native":
+        # valkey's own announcement: the conventional bus port, the same for every cache, on the
+        # cache's address in its own network namespace (no host detail).
+        assert cache.hostname in text and f"{cache.address}:6379@16379," in text
+    else:
+        assert cache.hostname in text and str(cache.process.bus_port) not in text
     primary_id = r.execute_command("CLUSTER", "MYID")
     replicas = r.execute_command("CLUSTER", "REPLICAS", primary_id)
     assert len(replicas) == 1 and b":6380@" in replicas[0]
@@ -165,7 +170,9 @@ def test_crash_restart_keeps_cluster_mode_and_data(env: Harness) -> None:
 
     def replicated() -> bool:
         try:
-            return reader(env).get("{c}after-crash") == b"2"
+            r = reader(env)
+            r.execute_command("READONLY")  # a cluster replica serves reads to READONLY clients
+            return r.get("{c}after-crash") == b"2"
         except redis.RedisError:
             return False
 
@@ -218,8 +225,13 @@ def test_reader_endpoint_is_a_real_replica(env: Harness) -> None:
     assert replica.execute_command("ROLE")[0] == b"slave"
     primary.set("{r}fresh", "v1")
     env.wait_for(lambda: replica.get("{r}fresh") == b"v1", timeout=5)  # eventually consistent
-    with pytest.raises(redis.exceptions.ReadOnlyError):
-        replica.set("{r}fresh", "from-reader")
+    if env.config.dataplane == "native":
+        # valkey's own cluster replica: a write is redirected to the primary endpoint.
+        with pytest.raises(redis.exceptions.MovedError, match=f"{env.cache('clu').hostname}:6379"):
+            replica.set("{r}fresh", "from-reader")
+    else:
+        with pytest.raises(redis.exceptions.ReadOnlyError):
+            replica.set("{r}fresh", "from-reader")
     assert primary.get("{r}fresh") == b"v1"
     # The same users and rules on both: the replica's ACLs are synced too.
     assert ADMIN not in replica.execute_command("ACL", "USERS")

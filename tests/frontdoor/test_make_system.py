@@ -1,5 +1,5 @@
 """`make install`'s system check, as an ordinary user: silent when python3-venv, zip, openssl,
-bubblewrap, valkey-server 8, node and npm and aws-lambda-ric's build tools, and chromium (the console's
+bubblewrap, valkey-server 8, node and npm and aws-lambda-ric's build tools, gcc, and chromium (the console's
 browser tests) are there; otherwise it names what is missing, prints the one
 command to run as root and stops. Run under a PATH that holds only what the recipe
 needs, so "missing" is real; as root the check runs as nobody (setpriv)."""
@@ -67,10 +67,12 @@ def _make_system(path: Path, *args: str, env: dict[str, str] | None = None) -> s
 
 # What the Node.js runtimes need: node, npm, and the tools aws-lambda-ric compiles with.
 NODE_TOOLS = ("node", "npm", "cmake", "make", "g++", "autoconf", "automake", "libtoolize")
+# What the native data plane's valkey module is built with (CLOUDLET_DATAPLANE=native).
+NATIVE_TOOLS = ("gcc",)
 
 
 def test_silent_when_everything_is_there(world: Path) -> None:
-    b = _bin(world, "zip", "openssl", "bwrap", "valkey-server", *NODE_TOOLS, "chromium")
+    b = _bin(world, "zip", "openssl", "bwrap", "valkey-server", *NODE_TOOLS, *NATIVE_TOOLS, "chromium")
     r = _make_system(b, f"PYTHON={_with_venv(world)}")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "" and r.stderr == ""
@@ -82,12 +84,12 @@ def test_everything_missing_gives_one_command(world: Path) -> None:
     r = _make_system(b, f"PYTHON={no_venv}", "APT_SOURCES=/nonexistent")
     assert r.returncode != 0
     lines = r.stderr.splitlines()
-    assert lines[0] == ("Missing: python3-venv zip openssl bubblewrap nodejs npm chromium cmake make g++ autoconf automake "
+    assert lines[0] == ("Missing: python3-venv zip openssl bubblewrap nodejs npm chromium cmake make g++ gcc autoconf automake "
                         "libtool valkey-server 8 (valkey-server). Run as root, then make again:")
     assert lines[1] == (
         "  echo 'deb http://deb.debian.org/debian bookworm-backports main' > "
         "/etc/apt/sources.list.d/bookworm-backports.list && apt-get update && "
-        "apt-get install -y python3-venv zip openssl bubblewrap nodejs npm chromium cmake make g++ autoconf automake libtool && "
+        "apt-get install -y python3-venv zip openssl bubblewrap nodejs npm chromium cmake make g++ gcc autoconf automake libtool && "
         "apt-get install -y -t bookworm-backports valkey-server valkey-tools"
     )
     assert subprocess.run(["bash", "-n", "-c", lines[1]], check=False).returncode == 0
@@ -95,7 +97,7 @@ def test_everything_missing_gives_one_command(world: Path) -> None:
 
 
 def test_valkey_checked_is_the_one_cloudlet_runs(world: Path) -> None:
-    b = _bin(world, "zip", "openssl", "bwrap", "valkey-server", *NODE_TOOLS, "chromium")
+    b = _bin(world, "zip", "openssl", "bwrap", "valkey-server", *NODE_TOOLS, *NATIVE_TOOLS, "chromium")
     sources = world / "sources.list"
     sources.write_text("deb http://deb.debian.org/debian bookworm-backports main\n")
     old = _script(world, "valkey-7", "echo 'Valkey server v=7.2.5 sha=00000000:0'")
@@ -109,7 +111,7 @@ def test_valkey_checked_is_the_one_cloudlet_runs(world: Path) -> None:
 
 
 def test_missing_node_build_tools_are_named(world: Path) -> None:
-    b = _bin(world, "zip", "openssl", "bwrap", "valkey-server", "node", "npm", "make", "g++", "chromium")
+    b = _bin(world, "zip", "openssl", "bwrap", "valkey-server", "node", "npm", "make", "g++", *NATIVE_TOOLS, "chromium")
     r = _make_system(b, f"PYTHON={_with_venv(world)}")
     assert r.returncode != 0
     assert r.stderr.splitlines()[:2] == [

@@ -24,6 +24,7 @@ from cloudlet.dataplane.replies import Topology
 from cloudlet.dataplane.resp_fast import plain_run
 from cloudlet.dataplane.session import CAPTURE, ClientSession
 from cloudlet.dataplane.spec import CacheEndpoint
+from cloudlet.dataplane.stats import ConnectionStats
 from cloudlet.dataplane.throttle import EcpuBucket
 
 log = logging.getLogger("cloudlet.dataplane")
@@ -177,3 +178,10 @@ class DataPlane:
     def connection_count(self, name: str) -> int:
         cache = self.caches.get(name)
         return len(cache.sessions) if cache is not None else 0
+
+    async def connection_stats(self, name: str) -> ConnectionStats | None:
+        cache = self.caches.get(name)
+        if cache is None:
+            return None
+        throttled = cache.ecpu.throttled if cache.ecpu is not None else 0
+        return ConnectionStats(cache.accepted, len(cache.sessions), throttled)

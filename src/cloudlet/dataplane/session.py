@@ -48,7 +48,7 @@ from cloudlet.dataplane.resp import (
     keyword,
     reply_end,
 )
-from cloudlet.dataplane.spec import ADMIN_USER, backend_password
+from cloudlet.dataplane.spec import ADMIN_USER, READER_START_TIMEOUT_S, backend_password
 from cloudlet.dataplane.throttle import ecpus
 
 if TYPE_CHECKING:
@@ -71,9 +71,6 @@ CAPTURE = (
 # CLUSTER subcommands the endpoint answers for its one virtual shard.
 LOCAL_CLUSTER = frozenset({b"SLOTS", b"SHARDS", b"NODES", b"INFO", b"MYID", b"KEYSLOT", b"REPLICAS"})
 BACKEND_CONNECT_TIMEOUT_S = 5.0
-# How long a reader-port login waits for the read replica's start (first use) before it is
-# answered as when valkey is unreachable.
-READER_START_TIMEOUT_S = 10.0
 # Flow control: stop reading one side when the other side's write buffer holds this much.
 WRITE_HIGH = 4 * 1024 * 1024
 WRITE_LOW = 1024 * 1024

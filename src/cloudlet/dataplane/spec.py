@@ -17,6 +17,9 @@ AuthType = Literal["iam", "password", "no-password"]
 
 # Cloudlet's own valkey ACL user, for the control plane's admin connections.
 ADMIN_USER = "cloudlet-admin"
+# How long a reader-port connection waits for the read replica's start (first use) before it
+# is answered as when valkey is unreachable.
+READER_START_TIMEOUT_S = 10.0
 
 
 @dataclasses.dataclass(frozen=True)

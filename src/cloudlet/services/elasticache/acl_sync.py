@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 
 from cloudlet.dataplane.commands import acl_restrictions, command_table
+from cloudlet.dataplane.native_plane.renames import Renames
+from cloudlet.dataplane.native_plane.valkey_native import NativeValkeyProcess
 from cloudlet.dataplane.spec import ADMIN_USER, CacheUser, backend_password
 from cloudlet.services.elasticache import access_strings
 from cloudlet.services.elasticache.state import CacheUserRecord, ElastiCacheState, ServerlessCache
@@ -23,8 +25,11 @@ log = logging.getLogger("cloudlet.elasticache.acl")
 OPEN_DEFAULT_RULES = "~* &* +@all"
 
 
-def default_user_line(secret: bytes) -> str:
-    """The default user's rules (for the initial ACL file) on a cache with no user group."""
+def default_user_line(secret: bytes, native: bool = False) -> str:
+    """The default user's rules (for the initial ACL file) on a cache with no user group.
+    Natively valkey itself admits its clients: the open default user needs no AUTH there."""
+    if native:
+        return f"on nopass {OPEN_DEFAULT_RULES}"
     return f"on #{acl_hash(backend_password(secret, 'default'))} {OPEN_DEFAULT_RULES}"
 
 
@@ -37,8 +42,12 @@ def group_members(state: ElastiCacheState, cache: ServerlessCache) -> list[Cache
     return [state.users[u] for u in group.user_ids if u in state.users]
 
 
-def setuser_args(secret: bytes, user_name: str, access_string: str, restrictions: list[str]) -> list[str]:
+def setuser_args(
+    secret: bytes, user_name: str, access_string: str, restrictions: list[str], renames: Renames | None = None
+) -> list[str]:
     rules = access_strings.parse(access_string)
+    if renames is not None:  # a native cache's valkey knows some commands by secret names only
+        rules = renames.acl_rules(rules)
     # reset first so nothing of an earlier definition survives; the access string's own on/off wins;
     # the restrictions come last, so no rule of the user's can give those commands back.
     pw = f"#{acl_hash(backend_password(secret, user_name))}"
@@ -50,7 +59,10 @@ async def restrictions_of(proc: ValkeyProcess) -> list[str]:
     if proc.acl_restrictions is None:
         names = await proc.client().command_list()
         text = [n.decode() if isinstance(n, bytes) else n for n in names]
-        proc.acl_restrictions = acl_restrictions(command_table(text))
+        table = command_table(text)
+        if isinstance(proc, NativeValkeyProcess):
+            table = proc.link.renames.restrictable(table)
+        proc.acl_restrictions = acl_restrictions(table)
     return proc.acl_restrictions
 
 
@@ -90,9 +102,13 @@ async def _sync_one(proc: ValkeyProcess, cache: ServerlessCache, members: list[C
     client = proc.client()
     secret = cache.backend_secret
     restrictions = await restrictions_of(proc)
+    renames = proc.link.renames if isinstance(proc, NativeValkeyProcess) else None
     wanted: set[str] = {ADMIN_USER, "default"}
     if members is None:
-        await client.execute_command(*setuser_args(secret, "default", "on " + OPEN_DEFAULT_RULES, restrictions))
+        args = setuser_args(secret, "default", "on " + OPEN_DEFAULT_RULES, restrictions, renames)
+        if renames is not None:
+            args[args.index(f"#{acl_hash(backend_password(secret, 'default'))}")] = "nopass"
+        await client.execute_command(*args)
     else:
         has_default = False
         for user in members:
@@ -100,7 +116,7 @@ async def _sync_one(proc: ValkeyProcess, cache: ServerlessCache, members: list[C
             has_default = has_default or user.user_name == "default"
             try:
                 await client.execute_command(
-                    *setuser_args(secret, user.user_name, user.access_string, restrictions)
+                    *setuser_args(secret, user.user_name, user.access_string, restrictions, renames)
                 )
             except Exception as e:  # valkey refused a rule (e.g. unknown command): user stays disabled
                 log.error("cache %s: ACL SETUSER %s failed: %s", cache.name, user.user_name, e)

@@ -28,7 +28,9 @@ from cloudlet.services.elasticache.state import (
 from cloudlet.services.elasticache.views import PORT, READER_PORT
 
 if TYPE_CHECKING:
+    from cloudlet.dataplane.native_plane.plane import NativeDataPlane
     from cloudlet.dataplane.server import DataPlane
+    from cloudlet.services.elasticache.valkey_process import ValkeyProcess
 
 log = logging.getLogger("cloudlet.elasticache")
 
@@ -72,18 +74,59 @@ class ElastiCacheBase(Provider):
         self.store: AccountRegionStore[ElastiCacheState] = AccountRegionStore(ElastiCacheState)
         self.addresses = AddressPool(world.config.cache_net)
         self.root: Path = world.config.data_dir / "elasticache"
-        self._dataplane: DataPlane | None = None
+        self._dataplane: DataPlane | NativeDataPlane | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
-    def dataplane(self) -> DataPlane:
-        """Built at the first cache: until then cloudlet starts and idles without its modules."""
+    def dataplane(self) -> DataPlane | NativeDataPlane:
+        """Built at the first cache: until then cloudlet starts and idles without its modules.
+        CLOUDLET_DATAPLANE picks the proxy or the native one (whose modules the other never loads)."""
         if self._dataplane is None:
-            from cloudlet.dataplane.server import DataPlane
+            if self.world.config.dataplane == "native":
+                from cloudlet.dataplane.native_plane.plane import NativeDataPlane
 
-            self._dataplane = DataPlane(self.world)
+                self._dataplane = NativeDataPlane(self.world)
+            else:
+                from cloudlet.dataplane.server import DataPlane
+
+                self._dataplane = DataPlane(self.world)
         return self._dataplane
+
+    async def new_valkey_process(
+        self, st: ElastiCacheState, cache: ServerlessCache, admin_password: str, maxmemory_bytes: int
+    ) -> ValkeyProcess:
+        """The cache's valkey (its replica made, started at the reader's first use), not started:
+        the data plane's kind decides how."""
+        from cloudlet.services.elasticache.valkey_process import ValkeyProcess
+
+        native = self.world.config.dataplane == "native"
+        default_rules = acl_sync.default_user_line(cache.backend_secret, native=native)
+        replica_socket = self.socket_path(cache.workdir / "replica")
+        if native:
+            from cloudlet.dataplane.native_plane.plane import NativeDataPlane
+
+            dp = self.dataplane
+            assert isinstance(dp, NativeDataPlane)
+            return await dp.new_process(
+                name=cache.name, hostname=cache.hostname, address=cache.address, port=PORT,
+                reader_port=READER_PORT, workdir=cache.workdir, socket_path=cache.socket,
+                replica_socket=replica_socket, backend_secret=cache.backend_secret,
+                admin_password=admin_password, default_rules=default_rules, maxmemory_bytes=maxmemory_bytes,
+                on_restart=lambda: acl_sync.sync(st, cache),
+                on_replica_start=lambda replica: acl_sync.sync_replica(st, cache, replica),
+            )
+        return ValkeyProcess(
+            binary=self.world.config.valkey_server,
+            workdir=cache.workdir,
+            socket=cache.socket,
+            admin_password=admin_password,
+            default_rules=default_rules,
+            maxmemory_bytes=maxmemory_bytes,
+            on_restart=lambda: acl_sync.sync(st, cache),
+            replica_socket=replica_socket,
+            on_replica_start=lambda replica: acl_sync.sync_replica(st, cache, replica),
+        )
 
     # ---- plumbing
     def state(self, ctx: RequestContext) -> ElastiCacheState:

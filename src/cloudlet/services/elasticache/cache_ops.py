@@ -26,7 +26,7 @@ from cloudlet.services.elasticache.state import (
     Snapshot,
     UserGroupRecord,
 )
-from cloudlet.services.elasticache.valkey_process import GB, ValkeyProcess
+from cloudlet.services.elasticache.valkey_process import GB
 
 CACHE_QUOTA = 40  # AWS's default serverless caches per Region
 ADDRESS_ATTEMPTS = 5  # endpoint addresses tried when others keep taking them first
@@ -154,17 +154,8 @@ class CacheOps(SnapshotOps):
                 ensure_private_dir(cache.socket.parent)
             if fresh and cache.restore_from is not None:
                 shutil.copyfile(cache.restore_from, cache.workdir / "dump.rdb")
-            cache.process = ValkeyProcess(
-                binary=self.world.config.valkey_server,
-                workdir=cache.workdir,
-                socket=cache.socket,
-                admin_password=_admin_password(cache),
-                default_rules=acl_sync.default_user_line(cache.backend_secret),
-                maxmemory_bytes=maxmemory_of(cache.usage_limits),
-                on_restart=lambda: acl_sync.sync(st, cache),
-                replica_socket=self.socket_path(cache.workdir / "replica"),
-                on_replica_start=lambda replica: acl_sync.sync_replica(st, cache, replica),
-            )
+            cache.process = await self.new_valkey_process(
+                st, cache, _admin_password(cache), maxmemory_of(cache.usage_limits))
             await cache.process.start()
             cache.full_version = running_full_version(cache.engine, await cache.process.client().info("server"))
             await acl_sync.sync(st, cache)

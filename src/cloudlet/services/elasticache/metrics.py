@@ -77,19 +77,20 @@ class CacheMetricsSampler:
         infos: list[dict[str, Any]] = [await p.client().info() for p in primary.processes()]
         main = infos[0]
         replica = infos[1] if len(infos) > 1 else {}
-        endpoint = self.provider.dataplane.caches.get(cache.name)
+        conns = await self.provider.dataplane.connection_stats(cache.name)
         now = Counters(
             commands=int(main.get("total_commands_processed", 0)),
             net_bytes=int(main.get("total_net_input_bytes", 0)) + int(main.get("total_net_output_bytes", 0)),
             hits=sum(int(i.get("keyspace_hits", 0)) for i in infos),
             misses=sum(int(i.get("keyspace_misses", 0)) for i in infos),
             replica_reads=int(replica.get("keyspace_hits", 0)) + int(replica.get("keyspace_misses", 0)),
-            accepted=endpoint.accepted if endpoint is not None else 0,
-            throttled=endpoint.ecpu.throttled if endpoint is not None and endpoint.ecpu is not None else 0,
+            accepted=conns.accepted if conns is not None else 0,
+            throttled=conns.throttled if conns is not None else 0,
         )
         before = self._last.get(cache.arn)
         self._last[cache.arn] = now
-        own_info = 1 if before is not None else 0  # the previous sample's INFO on the primary
+        # The previous sample's INFO (and the data plane's own commands) on the primary.
+        own_info = 1 + (conns.admin_commands if conns is not None else 0) if before is not None else 0
         if before is None:
             before = Counters()
         commands = max(_delta(now.commands, before.commands) - own_info, 0)
@@ -97,7 +98,7 @@ class CacheMetricsSampler:
         ecpus = max(commands, kb) + _delta(now.replica_reads, before.replica_reads)
         figures = {
             "BytesUsedForCache": (float(main.get("used_memory", 0)), "Bytes"),
-            "CurrConnections": (float(len(endpoint.sessions) if endpoint is not None else 0), "Count"),
+            "CurrConnections": (float(conns.current if conns is not None else 0), "Count"),
             "NewConnections": (float(_delta(now.accepted, before.accepted)), "Count"),
             "CacheHits": (float(_delta(now.hits, before.hits)), "Count"),
             "CacheMisses": (float(_delta(now.misses, before.misses)), "Count"),

@@ -365,6 +365,9 @@ class ValkeyProcess:
                 return
             await asyncio.sleep(0.02)
 
+    # A ping timed out is a connection dropped; the next one logs in again.
+    script_ping_timeout_s = SCRIPT_WATCH_S * 2
+
     async def _watch_scripts(self) -> None:
         """AWS (user guide, "Valkey and Redis OSS configuration and limits", lua-time-limit): a
         script over the limit makes valkey answer BUSY; ElastiCache then issues SCRIPT KILL, and
@@ -373,7 +376,7 @@ class ValkeyProcess:
         while not self._stopping:
             await asyncio.sleep(SCRIPT_WATCH_S)
             try:
-                await asyncio.wait_for(self.client().ping(), SCRIPT_WATCH_S * 2)
+                await asyncio.wait_for(self.client().ping(), self.script_ping_timeout_s)
                 continue
             except AdminReplyError as e:
                 if not str(e).startswith("BUSY"):
