@@ -316,7 +316,20 @@ class NativeValkey:
 
     def __init__(self, env: NativeDataPlaneEnv) -> None:
         self.env = env
-        self.socket = env.proc.socket
+        self.acl_commands: list[tuple[str, ...]] = []  # what a replica started later gets too
+
+    async def on_replica_start(self, replica: Any) -> None:
+        for args in self.acl_commands:
+            await replica.client().execute_command(*args)
+
+    def _acl(self, *args: str) -> None:
+        self.acl_commands.append(args)
+        for p in self.env.proc.processes():
+            self.env.lt.run(p.client().execute_command(*args))
+
+    @property
+    def socket(self) -> Path:
+        return self.env.proc.socket
 
     def admin(self) -> redis.Redis:
         from cloudlet.dataplane.native_plane.renames import Renames
@@ -342,16 +355,12 @@ class NativeValkey:
 
         proc = self.env.proc
         restrictions = self.env.lt.run(acl_sync.restrictions_of(proc))
-        args = acl_sync.setuser_args(self.env.secret, name, access_string, restrictions, proc.link.renames)
-        for p in proc.processes():
-            self.env.lt.run(p.client().execute_command(*args))
+        self._acl(*acl_sync.setuser_args(self.env.secret, name, access_string, restrictions, proc.link.renames))
 
     def open_default_user(self) -> None:
         """The default user as the control plane sets it on a cache with no user group: valkey
         admits every connection as it, with no AUTH."""
-        for p in self.env.proc.processes():
-            self.env.lt.run(p.client().execute_command("ACL", "SETUSER", "default", "reset", "on", "nopass",
-                                                       "~*", "&*", "+@all"))
+        self._acl("ACL", "SETUSER", "default", "reset", "on", "nopass", "~*", "&*", "+@all")
 
     def stop(self) -> None:
         self.env.lt.run(self.env.proc.stop(graceful=False))
@@ -377,14 +386,16 @@ class NativeDataPlaneEnv(DataPlaneEnv):
             return NativeDataPlane(self.world)
 
         self.dp = self.lt.run(make())
+        valkey = NativeValkey(self)
         self.proc = self.lt.run(self.dp.new_process(
             name="cache-01", hostname=hostname, address=self.address, port=self.port,
             reader_port=self.port + 1, workdir=self.tmp / "cache", socket_path=socket_path(self.tmp / "cache"),
             replica_socket=socket_path(self.tmp / "cache" / "replica"), backend_secret=self.secret,
             admin_password=self.admin_pw, default_rules="off", maxmemory_bytes=0, on_restart=None,
+            on_replica_start=lambda replica: valkey.on_replica_start(replica),
         ), timeout=60)
         self.lt.run(self.proc.start(), timeout=60)
-        self.valkey = NativeValkey(self)  # type: ignore[assignment]
+        self.valkey = valkey  # type: ignore[assignment]
         self.spec = self._spec(hostname, self.proc.socket)
         for u in DEFAULT_USERS.values():
             self.valkey.set_user(u.user_name, u.access_string)

@@ -86,7 +86,8 @@ class NativeCache:
         return p
 
     def _reader_start(self) -> Awaitable[None] | None:
-        """The read replica starts at the reader port's first connection (ensure_replica)."""
+        """The replica starts with the primary; after a failed start, a reader connection tries
+        again (ensure_replica)."""
         p = self.process
         if p is None or p.replica is None or p.replica_up:
             return None
@@ -247,6 +248,11 @@ class NativeCache:
             t.cancel()
 
 
+def _both(proc: NativeValkeyProcess) -> list[NativeValkeyProcess]:
+    """The primary and its replica, whether or not the replica runs."""
+    return [p for p in (proc, proc.replica) if isinstance(p, NativeValkeyProcess)]
+
+
 def _verifier_path(workdir: Path, port: int) -> Path:
     path = workdir / f"verifier-{port}.sock"
     if len(str(path)) <= MAX_SOCKET_PATH:
@@ -304,9 +310,8 @@ class NativeDataPlane:
         )
         chain, key = await loop.run_in_executor(None, tls.issue_server_cert, data_dir, [hostname], [address])
         workdir.mkdir(parents=True, exist_ok=True)
-        for p in proc.processes():
+        for p in _both(proc):  # the replica's too, before its (first) start
             p.workdir.mkdir(parents=True, exist_ok=True)
-            assert isinstance(p, NativeValkeyProcess)
             p.write_certificate(chain, key)
         cache.process = proc
         self.caches[name] = cache
@@ -341,10 +346,11 @@ class NativeDataPlane:
             None, tls.issue_server_cert, self.world.config.data_dir, [spec.hostname], [spec.address])
         cache.link.address = spec.address
         assert cache.process is not None
-        for p in cache.process.processes():
+        for native in _both(cache.process):
+            native.write_certificate(chain, key)
+            native.write_config()
+        for p in cache.process.processes():  # the running ones take them at once
             assert isinstance(p, NativeValkeyProcess)
-            p.write_certificate(chain, key)
-            p.write_config()
             client = p.client()
             await client.execute_command("CONFIG", "SET", "tls-cert-file", str(p.cert_path),
                                          "tls-key-file", str(p.key_path))
@@ -376,8 +382,8 @@ class NativeDataPlane:
             await self.close_cache(name)
 
     def reader_idle_for(self, name: str) -> float | None:
-        """Never idle here: valkey holds the reader's connections, so a started replica stays
-        until the cache stops (the proxy's replicas stop when idle: CLOUDLET_CACHE_READER_IDLE_S)."""
+        """Never idle: a native replica runs as long as its primary, since valkey's own cluster
+        answers list it (the proxy's replicas start lazily and stop when idle)."""
         return None
 
     def connection_count(self, name: str) -> int:

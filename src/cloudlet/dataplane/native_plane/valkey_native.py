@@ -15,8 +15,8 @@ snapshots), configured for the native data plane:
     valkey's own answers.
 cloudlet's admin connection (unix socket) logs in through the verifier as the module's
 admin user and sends the renamed commands by their secret names (RenamingAdminClient).
-The read replica starts at the reader port's first connection, as in proxy mode
-(ValkeyProcess.ensure_replica, awaited by the reader port's acceptor).
+The read replica starts with the primary (not at the reader's first use, as in proxy mode):
+CLUSTER SLOTS/SHARDS/NODES are valkey's own answers here, and AWS's always list the replica.
 """
 
 from __future__ import annotations
@@ -139,6 +139,11 @@ class NativeValkeyProcess(ValkeyProcess):
         if self.tls_port + 10000 <= 65535:
             self.bus_port = self.tls_port + 10000
             self.repl_port = self.tls_port + 1000
+
+    async def start(self) -> None:
+        await super().start()
+        if self.primary is None:
+            await self.ensure_replica()
 
     def _new_replica(self) -> ValkeyProcess | None:
         if self.replica_socket is None:
