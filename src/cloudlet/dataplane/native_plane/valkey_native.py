@@ -187,39 +187,20 @@ class NativeValkeyProcess(ValkeyProcess):
             f"cluster-announce-ip {link.address}",
             f"cluster-announce-tls-port {self.tls_port}",
             "cluster-preferred-endpoint-type hostname",
-            f"cluster-port {self.bus_port}",
             *link.renames.config_lines(),
             " ".join(module),
         ]
+
+    @property
+    def bind_address(self) -> str:
+        # The cluster bus and the replica's link: on the cache's own address only.
+        return self.link.address
 
     def write_config(self) -> None:
         if self.primary is not None:
             self._write_native_replica_config(self.primary)
             return
-        lines = [
-            f"port {self.repl_port}",  # the replica's link, inside the private namespace
-            "repl-diskless-sync-delay 0",
-            "repl-backlog-size 1mb",
-            "repl-ping-replica-period 1",
-            f"unixsocket {BIND_NAME}",
-            "unixsocketperm 700",
-            f"dir {self.workdir}",
-            "daemonize no",
-            f"logfile {self.log_path}",
-            f"aclfile {self.acl_path}",
-            f"appendonly {'no' if self.load_rdb_first else 'yes'}",
-            "appendfsync everysec",
-            "dbfilename dump.rdb",
-            'save ""',
-            f"maxmemory {self.maxmemory_bytes}",
-            "protected-mode no",
-            "io-threads 1",
-            "cluster-config-file nodes.conf",
-            # The cluster bus and the replica's link: on the cache's own address only.
-            f"bind {self.link.address}",
-            *serverless_config.config_lines(),
-            *self._native_lines(),
-        ]
+        lines = [*self.primary_config_lines(), "repl-ping-replica-period 1", *self._native_lines()]
         self.conf_path.write_text("\n".join(lines) + "\n")
 
     def _write_native_replica_config(self, primary: ValkeyProcess) -> None:
@@ -239,7 +220,8 @@ class NativeValkeyProcess(ValkeyProcess):
             "protected-mode no",
             "io-threads 1",
             "cluster-config-file nodes.conf",
-            f"bind {self.link.address}",
+            f"cluster-port {self.bus_port}",
+            f"bind {self.bind_address}",
             *serverless_config.config_lines(),
             *self._native_lines(),
         ]

@@ -142,7 +142,15 @@ class ValkeyProcess:
         if self.primary is not None:
             self._write_replica_config(self.primary)
             return
-        lines = [
+        self.conf_path.write_text("\n".join(self.primary_config_lines()) + "\n")
+
+    @property
+    def bind_address(self) -> str:
+        """Where the primary's TCP ports (replica link, cluster bus) listen."""
+        return "127.0.0.1"
+
+    def primary_config_lines(self) -> list[str]:
+        return [
             # TCP only for the replica, on the loopback of the private namespace.
             f"port {self.repl_port}",
             "repl-diskless-sync-delay 0",
@@ -166,10 +174,9 @@ class ValkeyProcess:
             # namespace when it has one (private_network), on the host's loopback otherwise.
             "cluster-config-file nodes.conf",
             f"cluster-port {self.bus_port}",
-            "bind 127.0.0.1",
+            f"bind {self.bind_address}",
             *serverless_config.config_lines(),
         ]
-        self.conf_path.write_text("\n".join(lines) + "\n")
 
     def _write_replica_config(self, primary: ValkeyProcess) -> None:
         lines = [
