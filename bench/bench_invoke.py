@@ -4,7 +4,8 @@ Measures, for the same trivial handler:
   cold    first invoke of a new function (new environment)   -- cloudlet, boto3
           (and on a second cloudlet with CLOUDLET_LAMBDA_PREWARM=0, for contrast)
   warm    invoke on a warm environment                        -- cloudlet, boto3
-  spawn   `python -c 'import app; app.handler({}, None)'` per call (a bare cold start)
+  spawn   `python -c 'import app; app.handler({}, None)'` per call (a bare cold start,
+          one before each cloudlet cold start, so both see the same machine)
   inproc  calling the handler in a warm in-process loop
   echo    an aiohttp echo server through a keep-alive urllib3 pool (the HTTP floor)
   floor   boto3's Invoke answered at once by an aiohttp server (boto3's own share)
@@ -30,6 +31,7 @@ import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,6 +40,9 @@ from goals import report  # noqa: E402
 SRC = "def handler(event, context):\n    return {'ok': True, 'echo': event}\n"
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+SETTLE_S = 0.5  # between cold starts: longer than a launcher takes to start (50-80 ms here)
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -72,7 +77,12 @@ def start_cloudlet(**extra: str) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("cloudlet did not start")
 
 
-def bench_cloudlet(url: str, n: int, cold_n: int, warm_up: int = 50) -> tuple[list[float], list[float]]:
+def bench_cloudlet(url: str, n: int, cold_n: int, warm_up: int = 50,
+                   peer: Callable[[], float] | None = None) -> tuple[list[float], list[float], list[float]]:
+    """(cold, warm, peer) latencies in ms. With `peer`, one peer sample is taken before each cold
+    start, so the cold starts and their peer see the same machine (a shared VM drifts by the minute).
+    Cold starts are SETTLE_S apart, so cloudlet's background work after the previous one (refilling
+    its launcher pool) is done and neither a cold start nor the peer's sample runs beside it."""
     import boto3
     from botocore.config import Config as BotoConfig
 
@@ -87,8 +97,12 @@ def bench_cloudlet(url: str, n: int, cold_n: int, warm_up: int = 50) -> tuple[li
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("app.py", SRC)
     cold: list[float] = []
+    peer_samples: list[float] = []
     names = []
     for _ in range(cold_n):
+        time.sleep(SETTLE_S)
+        if peer is not None:
+            peer_samples.append(peer())
         name = f"bench-{uuid.uuid4().hex[:8]}"
         names.append(name)
         lam.create_function(FunctionName=name, Role=role, Runtime="python3.12", Handler="app.handler",
@@ -109,19 +123,21 @@ def bench_cloudlet(url: str, n: int, cold_n: int, warm_up: int = 50) -> tuple[li
     for name in names:
         lam.delete_function(FunctionName=name)
     iam.delete_role(RoleName=role_name)
-    return cold, warm
+    return cold, warm, peer_samples
 
 
-def bench_spawn(n: int) -> list[float]:
+def spawner() -> Callable[[], float]:
+    """One bare cold start of the same handler per call: a fresh interpreter importing it (ms)."""
     d = tempfile.mkdtemp()
     Path(d, "app.py").write_text(SRC)
-    out = []
-    for _ in range(n):
+
+    def once() -> float:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import app; print(app.handler({}, None))"], cwd=d,
                        stdout=subprocess.DEVNULL, check=True)
-        out.append((time.perf_counter() - t) * 1000)
-    return out
+        return (time.perf_counter() - t) * 1000
+
+    return once
 
 
 def bench_inproc(n: int) -> list[float]:
@@ -218,14 +234,16 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--start", action="store_true", help="start a private cloudlet for the run")
     ap.add_argument("-n", type=int, default=500, help="warm invokes")
-    ap.add_argument("--cold", type=int, default=5, help="cold starts")
+    ap.add_argument("--cold", type=int, default=10, help="cold starts")
     args = ap.parse_args()
     proc = None
     url = os.environ.get("AWS_ENDPOINT_URL", "")
     if args.start or not url:
         proc, url = start_cloudlet()
     try:
-        cold, warm = bench_cloudlet(url, args.n, args.cold)
+        spawn_once = spawner()
+        spawn_once()  # the interpreter's files in the page cache, as they are for cloudlet's launchers
+        cold, warm, spawn = bench_cloudlet(url, args.n, args.cold, peer=spawn_once)
     finally:
         if proc is not None:
             proc.terminate()
@@ -233,11 +251,10 @@ def main() -> int:
     # The same cold starts without pre-started launchers, for contrast (not a goal).
     unpooled_proc, unpooled_url = start_cloudlet(CLOUDLET_LAMBDA_PREWARM="0")
     try:
-        unpooled, _ = bench_cloudlet(unpooled_url, 0, args.cold, warm_up=0)
+        unpooled, _, _ = bench_cloudlet(unpooled_url, 0, args.cold, warm_up=0)
     finally:
         unpooled_proc.terminate()
         unpooled_proc.wait(10)
-    spawn = bench_spawn(max(5, args.cold * 2))
     inproc = bench_inproc(args.n)
     echo = bench_echo(args.n)
     floor = bench_boto3_floor(args.n)
