@@ -98,10 +98,19 @@ class Invocation:
         self.cognito_identity = cognito_identity
         self.trace_id = trace_id()
         self.deadline_ms = 0
-        self.result: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.result: asyncio.Future[Outcome] = loop.create_future()
+        # Done once the caller's answer is written (the turn after run() ends): the runtime's 202
+        # waits for it, so the runtime's next poll does not compete with the answer (runtime_api).
+        self.answered: asyncio.Future[None] = loop.create_future()
         self.lines: list[tuple[int, str]] = []
         self.stream: ResponseStream | None = None  # set for a caller that reads the response as it streams
         self.wants_tail = False  # LogType=Tail: the answer carries the log, REPORT line included
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _report_status(outcome: Outcome) -> tuple[str, str | None]:
@@ -594,6 +603,13 @@ class Environment:
 
     # ---- one invoke --------------------------------------------------------------
     async def run(self, inv: Invocation) -> InvokeResult:
+        try:
+            return await self._run(inv)
+        finally:
+            # Scheduled from the caller's step, so it runs after that step has written the answer.
+            asyncio.get_running_loop().call_soon(_resolve, inv.answered)
+
+    async def _run(self, inv: Invocation) -> InvokeResult:
         self.settle()  # the previous invoke's REPORT goes before this one's START
         fv = self.fv
         self.state = EnvState.BUSY

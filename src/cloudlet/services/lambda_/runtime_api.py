@@ -169,8 +169,11 @@ class RuntimeApiServer:
             outcome, error_type = "error", TOO_LARGE
             body = json.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload size "
                                                f"({MAX_RESPONSE} bytes).", "errorType": TOO_LARGE}).encode()
-        if not env.complete(request_id, outcome, body, error_type):
+        inv = env.current
+        if inv is None or not env.complete(request_id, outcome, body, error_type):
             return _error(400, "InvalidRequestID", "Invalid request ID")
+        # The caller's answer goes out first; the runtime's next poll follows the 202.
+        await asyncio.shield(inv.answered)
         return _accepted()
 
     async def _streamed(self, env: Environment, request: web.BaseRequest, request_id: str) -> web.Response:
