@@ -696,13 +696,17 @@ class Environment:
             inv.stream.end()
         self.last_used = time.monotonic()
         if deferred:
-            # Nothing in the answer needs it: it runs right after the response is written, or
-            # before whatever next adds to this environment's log, ships it or kills it.
+            # Nothing in the answer needs it: it runs right after the response and the runtime's
+            # 202 are written (a turn after inv.answered), or before whatever next adds to this
+            # environment's log, ships it or kills it.
             self._closing = close
-            asyncio.get_running_loop().call_soon(self.settle)
+            inv.answered.add_done_callback(self._settle_soon)
         if self.state == EnvState.BUSY:
             self.state = EnvState.IDLE
         return result
+
+    def _settle_soon(self, _: asyncio.Future[None]) -> None:
+        asyncio.get_running_loop().call_soon(self.settle)
 
     def settle(self) -> None:
         """Run the last invoke's closing bookkeeping now, if it has not run yet."""

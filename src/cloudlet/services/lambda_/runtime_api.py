@@ -172,8 +172,9 @@ class RuntimeApiServer:
         inv = env.current
         if inv is None or not env.complete(request_id, outcome, body, error_type):
             return _error(400, "InvalidRequestID", "Invalid request ID")
-        # The caller's answer goes out first; the runtime's next poll follows the 202.
-        await asyncio.shield(inv.answered)
+        # The caller's answer goes out first; the runtime's next poll follows the 202. Then the
+        # invoke's closing log work (Environment._settle_soon), off both paths.
+        await inv.answered
         return _accepted()
 
     async def _streamed(self, env: Environment, request: web.BaseRequest, request_id: str) -> web.Response:
