@@ -226,12 +226,9 @@ class FrontDoor:
         call = Call(req, new_request_id(), request.remote or "127.0.0.1", too_large)
         resp = await self.dispatch(call)
         if access_log.isEnabledFor(logging.INFO):
-            # Written after the response goes out: the caller does not wait on the log's I/O. Two
-            # turns later, so that a Lambda runtime's 202 (woken a turn after an invoke's answer)
-            # goes out before it too.
-            loop = asyncio.get_running_loop()
-            loop.call_soon(
-                loop.call_soon, access_log.info, "%s %s %s %s %.1fms", call.service or "-", call.operation or "-",
+            # Written after the response goes out: the caller does not wait on the log's I/O.
+            asyncio.get_running_loop().call_soon(
+                access_log.info, "%s %s %s %s %.1fms", call.service or "-", call.operation or "-",
                 call.principal.arn if call.principal else "-", resp.status, (time.perf_counter() - t0) * 1000)
         headers = dict(resp.headers)
         headers.setdefault("x-amzn-RequestId", call.request_id)

@@ -606,8 +606,12 @@ class Environment:
         try:
             return await self._run(inv)
         finally:
-            # Scheduled from the caller's step, so it runs after that step has written the answer.
-            asyncio.get_running_loop().call_soon(_resolve, inv.answered)
+            # Resolved in the caller's step: the runtime's 202 (runtime_api) goes out at the next turn
+            # of the loop, after this step has written the caller's answer. The invoke's closing log
+            # work is queued after it, so it still runs before any request that comes next.
+            _resolve(inv.answered)
+            if self._closing is not None:
+                asyncio.get_running_loop().call_soon(self.settle)
 
     async def _run(self, inv: Invocation) -> InvokeResult:
         self.settle()  # the previous invoke's REPORT goes before this one's START
@@ -697,16 +701,12 @@ class Environment:
         self.last_used = time.monotonic()
         if deferred:
             # Nothing in the answer needs it: it runs right after the response and the runtime's
-            # 202 are written (a turn after inv.answered), or before whatever next adds to this
-            # environment's log, ships it or kills it.
+            # 202 are written (queued by run()), or before whatever next adds to this environment's
+            # log, ships it or kills it.
             self._closing = close
-            inv.answered.add_done_callback(self._settle_soon)
         if self.state == EnvState.BUSY:
             self.state = EnvState.IDLE
         return result
-
-    def _settle_soon(self, _: asyncio.Future[None]) -> None:
-        asyncio.get_running_loop().call_soon(self.settle)
 
     def settle(self) -> None:
         """Run the last invoke's closing bookkeeping now, if it has not run yet."""

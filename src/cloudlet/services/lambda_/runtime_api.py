@@ -173,7 +173,7 @@ class RuntimeApiServer:
         if inv is None or not env.complete(request_id, outcome, body, error_type):
             return _error(400, "InvalidRequestID", "Invalid request ID")
         # The caller's answer goes out first; the runtime's next poll follows the 202. Then the
-        # invoke's closing log work (Environment._settle_soon), off both paths.
+        # invoke's closing log work (Environment.run), off both paths.
         await inv.answered
         return _accepted()
 
