@@ -14,6 +14,7 @@ stay aiohttp's, as before. Node.js runtimes (which stream, with trailers) never 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import socket
 import time
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from cloudlet.services.lambda_.environment import Environment
     from cloudlet.services.lambda_.runtime_api import RuntimeApiServer, _EnvServer
 
+log = logging.getLogger(__name__)
+
 _NEXT = "/2018-06-01/runtime/invocation/next"
 _INVOCATION = "/2018-06-01/runtime/invocation/"
 _MAX_HEAD = 8190 + 128 * 8190  # past aiohttp's own line and header limits: aiohttp answers it
@@ -31,8 +34,6 @@ _MAX_HEAD = 8190 + 128 * 8190  # past aiohttp's own line and header limits: aioh
 _ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 # What aiohttp refuses to write into a header (a header-injection guard).
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_SERVER_ERROR = (b"<html><head><title>500 Internal Server Error</title></head><body>"
-                 b"<h1>500 Internal Server Error</h1>Server got itself in trouble</body></html>")
 
 _date_at = 0
 _date = ""
@@ -138,9 +139,9 @@ class FastPath(asyncio.Protocol):
             return
         body, headers = task.result()
         if any(_FORBIDDEN.search(v) for _, v in headers):
-            # aiohttp would refuse to write these headers: its answer is a 500 and the connection ends.
-            self._write(_response("500 Internal Server Error", [("Content-Type", "text/html; charset=utf-8"),
-                                                                ("Connection", "close")], _SERVER_ERROR))
+            # A client context holding control characters: aiohttp refuses to write such headers and
+            # drops the connection unanswered (the runtime then fails to get its invocation).
+            log.warning("invocation headers with control characters: the runtime's connection is closed")
             self.close()
             return
         self._write(_response("200 OK", [*headers, ("Content-Type", "application/json")], body))
