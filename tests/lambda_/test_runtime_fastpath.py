@@ -45,6 +45,8 @@ def handler(event, context):
                                     + "/response HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
                                     "Content-Length: 9\r\n\r\n\"no\"").encode()),
         "garbage": _exchange(b"HELLO\r\n\r\n"),
+        "bad_name": _exchange(b"POST /2018-06-01/runtime/invocation/bogus-5/response HTTP/1.1\r\nHost: x\r\n"
+                              b"Bad Name: 1\r\nContent-Length: 4\r\n\r\n\"no\""),
         "then_unknown": _exchange((bogus.format("bogus-4")).encode()
                                   + b"GET /2018-06-01/runtime/elsewhere HTTP/1.1\r\nHost: x\r\n\r\n"),
     }
@@ -81,4 +83,5 @@ def test_requests_the_fast_path_does_not_serve_get_the_runtime_apis_answers(boto
         # Two lengths (a smuggling attempt) for the function's own invocation: refused, not taken.
         assert _statuses(got["double_length"]) == ["400"] and "InvalidRequestID" not in got["double_length"]
         assert _statuses(got["garbage"]) == ["400"]
+        assert _statuses(got["bad_name"]) == ["400"] and "InvalidRequestID" not in got["bad_name"]
         assert _statuses(got["then_unknown"]) == ["400", "404"]

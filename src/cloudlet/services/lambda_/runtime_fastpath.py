@@ -14,6 +14,7 @@ stay aiohttp's, as before. Node.js runtimes (which stream, with trailers) never 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import socket
@@ -32,6 +33,8 @@ _INVOCATION = "/2018-06-01/runtime/invocation/"
 _MAX_HEAD = 8190 + 128 * 8190  # past aiohttp's own line and header limits: aiohttp answers it
 # A request id as cloudlet makes them (a UUID); anything else is aiohttp's to route and refuse.
 _ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+# A header name as HTTP defines it (a token).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # What aiohttp refuses to write into a header (a header-injection guard).
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -73,7 +76,8 @@ class FastPath(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no asyncio.Transport subclass
         sock = transport.get_extra_info("socket")
         if sock is not None:  # as aiohttp does: small answers leave at once
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.fast.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -201,7 +205,7 @@ def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]] | None:
     headers: dict[str, str] = {}
     for line in lines[1:]:
         name, colon, value = line.partition(":")
-        if not colon or not name or name != name.strip() or "\n" in line or "\r" in line:
+        if not colon or not _TOKEN.fullmatch(name) or "\n" in line or "\r" in line:
             return None  # folded, malformed or smuggled lines: aiohttp's to judge
         key = name.lower()
         if key in ("transfer-encoding", "expect", "connection", "upgrade") or (key == "content-length"
