@@ -24,6 +24,8 @@ from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import quote, unquote
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 from cloudlet.core.identity import Credential, CredentialRegistry
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -102,13 +104,17 @@ class Verified:
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     """Case-insensitive single header lookup on any mapping."""
     v = headers.get(name)
-    if v is not None:
-        return v
+    if v is not None or isinstance(headers, _CASELESS):
+        return v  # a multidict's own lookup ignores case already: no walk for an absent header
     low = name.lower()
     for k, val in headers.items():
         if k.lower() == low:
             return val
     return None
+
+
+# The front door's header types, whose lookups ignore case (CIMultiDictProxy is aiohttp's).
+_CASELESS = (CIMultiDict, CIMultiDictProxy)
 
 
 def _header_all(headers: Mapping[str, str], name: str) -> list[str]:
@@ -357,6 +363,7 @@ def _fmt(ts: float) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ts))
 
 
+@functools.lru_cache(maxsize=64)
 def parse_amz_date(value: str) -> float | None:
     """YYYYMMDDTHHMMSSZ -> epoch seconds (None if malformed)."""
     if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (value[:8] + value[9:15]).isdigit():

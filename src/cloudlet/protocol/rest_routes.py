@@ -73,7 +73,7 @@ class Router:
         candidates.append(raw_path[:-1] if raw_path.endswith("/") and len(raw_path) > 1 else raw_path + "/")
         for path in candidates:
             for route in routes:
-                if any(k not in keys or (v is not None and keys[k] != v) for k, v in route.pins):
+                if route.pins and any(k not in keys or (v is not None and keys[k] != v) for k, v in route.pins):
                     continue
                 m = route.pattern.fullmatch(path)
                 if m:

@@ -98,10 +98,19 @@ class Invocation:
         self.cognito_identity = cognito_identity
         self.trace_id = trace_id()
         self.deadline_ms = 0
-        self.result: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.result: asyncio.Future[Outcome] = loop.create_future()
+        # Done once the caller's answer is written (the turn after run() ends): the runtime's 202
+        # waits for it, so the runtime's next poll does not compete with the answer (runtime_api).
+        self.answered: asyncio.Future[None] = loop.create_future()
         self.lines: list[tuple[int, str]] = []
         self.stream: ResponseStream | None = None  # set for a caller that reads the response as it streams
         self.wants_tail = False  # LogType=Tail: the answer carries the log, REPORT line included
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _report_status(outcome: Outcome) -> tuple[str, str | None]:
@@ -594,6 +603,17 @@ class Environment:
 
     # ---- one invoke --------------------------------------------------------------
     async def run(self, inv: Invocation) -> InvokeResult:
+        try:
+            return await self._run(inv)
+        finally:
+            # Resolved in the caller's step: the runtime's 202 (runtime_api) goes out at the next turn
+            # of the loop, after this step has written the caller's answer. The invoke's closing log
+            # work is queued after it, so it still runs before any request that comes next.
+            _resolve(inv.answered)
+            if self._closing is not None:
+                asyncio.get_running_loop().call_soon(self.settle)
+
+    async def _run(self, inv: Invocation) -> InvokeResult:
         self.settle()  # the previous invoke's REPORT goes before this one's START
         fv = self.fv
         self.state = EnvState.BUSY
@@ -680,10 +700,10 @@ class Environment:
             inv.stream.end()
         self.last_used = time.monotonic()
         if deferred:
-            # Nothing in the answer needs it: it runs right after the response is written, or
-            # before whatever next adds to this environment's log, ships it or kills it.
+            # Nothing in the answer needs it: it runs right after the response and the runtime's
+            # 202 are written (queued by run()), or before whatever next adds to this environment's
+            # log, ships it or kills it.
             self._closing = close
-            asyncio.get_running_loop().call_soon(self.settle)
         if self.state == EnvState.BUSY:
             self.state = EnvState.IDLE
         return result

@@ -21,6 +21,7 @@ from aiohttp.web_protocol import RequestHandler
 from multidict import CIMultiDictProxy
 
 from cloudlet.services.lambda_.response_stream import error_from_trailers
+from cloudlet.services.lambda_.runtime_fastpath import FastPath
 
 if TYPE_CHECKING:
     from cloudlet.services.lambda_.environment import Environment
@@ -53,6 +54,13 @@ def _error(status: int, error_type: str, message: str) -> web.Response:
     return web.Response(status=status, body=body.encode(), content_type="application/json")
 
 
+def invalid_request_id() -> tuple[str, str, bytes]:
+    """The answer to a result for an invocation that is not the environment's current one
+    (status line, content type, body), as _error gives it."""
+    body = json.dumps({"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"})
+    return "400 Bad Request", "application/json", body.encode()
+
+
 def _accepted() -> web.Response:
     return web.Response(status=202, body=b'{"status":"OK"}', content_type="application/json")
 
@@ -77,6 +85,11 @@ class _EnvServer(web.Server):
         self.api = api
         self.env = env
         self.listener: asyncio.AbstractServer | None = None
+        self.fast: set[FastPath] = set()  # connections served by runtime_fastpath (not handed over)
+
+    def protocol(self) -> asyncio.Protocol:
+        """A new connection's protocol: the fast path for a Python runtime, aiohttp for Node.js."""
+        return self() if self.env.runtime.node is not None else FastPath(self)
 
     def __call__(self) -> RequestHandler:
         handler = super().__call__()
@@ -124,7 +137,7 @@ class RuntimeApiServer:
         """Serve env's Runtime API on a listening socket (made here or inside its sandbox)."""
         server = _EnvServer(self, env)
         sock.setblocking(False)
-        server.listener = await asyncio.get_running_loop().create_server(server, sock=sock, backlog=256)
+        server.listener = await asyncio.get_running_loop().create_server(server.protocol, sock=sock, backlog=256)
         self._servers[env] = server
 
     async def listen(self, env: Environment) -> int:
@@ -143,21 +156,28 @@ class RuntimeApiServer:
             return
         if server.listener is not None:
             server.listener.close()
+        for conn in list(server.fast):
+            conn.close()
         await server.shutdown(0.1)
 
-    async def next(self, env: Environment) -> web.StreamResponse:
+    async def next_parts(self, env: Environment) -> tuple[bytes, list[tuple[str, str]]]:
+        """The next invocation's event and headers, once there is one."""
         inv = await env.next_invocation()
-        headers = {
-            "Lambda-Runtime-Aws-Request-Id": inv.request_id,
-            "Lambda-Runtime-Deadline-Ms": str(inv.deadline_ms),
-            "Lambda-Runtime-Invoked-Function-Arn": inv.invoked_arn,
-            "Lambda-Runtime-Trace-Id": inv.trace_id,
-        }
+        headers = [
+            ("Lambda-Runtime-Aws-Request-Id", inv.request_id),
+            ("Lambda-Runtime-Deadline-Ms", str(inv.deadline_ms)),
+            ("Lambda-Runtime-Invoked-Function-Arn", inv.invoked_arn),
+            ("Lambda-Runtime-Trace-Id", inv.trace_id),
+        ]
         if inv.client_context:
-            headers["Lambda-Runtime-Client-Context"] = inv.client_context
+            headers.append(("Lambda-Runtime-Client-Context", inv.client_context))
         if inv.cognito_identity:
-            headers["Lambda-Runtime-Cognito-Identity"] = inv.cognito_identity
-        return web.Response(status=200, body=inv.payload, headers=headers, content_type="application/json")
+            headers.append(("Lambda-Runtime-Cognito-Identity", inv.cognito_identity))
+        return inv.payload, headers
+
+    async def next(self, env: Environment) -> web.StreamResponse:
+        payload, headers = await self.next_parts(env)
+        return web.Response(status=200, body=payload, headers=dict(headers), content_type="application/json")
 
     async def complete(self, env: Environment, request: web.BaseRequest, request_id: str, outcome: str) -> web.Response:
         if outcome == "ok" and request.headers.get(RESPONSE_MODE_HEADER, "").lower() == "streaming":
@@ -169,8 +189,12 @@ class RuntimeApiServer:
             outcome, error_type = "error", TOO_LARGE
             body = json.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload size "
                                                f"({MAX_RESPONSE} bytes).", "errorType": TOO_LARGE}).encode()
-        if not env.complete(request_id, outcome, body, error_type):
+        inv = env.current
+        if inv is None or not env.complete(request_id, outcome, body, error_type):
             return _error(400, "InvalidRequestID", "Invalid request ID")
+        # The caller's answer goes out first; the runtime's next poll follows the 202. Then the
+        # invoke's closing log work (Environment.run), off both paths.
+        await inv.answered
         return _accepted()
 
     async def _streamed(self, env: Environment, request: web.BaseRequest, request_id: str) -> web.Response:
