@@ -109,11 +109,6 @@ class RenamingAdminClient(AdminClient):
 
 
 class NativeValkeyProcess(ValkeyProcess):
-    # The script watch keeps its logged-in connection until valkey answers BUSY (after
-    # lua-time-limit, 5 s): a new login then would fail, valkey lets no module block a client
-    # (the verifier's AUTH) while a script runs.
-    script_ping_timeout_s = 30.0
-
     def __init__(
         self,
         binary: str,
