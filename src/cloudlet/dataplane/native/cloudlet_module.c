@@ -12,6 +12,9 @@
  * and the answer line decides: "OK <acl user>", "ADMIN" (cloudlet's own module user, which no
  * ACL command shows), "ERR <reply>" (refused with that reply as sent), "NEXT" (valkey's own ACL
  * passwords). No answer within 10 s, or no verifier: "-ERR service is not available".
+ * valkey refuses to block a client while a script or function runs (the BUSY state, where AUTH
+ * and HELLO are still served) or inside EXEC; then the verifier is asked on the main thread,
+ * bounded by SYNC_VERIFY_TIMEOUT_MS, and its answer applied the same way (see auth_callback).
  *
  * Commands: a command filter (which valkey also runs for Lua's server.call) sees every request
  * before valkey looks its name up, and
@@ -41,6 +44,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MOD_OK 0
@@ -52,7 +56,10 @@
 #define REPLY_ARRAY 3
 #define REPLY_NULL 4
 #define ANSWER_MAX 1024
-#define VERIFY_TIMEOUT_S 10
+#define VERIFY_TIMEOUT_MS 10000
+#define SYNC_VERIFY_TIMEOUT_MS 5000 /* the main thread waits: shorter than the thread's wait */
+#define CTX_FLAGS_LUA (1 << 0)      /* a script or function is running (valkey's scriptIsRunning) */
+#define CTX_FLAGS_MULTI (1 << 1)    /* inside EXEC */
 #define VERIFY_STACK (128 * 1024)
 #define MAX_CONTAINERS 16
 #define MAX_SUBS 32
@@ -94,6 +101,7 @@ static void *(*GetBlockedClientPrivateData)(Ctx *);
 static int (*AuthenticateClientWithACLUser)(Ctx *, const char *, size_t, UserChanged, void *, uint64_t *);
 static int (*AuthenticateClientWithUser)(Ctx *, User *, UserChanged, void *, uint64_t *);
 static unsigned long long (*GetClientId)(Ctx *);
+static int (*GetContextFlags)(Ctx *);
 static int (*GetClientInfoById)(void *, uint64_t);
 static Str *(*GetClientUserNameById)(Ctx *, uint64_t);
 static const char *(*StringPtrLen)(const Str *, size_t *);
@@ -239,8 +247,26 @@ typedef struct Request {
     char answer[ANSWER_MAX]; /* the verifier's line, without "\n"; "" when it failed */
 } Request;
 
-static int write_all(int fd, const char *p, size_t n) {
+static long long monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Bounds the socket's next connect/read/write by what is left until DEADLINE; -1: none left. */
+static int until(int fd, long long deadline) {
+    long long left = deadline - monotonic_ms();
+    if (left <= 0) return -1;
+    struct timeval tv = {(time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000)};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) /* SNDTIMEO bounds connect too */
+        return -1;
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n, long long deadline) {
     while (n) {
+        if (until(fd, deadline) < 0) return -1;
         ssize_t w = write(fd, p, n);
         if (w <= 0) return -1;
         p += w;
@@ -249,22 +275,22 @@ static int write_all(int fd, const char *p, size_t n) {
     return 0;
 }
 
-static void ask_verifier(Request *r) {
+/* The whole exchange (connect, request, answer line) ends within TIMEOUT_MS. */
+static void ask_verifier(Request *r, long long timeout_ms) {
+    long long deadline = monotonic_ms() + timeout_ms;
     r->answer[0] = '\0';
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return;
-    struct timeval tv = {VERIFY_TIMEOUT_S, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     memcpy(addr.sun_path, verifier_path, sizeof verifier_path);
     char head[128];
     int hn = snprintf(head, sizeof head, "%llu %s %u %zu %zu\n", r->client_id, r->peer, r->port, r->user_len,
                       r->pass_len);
     size_t got = 0;
-    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0 && write_all(fd, head, (size_t)hn) == 0 &&
-        write_all(fd, r->user, r->user_len) == 0 && write_all(fd, r->pass, r->pass_len) == 0) {
-        while (got < ANSWER_MAX - 1) {
+    if (until(fd, deadline) == 0 && connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        write_all(fd, head, (size_t)hn, deadline) == 0 && write_all(fd, r->user, r->user_len, deadline) == 0 &&
+        write_all(fd, r->pass, r->pass_len, deadline) == 0) {
+        while (got < ANSWER_MAX - 1 && until(fd, deadline) == 0) {
             ssize_t n = read(fd, r->answer + got, ANSWER_MAX - 1 - got);
             if (n <= 0) break;
             got += (size_t)n;
@@ -280,7 +306,7 @@ static void ask_verifier(Request *r) {
 
 static void *verify_thread(void *arg) {
     Request *r = arg;
-    ask_verifier(r);
+    ask_verifier(r, VERIFY_TIMEOUT_MS);
     UnblockClient(r->bc, r);
     return NULL;
 }
@@ -294,12 +320,8 @@ static void free_request(Ctx *ctx, void *privdata) {
     free(r);
 }
 
-/* Called again for the blocked client once the verifier answered. */
-static int auth_reply(Ctx *ctx, Str *username, Str *password, Str **err) {
-    (void)username;
-    (void)password;
-    Request *r = GetBlockedClientPrivateData(ctx);
-    const char *a = r ? r->answer : "";
+/* The verifier's answer A decides the login of CTX's client (blocked or not). */
+static int apply_answer(Ctx *ctx, const char *a, Str **err) {
     if (strncmp(a, "OK ", 3) == 0) {
         if (AuthenticateClientWithACLUser(ctx, a + 3, strlen(a + 3), NULL, NULL, NULL) != MOD_OK)
             *err = NULL; /* the ACL user is gone or off: valkey's WRONGPASS */
@@ -322,8 +344,15 @@ static int auth_reply(Ctx *ctx, Str *username, Str *password, Str **err) {
     return AUTH_HANDLED;
 }
 
+/* Called again for the blocked client once the verifier answered. */
+static int auth_reply(Ctx *ctx, Str *username, Str *password, Str **err) {
+    (void)username;
+    (void)password;
+    Request *r = GetBlockedClientPrivateData(ctx);
+    return apply_answer(ctx, r ? r->answer : "", err);
+}
+
 static int auth_callback(Ctx *ctx, Str *username, Str *password, Str **err) {
-    (void)err;
     Request *r = calloc(1, sizeof *r);
     if (!r) return AUTH_NOT_HANDLED;
     const char *u = StringPtrLen(username, &r->user_len);
@@ -346,6 +375,18 @@ static int auth_callback(Ctx *ctx, Str *username, Str *password, Str **err) {
     for (char *c = r->peer; *c; c++)
         if (isspace((unsigned char)*c)) *c = '_'; /* never split the request line */
     if (!r->peer[0]) strcpy(r->peer, "?");
+    if (GetContextFlags(ctx) & (CTX_FLAGS_LUA | CTX_FLAGS_MULTI)) {
+        /* valkey 8 (module.c, moduleBlockClient) will not block a client while a script or
+         * function runs, nor inside EXEC: it would answer "Blocking module command called from
+         * Lua script". A script past busy-script-time still lets AUTH/HELLO through (allow-busy):
+         * on AWS and the proxy that login succeeds and the client's commands then get BUSY. So
+         * decide here, on the main thread: the verifier is cloudlet's asyncio process, which
+         * never waits on this valkey to answer, and the wait is bounded all the same. */
+        ask_verifier(r, SYNC_VERIFY_TIMEOUT_MS);
+        int result = apply_answer(ctx, r->answer, err);
+        free_request(NULL, r);
+        return result;
+    }
     r->bc = BlockClientOnAuth(ctx, auth_reply, free_request);
     pthread_t tid;
     pthread_attr_t attr;
@@ -596,6 +637,7 @@ static int load_api(void) {
            API("GetBlockedClientPrivateData", GetBlockedClientPrivateData) &&
            API("AuthenticateClientWithACLUser", AuthenticateClientWithACLUser) &&
            API("AuthenticateClientWithUser", AuthenticateClientWithUser) && API("GetClientId", GetClientId) &&
+           API("GetContextFlags", GetContextFlags) &&
            API("GetClientInfoById", GetClientInfoById) && API("GetClientUserNameById", GetClientUserNameById) &&
            API("StringPtrLen", StringPtrLen) && API("CreateString", CreateString) &&
            API("FreeString", FreeString) && API("StringToLongLong", StringToLongLong) &&

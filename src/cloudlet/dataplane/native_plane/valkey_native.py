@@ -109,11 +109,6 @@ class RenamingAdminClient(AdminClient):
 
 
 class NativeValkeyProcess(ValkeyProcess):
-    # The script watch keeps its logged-in connection until valkey answers BUSY (after
-    # lua-time-limit, 5 s): a new login then would fail, valkey lets no module block a client
-    # (the verifier's AUTH) while a script runs.
-    script_ping_timeout_s = 30.0
-
     def __init__(
         self,
         binary: str,
@@ -228,9 +223,15 @@ class NativeValkeyProcess(ValkeyProcess):
         self.conf_path.write_text("\n".join(lines) + "\n")
 
     def write_initial_acl(self) -> None:
-        # No admin ACL user: cloudlet's admin is the module's own user, which ACL never shows.
+        # No admin ACL user: cloudlet's admin is the module's own user, which ACL never shows;
+        # the one a data dir kept from the proxy data plane would show in ACL LIST/USERS.
         if not self.acl_path.exists():
             self.acl_path.write_text(f"user default {self.default_rules}\n")
+            return
+        lines = self.acl_path.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if not line.startswith(f"user {ADMIN_USER} ")]
+        if kept != lines:
+            self.acl_path.write_text("".join(kept))
 
     # ---- process
     async def _spawn(self) -> None:

@@ -205,12 +205,15 @@ class ValkeyProcess:
         return f"masterauth {self.admin_password}\n".encode()
 
     def write_initial_acl(self) -> None:
+        admin = f"user {ADMIN_USER} on #{acl_hash(self.admin_password)} ~* &* +@all\n"
         if self.acl_path.exists():
+            # A data dir last run by the native data plane has no admin ACL user (its admin is
+            # the module's own user): cloudlet's connections need it back.
+            text = self.acl_path.read_text()
+            if not any(line.startswith(f"user {ADMIN_USER} ") for line in text.splitlines()):
+                self.acl_path.write_text(admin + text)
             return
-        self.acl_path.write_text(
-            f"user {ADMIN_USER} on #{acl_hash(self.admin_password)} ~* &* +@all\n"
-            f"user default {self.default_rules}\n"
-        )
+        self.acl_path.write_text(admin + f"user default {self.default_rules}\n")
 
     async def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
