@@ -17,7 +17,12 @@ valkey terminates TLS itself on the sockets cloudlet accepts, cloudlet decides e
 through its valkey module; "native"/"native fn" columns). A second peer, a bare valkey-server
 --tls in cluster mode (all slots on itself, as a cache's valkey runs), is measured too: the
 "vs cluster" column is the native host side's throughput over it, informative only (cluster
-mode itself costs valkey ~20% at pipeline 16).
+mode itself costs valkey ~20% at pipeline 16). A third, the same-engine peer, is bare
+valkey-servers --tls with exactly the engine settings of the native cache's valkeys (read from
+their valkey.conf: cluster mode, AOF, maxclients, renamed commands, the attached cluster
+replica, ...) and the cache's ACL users, but without cloudlet's module, hand-off shim or
+verifier: the "vs engine" column (native host over it, informative) is what cloudlet's own
+parts cost, apart from what the engine a cache runs costs.
 
 Prints a table, then per case and side (host, function, native, native fn) two GOAL lines: throughput (requests of SET and GET
 over their time together) >= 0.9 of the peer's, and p99 (the worse of SET's and GET's)
@@ -138,6 +143,99 @@ def start_bare_valkey(work: Path, data_dir: Path, cluster: bool = False) -> tupl
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("bare valkey-server did not listen")
+
+
+# Lines of a native cache's valkey.conf that are about where it runs, not how its engine works:
+# the same-engine peer puts its own in their place (and has no module, shim or verifier).
+PLACE_DIRECTIVES = frozenset({
+    "port", "bind", "dir", "logfile", "aclfile", "unixsocket", "unixsocketperm", "cluster-config-file",
+    "cluster-port", "tls-port", "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-auth-clients",
+    "tls-replication", "tls-cluster", "cluster-announce-hostname", "cluster-announce-ip",
+    "cluster-announce-tls-port", "cluster-preferred-endpoint-type", "loadmodule", "masteruser",
+})
+PEER_ADMIN, PEER_ADMIN_PASSWORD = "peer-admin", "peer-admin-password-123456"
+
+
+def engine_lines(conf: Path) -> list[str]:
+    """The engine settings of a native cache's valkey (its valkey.conf without PLACE_DIRECTIVES)."""
+    return [line for line in conf.read_text().splitlines()
+            if line.strip() and line.split()[0].lower() not in PLACE_DIRECTIVES]
+
+
+def peer_acl(cache_acl: Path) -> str:
+    """The cache's ACL users with their rules as they are; each logs in with PASSWORD here (no
+    verifier), and an admin user sets up the cluster (the cache's users may not)."""
+    lines = []
+    for line in cache_acl.read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["user"] and words[1] != "default":
+            words = [w for w in words if not w.startswith(("#", ">"))] + [f">{PASSWORD}"]
+        lines.append(" ".join(words))
+    lines.append(f"user {PEER_ADMIN} on >{PEER_ADMIN_PASSWORD} ~* &* +@all")
+    return "\n".join(lines) + "\n"
+
+
+def admin_cli(sock: Path, *args: str) -> str:
+    out = subprocess.run(["valkey-cli", "-s", str(sock), "--user", PEER_ADMIN, "-a", PEER_ADMIN_PASSWORD,
+                          "--no-auth-warning", *args], capture_output=True, text=True, timeout=10)
+    return out.stdout
+
+
+def start_same_engine_peer(work: Path, data_dir: Path, cache_dir: Path) -> tuple[list[subprocess.Popen[bytes]], int]:
+    """The same-engine peer: bare valkey-servers --tls with exactly the engine settings of the native
+    cache in CACHE_DIR (its primary's and replica's valkey.conf: cluster mode owning all slots, AOF,
+    maxclients, renamed commands, ...), the same ACL users, and the attached cluster replica; without
+    cloudlet's module, hand-off shim or verifier. Returns both processes and the primary's TLS port."""
+    chain, key = issue_server_cert(data_dir, ["localhost"], ["127.0.0.1"])
+    procs: list[subprocess.Popen[bytes]] = []
+    nodes: list[tuple[Path, int, int, int]] = []  # (admin socket, TLS port, TCP port, bus port)
+    try:
+        for name, conf in (("primary", cache_dir / "valkey.conf"), ("replica", cache_dir / "replica" / "valkey.conf")):
+            d = work / name
+            d.mkdir(parents=True)
+            (d / "tls.crt").write_bytes(chain)
+            (d / "tls.key").write_bytes(key)
+            (d / "tls.key").chmod(0o600)
+            (d / "users.acl").write_text(peer_acl(conf.parent / "users.acl"))
+            tls_port, port, bus = free_port(), free_port(), free_port()
+            lines = [*engine_lines(conf), f"port {port}", "bind 127.0.0.1", f"dir {d}", f"logfile {d / 'valkey.log'}",
+                     f"aclfile {d / 'users.acl'}", f"unixsocket {d / 'valkey.sock'}", "unixsocketperm 700",
+                     "cluster-config-file nodes.conf", f"cluster-port {bus}", f"tls-port {tls_port}",
+                     f"tls-cert-file {d / 'tls.crt'}", f"tls-key-file {d / 'tls.key'}",
+                     f"tls-ca-cert-file {ca_cert_path(data_dir)}", "tls-auth-clients no", "tls-replication no",
+                     "tls-cluster no"]
+            if name == "replica":
+                lines += [f"masteruser {PEER_ADMIN}", f"masterauth {PEER_ADMIN_PASSWORD}"]
+            procs.append(subprocess.Popen(["valkey-server", "-"], stdin=subprocess.PIPE,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            assert procs[-1].stdin is not None
+            procs[-1].stdin.write(("\n".join(lines) + "\n").encode())
+            procs[-1].stdin.close()
+            nodes.append((d / "valkey.sock", tls_port, port, bus))
+        (primary, tls_port, port, bus), (replica, _, _, _) = nodes
+        deadline = time.time() + 20
+
+        def until(check: Callable[[], bool], what: str) -> None:
+            while not check():
+                if time.time() > deadline or any(p.poll() is not None for p in procs):
+                    raise RuntimeError(f"same-engine peer: {what}")
+                time.sleep(0.05)
+
+        until(lambda: "PONG" in admin_cli(primary, "PING") and "PONG" in admin_cli(replica, "PING"), "no answer")
+        admin_cli(primary, "CLUSTER", "SET-CONFIG-EPOCH", "1")
+        admin_cli(primary, "CLUSTER", "ADDSLOTSRANGE", "0", "16383")
+        primary_id = admin_cli(primary, "CLUSTER", "MYID").strip()
+        admin_cli(replica, "CLUSTER", "MEET", "127.0.0.1", str(port), str(bus))
+        until(lambda: primary_id in admin_cli(replica, "CLUSTER", "NODES")
+              and "OK" in admin_cli(replica, "CLUSTER", "REPLICATE", primary_id), "the replica did not join")
+        until(lambda: "master_link_status:up" in admin_cli(replica, "INFO", "replication")
+              and "cluster_state:ok" in admin_cli(primary, "CLUSTER", "INFO"), "the replica did not sync")
+        return procs, tls_port
+    except BaseException:
+        for p in procs:
+            p.kill()
+            p.wait()
+        raise
 
 
 def iam_token(user: str) -> str:
@@ -277,6 +375,11 @@ def main() -> int:
         native = None
     bare, bare_port = start_bare_valkey(data / "bare", data / "cloudlet")
     clustered, cluster_port = start_bare_valkey(data / "bare-cluster", data / "cloudlet", cluster=True)
+    engine: list[subprocess.Popen[bytes]] = []
+    engine_port = 0
+    if native is not None:
+        engine, engine_port = start_same_engine_peer(data / "engine", data / "cloudlet",
+                                                     native.data / "elasticache" / "caches" / CACHE)
     # side -> (how it runs, the cloudlet it measures, whether it runs in the function)
     sides: dict[str, tuple[Callable[[list[str]], Run], Cloudlet, bool]] = {"host": (on_host, cloudlet, False)}
     if cloudlet.function is not None:
@@ -289,22 +392,29 @@ def main() -> int:
     try:
         print(f"valkey-benchmark SET/GET -d 3, median of {args.repeat}, load average {os.getloadavg()[0]:.2f}; "
               f"peer: valkey-server --tls 127.0.0.1:{bare_port}; cluster peer: the same in cluster mode; "
-              f"proxy cloudlet: {cloudlet.hostname} ({cloudlet.address})"
+              + ("same-engine peer: the native cache's engine settings and replica; " if engine else "")
+              + f"proxy cloudlet: {cloudlet.hostname} ({cloudlet.address})"
               + (f"; native cloudlet: {native.address}" if native is not None else ""))
-        print(f"{'user':<9}{'conns':>6}{'P':>4}  {'peer rps':>10}{'p99':>7}{'cluster':>9}  "
+        print(f"{'user':<9}{'conns':>6}{'P':>4}  {'peer rps':>10}{'p99':>7}{'cluster':>9}"
+              + (f"{'engine':>9}" if engine else "") + "  "
               + "".join(f"{s + ' rps':>{width(s)}}{'p99':>7}{'ratio':>7}" for s in sides)
-              + (f"{'vs cluster':>11}" if native is not None else ""))
+              + (f"{'vs cluster':>11}" if native is not None else "") + (f"{'vs engine':>10}" if engine else ""))
         for user in ("password", "iam"):
             name = PW_USER if user == "password" else IAM_USER
             for clients in (int(c) for c in args.c.split(",")):
                 for pipeline in (int(p) for p in args.P.split(",")):
                     n = requests(args.n, clients, pipeline)
                     runs: dict[str, list[Run]] = {"peer": [], "cluster": [], **{s: [] for s in sides}}
+                    if engine:
+                        runs["engine"] = []
                     for _ in range(args.repeat):
                         runs["peer"].append(on_host(
                             benchmark_argv("127.0.0.1", bare_port, name, PASSWORD, clients, pipeline, n)))
                         runs["cluster"].append(on_host(
                             benchmark_argv("127.0.0.1", cluster_port, name, PASSWORD, clients, pipeline, n)))
+                        if engine:
+                            runs["engine"].append(on_host(
+                                benchmark_argv("127.0.0.1", engine_port, name, PASSWORD, clients, pipeline, n)))
                         for side, (run, target, inside) in sides.items():
                             secret = iam_token(name) if user == "iam" else PASSWORD
                             host = target.hostname if inside else target.address
@@ -312,7 +422,8 @@ def main() -> int:
                     med = {s: Run(statistics.median(r.rps for r in rs), statistics.median(r.p99 for r in rs))
                            for s, rs in runs.items()}
                     peer = med["peer"]
-                    row = f"{user:<9}{clients:>6}{pipeline:>4}  {peer.rps:>10.0f}{peer.p99:>7.2f}{med['cluster'].rps:>9.0f}  "
+                    row = (f"{user:<9}{clients:>6}{pipeline:>4}  {peer.rps:>10.0f}{peer.p99:>7.2f}{med['cluster'].rps:>9.0f}"
+                           + (f"{med['engine'].rps:>9.0f}" if engine else "") + "  ")
                     for side in sides:
                         got = med[side]
                         row += f"{got.rps:>{width(side)}.0f}{got.p99:>7.2f}{got.rps / peer.rps:>7.2f}"
@@ -321,12 +432,14 @@ def main() -> int:
                         goals.append(goal(case + " p99", got.p99, peer.p99, "ms", "<=", P99_TARGET))
                     if "native" in med:
                         row += f"{med['native'].rps / med['cluster'].rps:>11.2f}"
+                    if engine:
+                        row += f"{med['native'].rps / med['engine'].rps:>10.2f}"
                     print(row, flush=True)
     finally:
         cloudlet.stop()
         if native is not None:
             native.stop()
-        for proc in (bare, clustered):
+        for proc in (bare, clustered, *engine):
             proc.terminate()
             proc.wait(5)
         shutil.rmtree(data, ignore_errors=True)

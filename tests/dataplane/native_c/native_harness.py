@@ -7,6 +7,7 @@ server here, recording every question), the commands serverless lacks renamed to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -16,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -42,6 +44,9 @@ class Verifier:
     requests: list[tuple[str, str, int, bytes, bytes]] = field(default_factory=list)
     silent: bool = False
     delay: float = 0.0  # seconds before each answer
+    keep: bool = False  # several questions per connection, one after the other (as cloudlet's verifier)
+    connections: int = 0  # connections accepted
+    open_conns: list[socket.socket] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -55,23 +60,37 @@ class Verifier:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
+            self.connections += 1
+            self.open_conns.append(conn)
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn: socket.socket) -> None:
         with conn:
             f = conn.makefile("rb")
-            head = f.readline(256).split()
-            client_id, ip, port, ulen, plen = head[0].decode(), head[1].decode(), int(head[2]), int(head[3]), int(head[4])
-            user, password = f.read(ulen), f.read(plen)
-            self.requests.append((client_id, ip, port, user, password))
-            if self.silent:
-                time.sleep(30)
-                return
-            time.sleep(self.delay)
-            conn.sendall(self.answers.get((user, password), b"NEXT") + b"\n")
+            while self._answer_one(conn, f) and self.keep:
+                pass
+
+    def _answer_one(self, conn: socket.socket, f: Any) -> bool:
+        """Answer one question; False when the module closed the connection."""
+        head = f.readline(256).split()
+        if not head:
+            return False
+        client_id, ip, port, ulen, plen = head[0].decode(), head[1].decode(), int(head[2]), int(head[3]), int(head[4])
+        user, password = f.read(ulen), f.read(plen)
+        self.requests.append((client_id, ip, port, user, password))
+        if self.silent:
+            time.sleep(30)
+            return False
+        time.sleep(self.delay)
+        conn.sendall(self.answers.get((user, password), b"NEXT") + b"\n")
+        return True
 
     def close(self) -> None:
+        """Stop listening and end every connection (as a restarted cloudlet's verifier would)."""
         self.sock.close()
+        for conn in self.open_conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
         self.path.unlink(missing_ok=True)
 
 

@@ -11,7 +11,19 @@ import redis
 
 from cloudlet.dataplane import replies as wording
 
-from .native_harness import ADMIN_PW, APP, APP_PW, LOCAL, LOCAL_PW, WRONGPASS, NativeValkey, encode, raw, replies
+from .native_harness import (
+    ADMIN_PW,
+    APP,
+    APP_PW,
+    LOCAL,
+    LOCAL_PW,
+    WRONGPASS,
+    NativeValkey,
+    Verifier,
+    encode,
+    raw,
+    replies,
+)
 
 
 def test_login_is_the_verifiers_with_the_peer_address(cache: NativeValkey) -> None:
@@ -119,6 +131,30 @@ def test_clients_gone_while_their_login_is_decided(own_cache: NativeValkey) -> N
     own_cache.verifier.delay = 0
     assert own_cache.proc.poll() is None
     assert own_cache.client().ping()
+
+
+def test_steady_logins_reuse_a_verifier_connection(own_cache: NativeValkey) -> None:
+    """Logins one after the other are asked on a kept connection (no thread or connection each)."""
+    own_cache.verifier.keep = True
+    before = own_cache.verifier.connections
+    for _ in range(20):
+        r = own_cache.client()
+        assert r.acl_whoami() == APP
+        r.close()
+    assert own_cache.verifier.connections - before <= 2
+
+
+def test_logins_go_on_when_the_verifier_restarts(own_cache: NativeValkey) -> None:
+    """Kept connections to a verifier that went away: the next login asks a fresh one."""
+    own_cache.verifier.keep = True
+    for _ in range(3):
+        assert own_cache.client().acl_whoami() == APP
+    old = own_cache.verifier
+    old.close()
+    own_cache.verifier = Verifier(old.path, old.answers, keep=True)
+    for _ in range(3):
+        assert own_cache.client().acl_whoami() == APP
+    assert len(own_cache.verifier.requests) == 3
 
 
 def test_logins_are_decided_side_by_side(own_cache: NativeValkey) -> None:

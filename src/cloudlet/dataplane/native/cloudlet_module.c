@@ -168,6 +168,27 @@ static int name_is(const char *p, size_t len, const char *name) {
     return n == k && strncasecmp(p, name, k) == 0;
 }
 
+/* The filter runs for every command, and nearly all are ones it leaves alone (GET, SET, ...):
+ * bit n of watched[b] says some name it acts on starts with byte b and is n long, so any other
+ * command is let through after one table look-up instead of a round of name comparisons. */
+static const char *const special_names[] = {"psync", "sync", "replconf", "cloudlet.ecpu", "cloudlet.stats",
+                                            "cloudlet.refuse", "auth", "hello", "flushall", "flushdb"};
+static uint64_t watched[256];
+
+static void watch(const char *name, size_t n) {
+    unsigned char c = (unsigned char)name[0];
+    watched[tolower(c)] |= 1ULL << n;
+    watched[toupper(c)] |= 1ULL << n;
+}
+
+/* May the command named (up to its first NUL, as valkey reads it) by P be one the filter acts on? */
+static int maybe_watched(const char *p, size_t len) {
+    uint64_t lengths = watched[(unsigned char)p[0]];
+    if (!lengths) return 0;
+    size_t n = strnlen(p, len);
+    return n < 64 && (lengths >> n) & 1;
+}
+
 static const Container *container_of(const char *p, size_t len) {
     size_t n = strnlen(p, len);
     for (int i = 0; i < ncontainers; i++)
@@ -235,7 +256,8 @@ static void unknown_at(FilterCtx *f, int pos, const char *p, size_t len) {
 
 /* ---- auth ----------------------------------------------------------------------------- */
 
-typedef struct Request {
+typedef struct Request Request;
+struct Request {
     Blocked *bc;
     unsigned long long client_id;
     char peer[46];
@@ -245,7 +267,8 @@ typedef struct Request {
     char *pass;
     size_t pass_len;
     char answer[ANSWER_MAX]; /* the verifier's line, without "\n"; "" when it failed */
-} Request;
+    Request *next;           /* in the queue of requests no worker has taken yet */
+};
 
 static long long monotonic_ms(void) {
     struct timespec ts;
@@ -264,10 +287,10 @@ static int until(int fd, long long deadline) {
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n, long long deadline) {
+static int send_all(int fd, const char *p, size_t n, long long deadline) {
     while (n) {
         if (until(fd, deadline) < 0) return -1;
-        ssize_t w = write(fd, p, n);
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
         if (w <= 0) return -1;
         p += w;
         n -= (size_t)w;
@@ -275,40 +298,124 @@ static int write_all(int fd, const char *p, size_t n, long long deadline) {
     return 0;
 }
 
-/* The whole exchange (connect, request, answer line) ends within TIMEOUT_MS. */
-static void ask_verifier(Request *r, long long timeout_ms) {
-    long long deadline = monotonic_ms() + timeout_ms;
-    r->answer[0] = '\0';
+static int connect_verifier(long long deadline) {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return;
+    if (fd < 0) return -1;
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     memcpy(addr.sun_path, verifier_path, sizeof verifier_path);
+    if (until(fd, deadline) != 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* One question on the connection *FD (opened if -1; closed and set to -1 unless it is left
+ * ready for the next question), all of it done by DEADLINE. Returns 1 when the verifier closed
+ * the connection before answering anything (asking again on a fresh one is safe), else 0. */
+static int ask_once(Request *r, int *fd, long long deadline) {
+    r->answer[0] = '\0';
+    if (*fd < 0 && (*fd = connect_verifier(deadline)) < 0) return 0;
     char head[128];
     int hn = snprintf(head, sizeof head, "%llu %s %u %zu %zu\n", r->client_id, r->peer, r->port, r->user_len,
                       r->pass_len);
     size_t got = 0;
-    if (until(fd, deadline) == 0 && connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-        write_all(fd, head, (size_t)hn, deadline) == 0 && write_all(fd, r->user, r->user_len, deadline) == 0 &&
-        write_all(fd, r->pass, r->pass_len, deadline) == 0) {
-        while (got < ANSWER_MAX - 1 && until(fd, deadline) == 0) {
-            ssize_t n = read(fd, r->answer + got, ANSWER_MAX - 1 - got);
-            if (n <= 0) break;
+    int closed = 0;
+    if (send_all(*fd, head, (size_t)hn, deadline) == 0 && send_all(*fd, r->user, r->user_len, deadline) == 0 &&
+        send_all(*fd, r->pass, r->pass_len, deadline) == 0) {
+        while (got < ANSWER_MAX - 1 && until(*fd, deadline) == 0) {
+            ssize_t n = read(*fd, r->answer + got, ANSWER_MAX - 1 - got);
+            if (n <= 0) {
+                closed = got == 0 && (n == 0 || errno == ECONNRESET);
+                break;
+            }
             got += (size_t)n;
             if (memchr(r->answer, '\n', got)) break;
         }
+    } else {
+        closed = errno == EPIPE || errno == ECONNRESET;
     }
-    close(fd);
     r->answer[got] = '\0';
     char *nl = strchr(r->answer, '\n');
+    /* Reused only after exactly one whole answer: anything else (a timeout, a closed or
+     * chattering verifier) leaves the connection in a state no next question may inherit. */
+    if (!nl || nl[1] != '\0') {
+        close(*fd);
+        *fd = -1;
+    }
     if (nl) *nl = '\0';
     else r->answer[0] = '\0'; /* no complete answer: refused */
+    return closed;
 }
 
-static void *verify_thread(void *arg) {
+/* The whole exchange ends within TIMEOUT_MS. A kept connection the verifier has closed since
+ * (it restarted, or answers one question per connection) gives nothing back: the question is
+ * asked again on a fresh one, within the same bound. (Not after a timeout: a silent verifier
+ * refuses the login once the bound is up.) */
+static void ask_verifier(Request *r, int *fd, long long timeout_ms) {
+    long long deadline = monotonic_ms() + timeout_ms;
+    int reused = *fd >= 0;
+    if (ask_once(r, fd, deadline) && reused) ask_once(r, fd, deadline);
+}
+
+/* Logins are decided by worker threads, each keeping its connection to the verifier: a new
+ * thread (and connection) only when none is idle, so a burst of logins is decided side by
+ * side and a verifier that hangs holds only the logins it was asked about, while steady
+ * logins cost no thread start (stack mapping and unmapping, which stops the other CPU for a
+ * TLB flush) nor a connection to the verifier each. At most MAX_IDLE_WORKERS wait for work. */
+#define MAX_IDLE_WORKERS 4
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER;
+static Request *queue_head, *queue_tail;
+static int idle_workers, queued;
+
+static void *verify_worker(void *arg) {
     Request *r = arg;
-    ask_verifier(r, VERIFY_TIMEOUT_MS);
-    UnblockClient(r->bc, r);
+    int fd = -1;
+    for (;;) {
+        ask_verifier(r, &fd, VERIFY_TIMEOUT_MS);
+        UnblockClient(r->bc, r);
+        pthread_mutex_lock(&pool_lock);
+        if (idle_workers >= MAX_IDLE_WORKERS) {
+            pthread_mutex_unlock(&pool_lock);
+            break;
+        }
+        idle_workers++;
+        while (!queue_head) pthread_cond_wait(&pool_wake, &pool_lock);
+        idle_workers--;
+        r = queue_head;
+        queue_head = r->next;
+        if (!queue_head) queue_tail = NULL;
+        queued--;
+        pthread_mutex_unlock(&pool_lock);
+    }
+    if (fd >= 0) close(fd);
     return NULL;
+}
+
+/* Hand R to an idle worker, or to a new one; 0 when neither could take it. */
+static int submit(Request *r) {
+    pthread_mutex_lock(&pool_lock);
+    if (idle_workers > queued) {
+        r->next = NULL;
+        if (queue_tail) queue_tail->next = r;
+        else queue_head = r;
+        queue_tail = r;
+        queued++;
+        pthread_cond_signal(&pool_wake);
+        pthread_mutex_unlock(&pool_lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    pthread_t tid;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* it only talks to a socket: a small stack, so thousands of logins at once stay cheap */
+    pthread_attr_setstacksize(&attr, VERIFY_STACK);
+    int rc = pthread_create(&tid, &attr, verify_worker, r);
+    pthread_attr_destroy(&attr);
+    return rc == 0 ? 0 : -1;
 }
 
 static void free_request(Ctx *ctx, void *privdata) {
@@ -382,23 +489,18 @@ static int auth_callback(Ctx *ctx, Str *username, Str *password, Str **err) {
          * on AWS and the proxy that login succeeds and the client's commands then get BUSY. So
          * decide here, on the main thread: the verifier is cloudlet's asyncio process, which
          * never waits on this valkey to answer, and the wait is bounded all the same. */
-        ask_verifier(r, SYNC_VERIFY_TIMEOUT_MS);
+        int fd = -1;
+        ask_verifier(r, &fd, SYNC_VERIFY_TIMEOUT_MS);
+        if (fd >= 0) close(fd);
         int result = apply_answer(ctx, r->answer, err);
         free_request(NULL, r);
         return result;
     }
     r->bc = BlockClientOnAuth(ctx, auth_reply, free_request);
-    pthread_t tid;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    /* it only talks to a socket: a small stack, so thousands of logins at once stay cheap */
-    pthread_attr_setstacksize(&attr, VERIFY_STACK);
-    if (pthread_create(&tid, &attr, verify_thread, r) != 0) {
+    if (submit(r) != 0) {
         r->answer[0] = '\0';
         UnblockClient(r->bc, r); /* answered "service is not available" */
     }
-    pthread_attr_destroy(&attr);
     return AUTH_HANDLED;
 }
 
@@ -470,6 +572,7 @@ static void filter(FilterCtx *f) {
             CommandFilterArgReplace(f, 0, CreateString(NULL, "cloudlet.refuse", 15));
         return;
     }
+    if (len == 0 || !maybe_watched(name, len)) return;
     const Container *c = container_of(name, len);
     if (c) {
         if (argc > 1) {
@@ -685,6 +788,9 @@ int ValkeyModule_OnLoad(Ctx *ctx, Str **argv, int argc) {
         }
     }
     if (!verifier_path[0]) return refuse_load(ctx, "no verifier");
+    for (int i = 0; i < ncontainers; i++) watch(containers[i].name, containers[i].name_len);
+    for (size_t i = 0; i < sizeof special_names / sizeof *special_names; i++)
+        watch(special_names[i], strlen(special_names[i]));
     admin = CreateModuleUser("cloudlet-admin");
     const char *rules[] = {"on", "allkeys", "allchannels", "allcommands"};
     for (size_t i = 0; i < sizeof rules / sizeof *rules; i++)
