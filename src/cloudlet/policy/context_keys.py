@@ -13,6 +13,18 @@ from typing import Any
 
 from cloudlet.core.context import Principal, RequestContext
 
+# aws:CurrentTime of the last second asked for: it changes once a second, formatting it costs more.
+_current: tuple[int, str] = (-1, "")
+
+
+def _current_time(second: int) -> str:
+    global _current
+    at, text = _current
+    if at != second:
+        text = dt.datetime.fromtimestamp(second, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _current = (second, text)
+    return text
+
 
 def lower_keys(context: Mapping[str, Any]) -> dict[str, Any]:
     return {k.lower(): v for k, v in context.items()}
@@ -52,8 +64,9 @@ def request_keys(
     """All global keys for a request by PRINCIPAL (CTX absent: a data-plane or internal check)."""
     t = time.time() if now is None else now
     keys = principal_keys(principal, principal_tags)
-    keys["aws:currenttime"] = dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    keys["aws:epochtime"] = str(int(t))
+    second = int(t)
+    keys["aws:currenttime"] = _current_time(second)
+    keys["aws:epochtime"] = str(second)
     if ctx is not None:
         keys["aws:securetransport"] = "true" if ctx.secure_transport else "false"
         keys["aws:sourceip"] = ctx.source_ip

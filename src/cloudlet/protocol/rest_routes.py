@@ -14,6 +14,10 @@ from urllib.parse import unquote
 from botocore.model import ServiceModel
 
 _LABEL = re.compile(r"\{([^}]+)\}")
+#: Answers of match() kept per router: the routes never change, and a warm caller repeats the same
+#: few requests (an Invoke is 15+ regex matches). Bounded in entries and in each key's size.
+MATCH_CACHE_SIZE = 512
+MATCH_CACHE_KEY_CHARS = 512
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,8 +68,22 @@ class Router:
             self._by_method.setdefault(http.get("method", "POST").upper(), []).append(route)
         for routes in self._by_method.values():
             routes.sort(key=lambda r: r.rank, reverse=True)
+        self._seen: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[str, dict[str, str]] | None] = {}
 
     def match(self, method: str, raw_path: str, query: list[tuple[str, str]]) -> tuple[str, dict[str, str]] | None:
+        key = (method, raw_path, tuple(query))
+        try:
+            found = self._seen[key]
+        except KeyError:
+            found = self._match(method, raw_path, query)
+            if len(raw_path) + sum(len(k) + len(v) for k, v in query) <= MATCH_CACHE_KEY_CHARS:
+                if len(self._seen) >= MATCH_CACHE_SIZE:
+                    self._seen.clear()
+                self._seen[key] = found
+        # The labels are the caller's to keep: a copy each time.
+        return None if found is None else (found[0], dict(found[1]))
+
+    def _match(self, method: str, raw_path: str, query: list[tuple[str, str]]) -> tuple[str, dict[str, str]] | None:
         routes = self._by_method.get(method.upper(), [])
         keys = {k: v for k, v in query}
         candidates = [raw_path]

@@ -120,19 +120,31 @@ class CloudWatchProvider(Provider):
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        # One point per metric, minute and unit of this batch: one row each in the file.
-        merged: dict[tuple[str, str, MetricId, float, str], Point] = {}
+        # One point per metric, minute and unit of this batch: one row each in the file. Folded on
+        # plain tuples, each Point and MetricId made once per key: a warm invoke emits ten samples.
+        merged: dict[tuple[str, str, str, str, Dimensions, float, str], Point] = {}
+        keys: dict[Dimensions, Dimensions] = {}
         for account, region, namespace, name, dimensions, value, unit, ts, high in pending:
-            metric = MetricId(namespace, name, dims_key(dimensions))
-            point = Point.single(_truncate(ts, high), float(value), unit, high)
-            key = (account, region, metric, point.timestamp, point.unit)
-            if key in merged:
-                merged[key].merge(point)
-            else:
-                merged[key] = point
+            dims = keys.get(dimensions)
+            if dims is None:
+                dims = keys[dimensions] = dims_key(dimensions)
+            at = _truncate(ts, high)
+            value = float(value)
+            key = (account, region, namespace, name, dims, at, unit)
+            point = merged.get(key)
+            if point is None:
+                merged[key] = Point.single(at, value, unit, high)
+                continue
+            # Point.merge of a single sample, inline (same order, same arithmetic).
+            point.count += 1.0
+            point.total += value
+            point.minimum = min(point.minimum, value)
+            point.maximum = max(point.maximum, value)
+            if point.values is not None:
+                point.values[value] = point.values.get(value, 0.0) + 1.0
         by_state: dict[tuple[str, str], list[tuple[MetricId, Point]]] = {}
-        for (account, region, metric, _, _), point in merged.items():
-            by_state.setdefault((account, region), []).append((metric, point))
+        for (account, region, namespace, name, dims, _, _), point in merged.items():
+            by_state.setdefault((account, region), []).append((MetricId(namespace, name, dims), point))
         now = time.time()
         for (account, region), items in by_state.items():
             state = self.store.get(account, region)

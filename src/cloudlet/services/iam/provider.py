@@ -47,10 +47,12 @@ class IamProvider(RoleOps, PolicyOps, UserOps, GroupOps):
         session_tags = dict(principal.session_tags)
         entity: Entity | None = None
         if principal.type == "User":
-            entity = next(
-                (u for u in self.state(principal.account_id).users.values() if u.id == principal.user_id),
-                None,
-            )
+            users = self.state(principal.account_id).users
+            # By name first (a dict lookup, not a walk of every user), the id deciding; a renamed
+            # user's older credentials name the old name: found by the walk.
+            entity = users.get(principal.name.lower())
+            if entity is None or entity.id != principal.user_id:
+                entity = next((u for u in users.values() if u.id == principal.user_id), None)
         elif principal.type == "AssumedRole" and principal.role_arn:
             entity = self.role_by_arn(principal.account_id, principal.role_arn)
         if entity is None:
