@@ -79,8 +79,9 @@ def start_cloudlet(**extra: str) -> tuple[subprocess.Popen[bytes], str]:
 
 def bench_cloudlet(url: str, n: int, cold_n: int, warm_up: int = 50,
                    peer: Callable[[], float] | None = None) -> tuple[list[float], list[float], list[float]]:
-    """(cold, warm, peer) latencies in ms. With `peer`, one peer sample is taken before each cold
-    start, so the cold starts and their peer see the same machine (a shared VM drifts by the minute).
+    """(cold, warm, peer) latencies in ms. With `peer`, one peer sample is taken right before each
+    cold start, so the cold starts and their peer see the same machine (a shared VM drifts by the
+    minute; a first process after an idle pause here takes up to twice as long as the next one).
     Cold starts are SETTLE_S apart, so cloudlet's background work after the previous one (refilling
     its launcher pool) is done and neither a cold start nor the peer's sample runs beside it."""
     import boto3
@@ -101,13 +102,13 @@ def bench_cloudlet(url: str, n: int, cold_n: int, warm_up: int = 50,
     names = []
     for _ in range(cold_n):
         time.sleep(SETTLE_S)
-        if peer is not None:
-            peer_samples.append(peer())
         name = f"bench-{uuid.uuid4().hex[:8]}"
         names.append(name)
         lam.create_function(FunctionName=name, Role=role, Runtime="python3.12", Handler="app.handler",
                             Code={"ZipFile": buf.getvalue()})
         lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 600})
+        if peer is not None:  # right before the cold start: a first process after an idle pause is slower
+            peer_samples.append(peer())
         t = time.perf_counter()
         r = lam.invoke(FunctionName=name, Payload=b"{}")
         r["Payload"].read()
