@@ -17,16 +17,17 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 import uuid
 import zipfile
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_invoke import start_cloudlet  # noqa: E402
 
 SRC = "def handler(event, context):\n    return {'ok': True, 'echo': event}\n"
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -35,23 +36,7 @@ HZ = os.sysconf("SC_CLK_TCK")
 
 
 def start(tree: str) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(PYTHONPATH=tree, CLOUDLET_EXIT_WITH_PARENT="1")
-    proc = subprocess.Popen([sys.executable, "-m", "cloudlet", "start", "--port", str(port), "--data-dir",
-                             tempfile.mkdtemp(prefix="cloudlet-ab-")], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(url + "/_cloudlet/health", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit(f"cloudlet from {tree} did not start")
+    return start_cloudlet(src=tree)
 
 
 def warm_function(url: str, as_user: bool = False) -> Any:

@@ -54,13 +54,14 @@ def summary(name: str, xs: list[float]) -> tuple[str, float, float]:
     return name, statistics.median(xs), pct(xs, 99)
 
 
-def start_cloudlet(**extra: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_cloudlet(src: str | None = None, **extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A private cloudlet from the source tree SRC (this checkout's by default), with EXTRA variables."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     data = tempfile.mkdtemp(prefix="cloudlet-bench-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent / "src")
+    env["PYTHONPATH"] = src or str(Path(__file__).resolve().parent.parent / "src")
     env["CLOUDLET_EXIT_WITH_PARENT"] = "1"  # a bench killed from outside leaves no server behind
     env.update(extra)
     proc = subprocess.Popen([sys.executable, "-m", "cloudlet", "start", "--port", str(port), "--data-dir", data],
@@ -74,7 +75,7 @@ def start_cloudlet(**extra: str) -> tuple[subprocess.Popen[bytes], str]:
         except OSError:
             time.sleep(0.05)
     proc.kill()
-    raise SystemExit("cloudlet did not start")
+    raise SystemExit(f"cloudlet from {env['PYTHONPATH']} did not start")
 
 
 def bench_cloudlet(url: str, n: int, cold_n: int, warm_up: int = 50,
